@@ -1,0 +1,148 @@
+/*
+ * genrpc/call.h - calling functions on other nodes: call, cast, async call
+ * (promise or callback), yield and nb_yield.
+ *
+ * Generated stubs (`kv__store__get`, `kv__store__get_cast`, ...) are thin
+ * typed wrappers over these; use the stubs.
+ *
+ * Rules that hold for every function here:
+ *  - The return value is a genrpc_err (GENRPC_OK = 0). When `st` is not
+ *    NULL it is filled on every return (st->err equals the return value).
+ *  - The caller keeps ownership of the request; it may be freed as soon as
+ *    the function returns (it has been encoded).
+ *  - Callback rule (libuv's): if a function taking a callback returns an
+ *    error, the callback is never called; otherwise it is called exactly
+ *    once: on reply, error, timeout, connection loss or node stop.
+ */
+#ifndef GENRPC_CALL_H
+#define GENRPC_CALL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <protobuf-c/protobuf-c.h>
+#include "genrpc/error.h"
+#include "genrpc/module.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* "wait forever" for every *_ms parameter and config field. */
+#define GENRPC_INFINITY (-1)
+
+/* Longest handler / error message carried back to a caller (with NUL). */
+#define GENRPC_MESSAGE_MAX 256
+
+/* Where a call goes: a node, or a {node, key} shard of it. A key (any
+ * bytes) is hashed to select a separate connection to that node; calls with
+ * equal keys share one. The key never crosses the wire. */
+typedef struct genrpc_target {
+    const char *node;    /* "name@host" */
+    const void *key;     /* NULL: the node's keyless connection */
+    size_t key_len;
+} genrpc_target;
+
+static inline genrpc_target genrpc_node_target(const char *node) {
+    genrpc_target t = {node, NULL, 0};
+    return t;
+}
+
+static inline genrpc_target genrpc_key_target(const char *node, const void *key, size_t key_len) {
+    genrpc_target t = {node, key, key_len};
+    return t;
+}
+
+/* Per-call options; NULL means all defaults. */
+typedef struct genrpc_call_opts {
+    /* Receive timeout in ms, covering queueing, sending and the remote run.
+     * 0 = the node's call_receive_timeout (default 15000);
+     * GENRPC_INFINITY = wait forever. Ignored by casts. */
+    int64_t timeout_ms;
+    /* Module version the callee must serve; 0 = any (the highest it
+     * serves). A callee without that version answers
+     * GENRPC_E_INCOMPATIBLE and runs nothing. */
+    uint32_t version;
+} genrpc_call_opts;
+
+#define GENRPC_CALL_OPTS_INIT {0, 0}
+
+/* What went wrong, in detail. */
+typedef struct genrpc_status {
+    int err;                            /* a genrpc_err; GENRPC_OK on success */
+    int32_t handler_code;               /* GENRPC_E_HANDLER: the code the handler gave */
+    char message[GENRPC_MESSAGE_MAX];   /* handler message, or what/where failed */
+} genrpc_status;
+
+/* Blocking call: sends `request` to function `fn` of `module` on `target`
+ * and waits for the reply (or the timeout). On GENRPC_OK, *reply is a new
+ * message of type fn->output that the caller owns (free it with
+ * protobuf_c_message_free_unpacked(*reply, NULL)); otherwise *reply is
+ * NULL. Must not be called from a callback running on the node's event
+ * loop (GENRPC_E_INVAL). */
+int genrpc_call(genrpc_node *node, genrpc_target target, const genrpc_module_desc *module,
+                const genrpc_function_desc *fn, const ProtobufCMessage *request,
+                ProtobufCMessage **reply, const genrpc_call_opts *opts, genrpc_status *st);
+
+/* Fire-and-forget: queues `request` and returns at once, also when the node
+ * is unreachable (nothing is reported then; see docs/errors.md). Casts on
+ * one connection are delivered and run in the order they were sent. */
+int genrpc_cast(genrpc_node *node, genrpc_target target, const genrpc_module_desc *module,
+                const genrpc_function_desc *fn, const ProtobufCMessage *request,
+                const genrpc_call_opts *opts, genrpc_status *st);
+
+/* ---- async call with a promise ---------------------------------------- */
+
+typedef struct genrpc_promise genrpc_promise;
+
+/* Sends the call and returns at once with a promise (*out) that the caller
+ * owns and must release with genrpc_promise_free. */
+int genrpc_call_async(genrpc_node *node, genrpc_target target, const genrpc_module_desc *module,
+                      const genrpc_function_desc *fn, const ProtobufCMessage *request,
+                      const genrpc_call_opts *opts, genrpc_promise **out, genrpc_status *st);
+
+/* Waits for the promise's result (at most until the call's timeout) and
+ * consumes it: on GENRPC_OK *reply is a message the caller owns, as with
+ * genrpc_call. A promise yields once; a second yield or nb_yield returns
+ * GENRPC_E_CONSUMED at once. */
+int genrpc_promise_yield(genrpc_promise *p, ProtobufCMessage **reply, genrpc_status *st);
+
+/* Like yield, but waits at most `timeout_ms` (GENRPC_INFINITY: same as
+ * yield). If the result is not there by then it returns
+ * GENRPC_E_NOT_READY and the promise stays valid and unconsumed. */
+int genrpc_promise_nb_yield(genrpc_promise *p, int64_t timeout_ms, ProtobufCMessage **reply,
+                            genrpc_status *st);
+
+/* Releases the promise, discarding any unclaimed result; a reply arriving
+ * later is dropped. NULL is a no-op. */
+void genrpc_promise_free(genrpc_promise *p);
+
+/* ---- async call with a callback --------------------------------------- */
+
+/* Called once on the node's event-loop thread. `reply` (type fn->output) is
+ * borrowed: valid only during the callback, NULL unless err == GENRPC_OK.
+ * The callback must not block; it may issue further async calls and casts
+ * (they are batched into one write per loop iteration). */
+typedef void (*genrpc_reply_cb)(int err, const genrpc_status *st, const ProtobufCMessage *reply,
+                                void *arg);
+
+int genrpc_call_async_cb(genrpc_node *node, genrpc_target target, const genrpc_module_desc *module,
+                         const genrpc_function_desc *fn, const ProtobufCMessage *request,
+                         const genrpc_call_opts *opts, genrpc_reply_cb cb, void *arg);
+
+/* For generated code: the same with a typed user callback. Calling a
+ * function through a pointer of another type is undefined in C, so the
+ * stub passes its callback as `user_cb` and a generated `thunk` that casts
+ * it back to its real type and calls it. */
+typedef void (*genrpc_generic_fn)(void);
+typedef void (*genrpc_reply_thunk)(genrpc_generic_fn user_cb, int err, const genrpc_status *st,
+                                   const ProtobufCMessage *reply, void *arg);
+
+int genrpc_call_async_typed(genrpc_node *node, genrpc_target target,
+                            const genrpc_module_desc *module, const genrpc_function_desc *fn,
+                            const ProtobufCMessage *request, const genrpc_call_opts *opts,
+                            genrpc_reply_thunk thunk, genrpc_generic_fn user_cb, void *arg);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* GENRPC_CALL_H */

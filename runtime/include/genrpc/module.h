@@ -1,0 +1,103 @@
+/*
+ * genrpc/module.h - what the generator emits for each module (dispatch tables)
+ * and what a handler sees while it runs (genrpc_ctx).
+ *
+ * Users rarely touch the descriptor types directly: `protoc --genrpc_out`
+ * fills them in `<file>.genrpc.c`. Handler authors use genrpc_ctx_*.
+ */
+#ifndef GENRPC_MODULE_H
+#define GENRPC_MODULE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <protobuf-c/protobuf-c.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct genrpc_node genrpc_node;
+
+/* The per-call context a handler receives. Valid only until the handler
+ * returns; it belongs to the runtime. */
+typedef struct genrpc_ctx genrpc_ctx;
+
+/* Generated thunk: casts `impl` to the module's implementation struct and
+ * calls the function's handler with typed request/reply. Returns what the
+ * handler returned: 0 on success, non-zero on failure. */
+typedef int (*genrpc_invoke_fn)(const void *impl, const ProtobufCMessage *request,
+                                ProtobufCMessage *reply, genrpc_ctx *ctx);
+
+/* One function of a module (an IDL `rpc`). */
+typedef struct genrpc_function_desc {
+    const char *name;                          /* as in the IDL: "Get" */
+    const ProtobufCMessageDescriptor *input;   /* request message type */
+    const ProtobufCMessageDescriptor *output;  /* reply message type */
+    bool remote;                               /* false: (genrpc.internal); never run for a peer */
+    size_t impl_offset;                        /* offset of the handler pointer in the impl struct */
+    genrpc_invoke_fn invoke;
+} genrpc_function_desc;
+
+/* One module (an IDL `service`) at one version. */
+typedef struct genrpc_module_desc {
+    const char *name;     /* wire name: "<package>.<Service>" or (genrpc.module) */
+    uint32_t version;     /* (genrpc.version), >= 1 */
+    bool remote;          /* false: (genrpc.internal_module) */
+    size_t n_functions;
+    const genrpc_function_desc *functions;
+} genrpc_module_desc;
+
+/* Reply-less message a named handler receives (abcast/sbcast, later). */
+
+/* ---- inside a handler ------------------------------------------------- */
+
+/* Records a failure with the handler's own code and message (printf-style,
+ * truncated to GENRPC_MESSAGE_MAX - 1 bytes) and returns the value the
+ * handler should return. The caller receives GENRPC_E_HANDLER with exactly
+ * this code and message:
+ *     return genrpc_fail(ctx, 404, "no key %s", req->key);
+ * `code` must be non-zero. */
+int genrpc_fail(genrpc_ctx *ctx, int32_t code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Allocates `size` bytes that live until the reply has been encoded (the
+ * call's arena). Use it for anything the reply points to. NULL on OOM. */
+void *genrpc_ctx_alloc(genrpc_ctx *ctx, size_t size);
+
+/* The `user` pointer given at registration. */
+void *genrpc_ctx_user(const genrpc_ctx *ctx);
+
+/* The node running the handler (handlers may call other nodes with it). */
+genrpc_node *genrpc_ctx_node(const genrpc_ctx *ctx);
+
+/* Name of the node that sent the request ("a@10.0.0.5"). Valid while the
+ * handler runs. */
+const char *genrpc_ctx_caller(const genrpc_ctx *ctx);
+
+/* true when the request is a cast (its reply is discarded). */
+bool genrpc_ctx_is_cast(const genrpc_ctx *ctx);
+
+/* ---- registration ------------------------------------------------------ */
+
+/* Installs `impl` (the generated implementation struct of `module`, every
+ * NULL handler answering GENRPC_E_UNDEF) as module->name at
+ * module->version. The node borrows `module`, `impl` and `user` until
+ * genrpc_node_unregister or genrpc_node_stop returns. Several versions of
+ * one module may be registered at once. Returns GENRPC_E_EXISTS when that
+ * name and version is already registered, GENRPC_E_INVAL on bad
+ * arguments. */
+int genrpc_node_register(genrpc_node *node, const genrpc_module_desc *module,
+                         const void *impl, void *user);
+
+/* Removes module `name` at `version`; calls already running finish first
+ * (this waits for them). GENRPC_E_NOT_FOUND if it is not registered. */
+int genrpc_node_unregister(genrpc_node *node, const char *name, uint32_t version);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* GENRPC_MODULE_H */

@@ -1,0 +1,151 @@
+/*
+ * genrpc/node.h - a node: one process's endpoint, named "name@host", with its
+ * listener, its event-loop thread, its worker threads, one client per remote
+ * node (or {node, key}) and one acceptor per accepted connection.
+ *
+ * Configuration fields and defaults follow gen_rpc's settings (ms unless
+ * said otherwise). Everything hangs off the node: two nodes in one process
+ * are independent.
+ */
+#ifndef GENRPC_NODE_H
+#define GENRPC_NODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include "genrpc/error.h"
+#include "genrpc/call.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct genrpc_node genrpc_node;
+
+/* A listening port field set to this is switched off. 0 = any free port
+ * (read it back with genrpc_node_tcp_port). */
+#define GENRPC_PORT_DISABLED (-1)
+
+typedef enum genrpc_driver {
+    GENRPC_DRIVER_TCP = 0,
+    GENRPC_DRIVER_TLS = 1,
+} genrpc_driver;
+
+typedef enum genrpc_module_control {
+    GENRPC_CONTROL_DISABLED = 0, /* every registered module is callable */
+    GENRPC_CONTROL_WHITELIST,    /* only modules in module_list */
+    GENRPC_CONTROL_BLACKLIST,    /* every module except those in module_list */
+} genrpc_module_control;
+
+typedef enum genrpc_log_level {
+    GENRPC_LOG_ERROR = 0,
+    GENRPC_LOG_WARN,
+    GENRPC_LOG_INFO,
+    GENRPC_LOG_DEBUG,
+} genrpc_log_level;
+
+/* Log sink. Called from any of the node's threads; must be thread-safe and
+ * must not call back into the node. `msg` is valid during the call. */
+typedef void (*genrpc_log_cb)(genrpc_log_level level, const char *msg, void *arg);
+
+/* Where to reach one node: its driver and port (several nodes per host). */
+typedef struct genrpc_node_addr {
+    const char *node;       /* "name@host" */
+    genrpc_driver driver;
+    int port;
+} genrpc_node_addr;
+
+/* External discovery: fill *driver and *port for `node`; return 0, or
+ * non-zero (the call fails with GENRPC_E_DISCOVERY). Called from the
+ * calling thread the first time a client for `node` is needed. */
+typedef int (*genrpc_discovery_cb)(const char *node, genrpc_driver *driver, int *port, void *arg);
+
+typedef struct genrpc_node_config {
+    const char *name;            /* required: "name@host"; host is how peers reach us */
+    const char *cookie;          /* required: shared secret; never sent */
+    const char *listen_host;     /* NULL: the host part of name */
+
+    int tcp_server_port;         /* 5369; 0 = ephemeral; GENRPC_PORT_DISABLED */
+    int tcp_client_port;         /* 5369: port dialled for nodes not in node_addrs */
+    int ssl_server_port;         /* GENRPC_PORT_DISABLED (TLS: see docs/tls.md) */
+    int ssl_client_port;         /* 5370 */
+    genrpc_driver default_client_driver; /* GENRPC_DRIVER_TCP */
+    const genrpc_node_addr *node_addrs;  /* gen_rpc's client_config_per_node */
+    size_t n_node_addrs;
+    genrpc_discovery_cb discovery;       /* consulted before node_addrs when set */
+    void *discovery_arg;
+
+    genrpc_module_control module_control;    /* GENRPC_CONTROL_DISABLED */
+    const char *const *module_list;          /* module wire names ("kv.Store") */
+    size_t n_module_list;
+
+    int64_t authentication_timeout_ms;   /* 5000 */
+    int64_t connect_timeout_ms;          /* 5000 */
+    int64_t send_timeout_ms;             /* 5000 */
+    int64_t call_receive_timeout_ms;     /* 15000 */
+    int64_t sbcast_receive_timeout_ms;   /* 15000 */
+    int64_t client_inactivity_timeout_ms;     /* GENRPC_INFINITY */
+    int64_t server_inactivity_timeout_ms;     /* GENRPC_INFINITY */
+    int64_t async_call_inactivity_timeout_ms; /* GENRPC_INFINITY */
+    int socket_keepalive_idle_s;         /* 5 */
+    int socket_keepalive_interval_s;     /* 5 */
+    int socket_keepalive_count;          /* 2 */
+
+    size_t max_frame_size;       /* 64 MiB: larger frames close the connection */
+    int worker_threads;          /* 0: 2 x CPUs, at least 4 */
+
+    genrpc_log_cb log_cb;        /* NULL: silent */
+    void *log_arg;
+    genrpc_log_level log_level;  /* GENRPC_LOG_INFO: most verbose level passed to log_cb */
+} genrpc_node_config;
+
+#define GENRPC_NODE_CONFIG_INIT                                                          \
+    {                                                                                    \
+        NULL, NULL, NULL, 5369, 5369, GENRPC_PORT_DISABLED, 5370, GENRPC_DRIVER_TCP, NULL, \
+            0, NULL, NULL, GENRPC_CONTROL_DISABLED, NULL, 0, 5000, 5000, 5000, 15000,    \
+            15000, GENRPC_INFINITY, GENRPC_INFINITY, GENRPC_INFINITY, 5, 5, 2,           \
+            (size_t)64 << 20, 0, NULL, NULL, GENRPC_LOG_INFO                             \
+    }
+
+/* Sets every field of *cfg to its default (same as GENRPC_NODE_CONFIG_INIT). */
+void genrpc_node_config_init(genrpc_node_config *cfg);
+
+/* Starts a node: binds its listener(s) and starts its threads. The node
+ * copies what it needs from cfg (cfg may be freed after). On success *out
+ * is a node the caller owns and must end with genrpc_node_stop. On failure
+ * *out is NULL and st->message says why (bad name, port in use, ...). */
+int genrpc_node_start(const genrpc_node_config *cfg, genrpc_node **out, genrpc_status *st);
+
+/* Stops the node: closes every connection, fails every pending call and
+ * promise with GENRPC_E_STOPPED (callbacks are called), waits for running
+ * handlers to return, joins the threads and frees the node. Promises still
+ * held by the caller stay valid (they answer GENRPC_E_STOPPED) until freed.
+ * Must not be called from one of the node's own threads (GENRPC_E_INVAL). */
+int genrpc_node_stop(genrpc_node *node);
+
+/* The node's name, as configured. */
+const char *genrpc_node_name(const genrpc_node *node);
+
+/* The TCP port the node listens on (the bound one when configured as 0),
+ * or GENRPC_PORT_DISABLED. */
+int genrpc_node_tcp_port(const genrpc_node *node);
+
+/* A snapshot of the node's counters, for tests and monitoring. */
+typedef struct genrpc_node_info {
+    int clients;              /* client connections, any state */
+    int clients_ready;        /* of those, authenticated */
+    int acceptors;            /* accepted connections, any state */
+    int workers;              /* worker threads */
+    uint64_t calls_served;    /* requests whose handler ran */
+    uint64_t casts_dropped;   /* casts refused (undef, policy, version, decode) */
+    uint64_t late_replies;    /* replies that arrived after their caller gave up */
+    uint64_t auth_failures;   /* connections refused during authentication */
+    uint64_t protocol_errors; /* connections closed for bad input */
+} genrpc_node_info;
+
+void genrpc_node_get_info(genrpc_node *node, genrpc_node_info *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* GENRPC_NODE_H */
