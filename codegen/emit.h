@@ -1,0 +1,37 @@
+/*
+ * emit.h - printing <file>.genrpc.h and <file>.genrpc.c from the model.
+ */
+#ifndef CG_EMIT_H
+#define CG_EMIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "model.h"
+#include "strbuf.h"
+
+/* Plugin parameters (--genrpc_opt=client=false,server=true). */
+typedef struct cg_params {
+    bool client; /* client stubs; default true */
+    bool server; /* Impl struct, register/unregister, handler thunks; default true */
+} cg_params;
+
+#define CG_PARAMS_INIT {true, true}
+
+/* The text of <file>.genrpc.h / <file>.genrpc.c. The caller frees it.
+ * Only call these on a file that passed cg_file_check. */
+char *cg_emit_header(const cg_file *file, const cg_params *params);
+char *cg_emit_source(const cg_file *file, const cg_params *params);
+
+/* true when rpc `m` of `s` gets client stubs (it can be called remotely). */
+bool cg_method_is_remote(const cg_service *s, const cg_method *m);
+
+/* Appends `head` + `name` + "(" + params joined by ", " + ")" + `tail`,
+ * wrapping at CG_LINE_MAX columns with continuation lines aligned under
+ * the first parameter. `head` may end in a newline (definitions put the
+ * function name in column 0). */
+#define CG_LINE_MAX 100
+void cg_emit_signature(cg_strbuf *sb, const char *head, const char *name,
+                       const char *const *params, size_t n_params, const char *tail);
+
+#endif /* CG_EMIT_H */

@@ -1,0 +1,233 @@
+/*
+ * emit_source.c - <file>.genrpc.c: per service the handler thunks, the
+ * dispatch table (genrpc_module_desc), register/unregister and the client
+ * stubs, each a thin typed wrapper over genrpc/call.h.
+ *
+ * Replies come back from the runtime as ProtobufCMessage *; the stubs
+ * receive them in a local of that type and convert the pointer, instead
+ * of casting `Kv__GetReply **` to `ProtobufCMessage **` (which would
+ * break strict aliasing).
+ */
+#include <stdlib.h>
+
+#include "emit.h"
+
+static void
+emit_invoke(cg_strbuf *sb, const cg_service *s, const cg_method *m)
+{
+    static const char *const params[] = {"const void *impl", "const ProtobufCMessage *request",
+                                         "ProtobufCMessage *reply", "genrpc_ctx *ctx"};
+    char *name = cg_fmt("%s__invoke", m->lower);
+    cg_emit_signature(sb, "static int\n", name, params, 4, "\n");
+    cg_strbuf_printf(sb,
+                     "{\n"
+                     "    const %s__Impl *handlers = impl;\n"
+                     "    return handlers->%s((const %s *)request, (%s *)reply, ctx);\n"
+                     "}\n\n",
+                     s->c_name, m->member, m->input.c_name, m->output.c_name);
+    free(name);
+}
+
+static void
+emit_function_entry(cg_strbuf *sb, const cg_service *s, const cg_method *m, bool server)
+{
+    cg_strbuf_printf(sb,
+                     "    {\n"
+                     "        .name = \"%s\",\n"
+                     "        .input = &%s__descriptor,\n"
+                     "        .output = &%s__descriptor,\n"
+                     "        .remote = %s,\n",
+                     m->name, m->input.lower, m->output.lower,
+                     cg_method_is_remote(s, m) ? "true" : "false");
+    if (server)
+        cg_strbuf_printf(sb,
+                         "        .impl_offset = offsetof(%s__Impl, %s),\n"
+                         "        .invoke = %s__invoke,\n",
+                         s->c_name, m->member, m->lower);
+    else
+        cg_strbuf_puts(sb, "        .impl_offset = 0,\n"
+                           "        .invoke = NULL, /* generated with server=false */\n");
+    cg_strbuf_puts(sb, "    },\n");
+}
+
+static void
+emit_dispatch_table(cg_strbuf *sb, const cg_service *s, bool server)
+{
+    if (s->n_methods > 0) {
+        cg_strbuf_printf(sb, "/* One entry per rpc, in IDL order; the stubs below point into it. */\n"
+                             "static const genrpc_function_desc %s__functions[%zu] = {\n",
+                         s->lower, s->n_methods);
+        for (size_t i = 0; i < s->n_methods; i++)
+            emit_function_entry(sb, s, &s->methods[i], server);
+        cg_strbuf_puts(sb, "};\n\n");
+    }
+    cg_strbuf_printf(sb,
+                     "const genrpc_module_desc %s__module = {\n"
+                     "    .name = %s__MODULE_NAME,\n"
+                     "    .version = %s__VERSION,\n"
+                     "    .remote = %s,\n"
+                     "    .n_functions = %zu,\n"
+                     "    .functions = %s%s,\n"
+                     "};\n\n",
+                     s->lower, s->upper, s->upper, s->opts.internal_module ? "false" : "true",
+                     s->n_methods, s->n_methods ? s->lower : "NULL",
+                     s->n_methods ? "__functions" : "");
+}
+
+static void
+emit_register(cg_strbuf *sb, const cg_service *s)
+{
+    char *reg[3] = {cg_fmt("genrpc_node *node"), cg_fmt("const %s__Impl *impl", s->c_name),
+                    cg_fmt("void *user")};
+    char *name = cg_fmt("%s__register", s->lower);
+    cg_emit_signature(sb, "int\n", name, (const char *const *)reg, 3, "\n");
+    cg_strbuf_printf(sb, "{\n    return genrpc_node_register(node, &%s__module, impl, user);\n}\n\n",
+                     s->lower);
+    free(name);
+    name = cg_fmt("%s__unregister", s->lower);
+    cg_emit_signature(sb, "int\n", name, (const char *const *)reg, 1, "\n");
+    cg_strbuf_printf(sb,
+                     "{\n    return genrpc_node_unregister(node, %s__MODULE_NAME, %s__VERSION);\n"
+                     "}\n\n",
+                     s->upper, s->upper);
+    free(name);
+    cg_free_all(reg, 3);
+}
+
+/* The arguments every stub passes to genrpc/call.h first. */
+static void
+emit_call_head(cg_strbuf *sb, const char *indent, const cg_service *s, size_t index)
+{
+    cg_strbuf_printf(sb, "node, target, &%s__module, &%s__functions[%zu],\n%s(const ProtobufCMessage *)req",
+                     s->lower, s->lower, index, indent);
+}
+
+static void
+emit_call_stub(cg_strbuf *sb, const cg_service *s, const cg_method *m, size_t index)
+{
+    char *p[6] = {cg_fmt("genrpc_node *node"), cg_fmt("genrpc_target target"),
+                  cg_fmt("const %s *req", m->input.c_name), cg_fmt("%s **reply", m->output.c_name),
+                  cg_fmt("const genrpc_call_opts *opts"), cg_fmt("genrpc_status *st")};
+    char *name = cg_fmt("%s_call", m->lower);
+    cg_emit_signature(sb, "int\n", name, (const char *const *)p, 6, "\n");
+    cg_strbuf_puts(sb, "{\n    ProtobufCMessage *out = NULL;\n    int err = genrpc_call(");
+    emit_call_head(sb, "                          ", s, index);
+    cg_strbuf_printf(sb, ", &out, opts, st);\n"
+                         "    *reply = (%s *)out;\n"
+                         "    return err;\n}\n\n",
+                     m->output.c_name);
+    free(name);
+    name = cg_fmt("%s_cast", m->lower);
+    char *cast[5] = {p[0], p[1], p[2], p[4], p[5]};
+    cg_emit_signature(sb, "int\n", name, (const char *const *)cast, 5, "\n");
+    cg_strbuf_puts(sb, "{\n    return genrpc_cast(");
+    emit_call_head(sb, "                       ", s, index);
+    cg_strbuf_puts(sb, ", opts, st);\n}\n\n");
+    free(name);
+    cg_free_all(p, 6);
+}
+
+static void
+emit_async_stub(cg_strbuf *sb, const cg_service *s, const cg_method *m, size_t index)
+{
+    char *p[6] = {cg_fmt("genrpc_node *node"), cg_fmt("genrpc_target target"),
+                  cg_fmt("const %s *req", m->input.c_name), cg_fmt("const genrpc_call_opts *opts"),
+                  cg_fmt("genrpc_promise **promise"), cg_fmt("genrpc_status *st")};
+    char *name = cg_fmt("%s_async", m->lower);
+    cg_emit_signature(sb, "int\n", name, (const char *const *)p, 6, "\n");
+    cg_strbuf_puts(sb, "{\n    return genrpc_call_async(");
+    emit_call_head(sb, "                             ", s, index);
+    cg_strbuf_puts(sb, ", opts, promise, st);\n}\n\n");
+    free(name);
+    cg_free_all(p, 6);
+}
+
+static void
+emit_yield_stubs(cg_strbuf *sb, const cg_method *m)
+{
+    char *p[4] = {cg_fmt("genrpc_promise *promise"), cg_fmt("int64_t timeout_ms"),
+                  cg_fmt("%s **reply", m->output.c_name), cg_fmt("genrpc_status *st")};
+    char *name = cg_fmt("%s_yield", m->lower);
+    char *yield[3] = {p[0], p[2], p[3]};
+    cg_emit_signature(sb, "int\n", name, (const char *const *)yield, 3, "\n");
+    cg_strbuf_printf(sb, "{\n    ProtobufCMessage *out = NULL;\n"
+                         "    int err = genrpc_promise_yield(promise, &out, st);\n"
+                         "    *reply = (%s *)out;\n    return err;\n}\n\n",
+                     m->output.c_name);
+    free(name);
+    name = cg_fmt("%s_nb_yield", m->lower);
+    cg_emit_signature(sb, "int\n", name, (const char *const *)p, 4, "\n");
+    cg_strbuf_printf(sb, "{\n    ProtobufCMessage *out = NULL;\n"
+                         "    int err = genrpc_promise_nb_yield(promise, timeout_ms, &out, st);\n"
+                         "    *reply = (%s *)out;\n    return err;\n}\n\n",
+                     m->output.c_name);
+    free(name);
+    cg_free_all(p, 4);
+}
+
+/* Calling a function through a pointer of another type is undefined, so
+ * the runtime gets a thunk that restores the callback's real type. */
+static void
+emit_callback_stub(cg_strbuf *sb, const cg_service *s, const cg_method *m, size_t index)
+{
+    static const char *const thunk_params[] = {
+        "genrpc_generic_fn fn", "int err", "const genrpc_status *st",
+        "const ProtobufCMessage *reply", "void *arg"};
+    char *name = cg_fmt("%s__thunk", m->lower);
+    cg_emit_signature(sb, "static void\n", name, thunk_params, 5, "\n");
+    cg_strbuf_printf(sb, "{\n    ((%s__%sCb)fn)(err, st, (const %s *)reply, arg);\n}\n\n",
+                     s->c_name, m->camel, m->output.c_name);
+    free(name);
+    char *p[6] = {cg_fmt("genrpc_node *node"), cg_fmt("genrpc_target target"),
+                  cg_fmt("const %s *req", m->input.c_name), cg_fmt("const genrpc_call_opts *opts"),
+                  cg_fmt("%s__%sCb cb", s->c_name, m->camel), cg_fmt("void *arg")};
+    name = cg_fmt("%s_async_cb", m->lower);
+    cg_emit_signature(sb, "int\n", name, (const char *const *)p, 6, "\n");
+    cg_strbuf_puts(sb, "{\n    return genrpc_call_async_typed(");
+    emit_call_head(sb, "                                   ", s, index);
+    cg_strbuf_printf(sb, ", opts,\n                                   %s__thunk, "
+                         "(genrpc_generic_fn)cb, arg);\n}\n\n",
+                     m->lower);
+    free(name);
+    cg_free_all(p, 6);
+}
+
+static void
+emit_service(cg_strbuf *sb, const cg_service *s, const cg_params *params)
+{
+    cg_strbuf_printf(sb, "/* ==== service %s: module \"%s\" version %u%s ==== */\n\n",
+                     s->full_name, s->module, s->opts.version,
+                     s->opts.internal_module ? ", internal" : "");
+    if (params->server) {
+        for (size_t i = 0; i < s->n_methods; i++)
+            emit_invoke(sb, s, &s->methods[i]);
+    }
+    if (params->server || params->client)
+        emit_dispatch_table(sb, s, params->server);
+    if (params->server)
+        emit_register(sb, s);
+    if (!params->client)
+        return;
+    for (size_t i = 0; i < s->n_methods; i++) {
+        const cg_method *m = &s->methods[i];
+        if (!cg_method_is_remote(s, m))
+            continue;
+        cg_strbuf_printf(sb, "/* -- rpc %s -- */\n\n", m->name);
+        emit_call_stub(sb, s, m, i);
+        emit_async_stub(sb, s, m, i);
+        emit_yield_stubs(sb, m);
+        emit_callback_stub(sb, s, m, i);
+    }
+}
+
+char *
+cg_emit_source(const cg_file *file, const cg_params *params)
+{
+    cg_strbuf sb = CG_STRBUF_INIT;
+    cg_strbuf_printf(&sb, "/* Generated by protoc-gen-genrpc from %s. DO NOT EDIT. */\n"
+                          "#include \"%s.genrpc.h\"\n\n#include <stddef.h>\n\n",
+                     file->name, file->base);
+    for (size_t i = 0; i < file->n_services; i++)
+        emit_service(&sb, &file->services[i], params);
+    return cg_strbuf_take(&sb);
+}
