@@ -1,0 +1,227 @@
+/*
+ * genrpc_test_node - a real node process for the multi-process tests.
+ *
+ * Registers the modules of tests/proto/test.proto, prints exactly
+ * "PORT <n>\n" on stdout once it serves, and stops cleanly (genrpc_node_stop,
+ * exit 0) when stdin reaches EOF or on SIGTERM. Nothing else goes to stdout;
+ * diagnostics go to stderr.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "genrpc/genrpc.h"
+#include "test_impl.h"
+
+#define MAX_LIST 32
+#define MAX_NODES 32
+
+typedef struct options {
+    const char *name;
+    const char *cookie;
+    int port;
+    genrpc_module_control control;
+    char *modules[MAX_LIST];
+    size_t n_modules;
+    int workers;
+    genrpc_node_addr nodes[MAX_NODES];
+    size_t n_nodes;
+    int64_t auth_timeout_ms;
+    int verbose;
+} options;
+
+static volatile sig_atomic_t g_stop;
+
+static void on_sigterm(int sig) {
+    (void)sig;
+    g_stop = 1;
+}
+
+static void usage(FILE *out) {
+    fputs("usage: genrpc_test_node [options]\n"
+          "  --name NAME            node name (default helper@127.0.0.1)\n"
+          "  --cookie COOKIE        shared secret (default genrpc-test-cookie)\n"
+          "  --port N               TCP port, 0 = ephemeral (default 0)\n"
+          "  --whitelist m1,m2      only these modules are callable\n"
+          "  --blacklist m1,m2      these modules are not callable\n"
+          "  --workers N            worker threads (default: runtime's)\n"
+          "  --node NAME=PORT       where to reach another node (repeatable)\n"
+          "  --auth-timeout-ms N    authentication timeout (default 5000)\n"
+          "  --verbose              runtime log on stderr\n"
+          "  --help                 this text\n"
+          "Prints \"PORT <n>\" on stdout once serving; stops on stdin EOF or SIGTERM.\n",
+          out);
+}
+
+static int parse_int(const char *s, long min, long max, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_list(char *s, options *o) {
+    for (char *tok = strtok(s, ","); tok != NULL; tok = strtok(NULL, ",")) {
+        if (o->n_modules == MAX_LIST)
+            return -1;
+        o->modules[o->n_modules++] = tok;
+    }
+    return 0;
+}
+
+static int parse_node(char *s, options *o) {
+    char *eq = strrchr(s, '=');
+    long port;
+    if (eq == NULL || o->n_nodes == MAX_NODES || parse_int(eq + 1, 1, 65535, &port) != 0)
+        return -1;
+    *eq = '\0';
+    genrpc_node_addr *a = &o->nodes[o->n_nodes++];
+    a->node = s;
+    a->driver = GENRPC_DRIVER_TCP;
+    a->port = (int)port;
+    return 0;
+}
+
+/* Returns 0 to run, 1 to exit 0 (--help), -1 on a usage error. */
+static int parse_args(int argc, char **argv, options *o) {
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        long n;
+        if (strcmp(a, "--help") == 0)
+            return 1;
+        if (strcmp(a, "--verbose") == 0) {
+            o->verbose = 1;
+            continue;
+        }
+        if (v == NULL)
+            return -1;
+        i++;
+        if (strcmp(a, "--name") == 0)
+            o->name = v;
+        else if (strcmp(a, "--cookie") == 0)
+            o->cookie = v;
+        else if (strcmp(a, "--port") == 0 && parse_int(v, 0, 65535, &n) == 0)
+            o->port = (int)n;
+        else if (strcmp(a, "--whitelist") == 0 && o->control == GENRPC_CONTROL_DISABLED) {
+            o->control = GENRPC_CONTROL_WHITELIST;
+            if (parse_list(v, o) != 0)
+                return -1;
+        } else if (strcmp(a, "--blacklist") == 0 && o->control == GENRPC_CONTROL_DISABLED) {
+            o->control = GENRPC_CONTROL_BLACKLIST;
+            if (parse_list(v, o) != 0)
+                return -1;
+        } else if (strcmp(a, "--workers") == 0 && parse_int(v, 1, 1024, &n) == 0)
+            o->workers = (int)n;
+        else if (strcmp(a, "--node") == 0 && parse_node(v, o) == 0)
+            continue;
+        else if (strcmp(a, "--auth-timeout-ms") == 0 && parse_int(v, 1, 3600000, &n) == 0)
+            o->auth_timeout_ms = n;
+        else
+            return -1;
+    }
+    return 0;
+}
+
+static void log_to_stderr(genrpc_log_level level, const char *msg, void *arg) {
+    static const char *const names[] = {"error", "warn", "info", "debug"};
+    fprintf(stderr, "[%s %s] %s\n", (const char *)arg,
+            level <= GENRPC_LOG_DEBUG ? names[level] : "?", msg);
+}
+
+/* Blocks until stdin is at EOF (or fails) or SIGTERM arrived. */
+static void wait_for_stop(void) {
+    char buf[256];
+    while (!g_stop) {
+        struct pollfd p = {STDIN_FILENO, POLLIN, 0};
+        int r = poll(&p, 1, 100);
+        if (r < 0 && errno != EINTR)
+            return;
+        if (r > 0) {
+            ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
+            if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+                return;
+        }
+    }
+}
+
+int
+main(int argc, char **argv) {
+    options o;
+    memset(&o, 0, sizeof o);
+    o.name = "helper@127.0.0.1";
+    o.cookie = "genrpc-test-cookie";
+    int rc = parse_args(argc, argv, &o);
+    if (rc != 0) {
+        usage(rc > 0 ? stdout : stderr);
+        return rc > 0 ? 0 : 2;
+    }
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigterm;
+    sigaction(SIGTERM, &sa, NULL);
+
+    genrpc_node_config cfg;
+    genrpc_node_config_init(&cfg);
+    cfg.name = o.name;
+    cfg.cookie = o.cookie;
+    cfg.tcp_server_port = o.port;
+    cfg.module_control = o.control;
+    cfg.module_list = (const char *const *)o.modules;
+    cfg.n_module_list = o.n_modules;
+    cfg.node_addrs = o.nodes;
+    cfg.n_node_addrs = o.n_nodes;
+    cfg.connect_timeout_ms = 500;
+    cfg.send_timeout_ms = 500;
+    if (o.workers > 0)
+        cfg.worker_threads = o.workers;
+    if (o.auth_timeout_ms > 0)
+        cfg.authentication_timeout_ms = o.auth_timeout_ms;
+    if (o.verbose || getenv("GENRPC_TEST_LOG") != NULL) {
+        cfg.log_cb = log_to_stderr;
+        cfg.log_arg = (void *)o.name;
+        cfg.log_level = GENRPC_LOG_DEBUG;
+    }
+
+    genrpc_test_state state;
+    if (genrpc_test_state_init(&state) != 0) {
+        fprintf(stderr, "genrpc_test_node: out of memory\n");
+        return 1;
+    }
+    genrpc_node *node = NULL;
+    genrpc_status st;
+    memset(&st, 0, sizeof st);
+    int err = genrpc_node_start(&cfg, &node, &st);
+    if (err != GENRPC_OK) {
+        fprintf(stderr, "genrpc_test_node: start: %s (%s)\n", genrpc_err_name(err), st.message);
+        genrpc_test_state_destroy(&state);
+        return 1;
+    }
+    err = genrpc_test_register_all(node, &state);
+    if (err != GENRPC_OK) {
+        fprintf(stderr, "genrpc_test_node: register: %s\n", genrpc_err_name(err));
+        genrpc_node_stop(node);
+        genrpc_test_state_destroy(&state);
+        return 1;
+    }
+
+    printf("PORT %d\n", genrpc_node_tcp_port(node));
+    fflush(stdout);
+
+    wait_for_stop();
+    err = genrpc_node_stop(node);
+    genrpc_test_state_destroy(&state);
+    if (err != GENRPC_OK) {
+        fprintf(stderr, "genrpc_test_node: stop: %s\n", genrpc_err_name(err));
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,189 @@
+// tests/support/fixture.h - what the multi-process and in-process tests share:
+// helper node processes (spawned, always reaped), in-process nodes (RAII),
+// free ports, bounded polling, a recording TCP proxy and a black-hole
+// listener. Every wait here is bounded.
+#ifndef GENRPC_TEST_FIXTURE_H
+#define GENRPC_TEST_FIXTURE_H
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "genrpc/genrpc.h"
+#include "test_impl.h"
+
+namespace genrpc_test {
+
+using Millis = std::chrono::milliseconds;
+
+// The cookie every test node and helper uses unless a test says otherwise.
+inline constexpr const char *kCookie = "genrpc-test-cookie";
+
+// A TCP port on 127.0.0.1 that was free a moment ago (bind port 0, read it,
+// close). Returns -1 on failure.
+int FreeTcpPort();
+
+// Polls pred every few ms until it holds or timeout passes; returns its
+// last value.
+bool Eventually(const std::function<bool()> &pred, Millis timeout);
+
+// Elapsed wall time since construction.
+class Stopwatch {
+ public:
+  Stopwatch() : start_(std::chrono::steady_clock::now()) {}
+  int64_t ElapsedMs() const {
+    return std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - start_)
+        .count();
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_;
+};
+
+// A genrpc_test_node process. Spawn() returns it once it printed its PORT
+// line (≤ 10 s); the destructor stops it (stdin closed, ≤ 5 s, then
+// SIGKILL) and reaps it, also when the test failed.
+class HelperProcess {
+ public:
+  // args are the helper's flags (--name ..., --cookie ...). On failure
+  // returns nullptr and sets *error.
+  static std::unique_ptr<HelperProcess> Spawn(const std::vector<std::string> &args,
+                                              std::string *error);
+  ~HelperProcess();
+  HelperProcess(const HelperProcess &) = delete;
+  HelperProcess &operator=(const HelperProcess &) = delete;
+
+  int port() const { return port_; }
+  pid_t pid() const { return pid_; }
+
+  // Graceful stop: closes stdin, waits ≤ 5 s, then SIGKILL. Returns the
+  // exit status as from waitpid (or -1 if it had to be killed).
+  int Stop();
+  // SIGKILL now and reap (connection-loss tests).
+  void Kill9();
+  bool Running() const { return pid_ > 0; }
+
+ private:
+  HelperProcess() = default;
+  pid_t pid_ = -1;
+  int stdin_fd_ = -1;
+  int stdout_fd_ = -1;
+  int port_ = -1;
+};
+
+// Path of the genrpc_test_node binary (compile definition from CMake).
+const char *HelperPath();
+
+// How to start an in-process node.
+struct NodeOptions {
+  std::string name = "master@127.0.0.1";
+  std::string cookie = kCookie;
+  int server_port = 0;                // 0 = ephemeral
+  int client_port = 5369;             // for nodes not in addrs
+  std::vector<std::pair<std::string, int>> addrs;  // node name -> TCP port
+  int64_t connect_timeout_ms = 500;   // as in gen_rpc's suites
+  int64_t send_timeout_ms = 500;
+  int64_t auth_timeout_ms = 5000;
+  genrpc_module_control control = GENRPC_CONTROL_DISABLED;
+  std::vector<std::string> modules;
+  int workers = 0;
+  bool register_modules = true;       // genrpc_test_register_all
+};
+
+// An in-process node with the test modules registered; stopped by the
+// destructor (after which its state is freed).
+class Node {
+ public:
+  static std::unique_ptr<Node> Start(const NodeOptions &opts, std::string *error);
+  // A node that calls itself through its own listener (gen_rpc's "local"
+  // rows): picks a free port, uses it as server and client port, retries
+  // if the port was taken meanwhile.
+  static std::unique_ptr<Node> StartSelf(NodeOptions opts, std::string *error);
+  ~Node();
+  Node(const Node &) = delete;
+  Node &operator=(const Node &) = delete;
+
+  genrpc_node *get() const { return node_; }
+  const std::string &name() const { return name_; }
+  int port() const { return genrpc_node_tcp_port(node_); }
+  genrpc_node_info Info() const;
+  genrpc_test_state *state() { return &state_; }
+  uint64_t CountRuns();  // Count handler runs on this node
+
+ private:
+  Node() = default;
+  genrpc_node *node_ = nullptr;
+  std::string name_;
+  genrpc_test_state state_{};
+  bool state_ok_ = false;
+};
+
+// A socket connected to 127.0.0.1:port (blocking), or -1.
+int ConnectRaw(int port);
+
+// Waits ≤ timeout until the peer closes fd (recv returns 0 or an error),
+// discarding anything received. True if it closed in time.
+bool WaitForEof(int fd, Millis timeout);
+
+// A transparent TCP proxy 127.0.0.1:port() -> 127.0.0.1:target_port that
+// records every byte in each direction.
+class RecordingProxy {
+ public:
+  explicit RecordingProxy(int target_port);
+  ~RecordingProxy();
+  int port() const { return port_; }
+  std::string ClientToServer();
+  std::string ServerToClient();
+
+ private:
+  void Run();
+  int target_port_;
+  int listen_fd_ = -1;
+  int port_ = -1;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::string c2s_, s2c_;
+  std::thread thread_;
+};
+
+// A listener whose accept queue is full, so further connects hang (SYNs are
+// dropped) until the dialler gives up: an "unroutable" peer on loopback.
+class BlackholeListener {
+ public:
+  BlackholeListener();
+  ~BlackholeListener();
+  int port() const { return port_; }
+
+ private:
+  int listen_fd_ = -1;
+  int port_ = -1;
+  std::vector<int> fillers_;
+};
+
+// A listener that accepts connections and never says anything.
+class SilentServer {
+ public:
+  SilentServer();
+  ~SilentServer();
+  int port() const { return port_; }
+
+ private:
+  void Run();
+  int listen_fd_ = -1;
+  int port_ = -1;
+  std::atomic<bool> stop_{false};
+  std::vector<int> conns_;
+  std::thread thread_;
+};
+
+}  // namespace genrpc_test
+
+#endif  // GENRPC_TEST_FIXTURE_H

@@ -1,0 +1,233 @@
+/*
+ * tests/support/test_impl.c - handlers for the modules of tests/proto/test.proto.
+ * Each stands in for an Erlang function gen_rpc's suites call; see
+ * ../../shared/CONFORMANCE.md.
+ */
+#include "test_impl.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "test.genrpc.h"
+#include "test.pb-c.h"
+
+static genrpc_test_state *state_of(genrpc_ctx *ctx) {
+    return (genrpc_test_state *)genrpc_ctx_user(ctx);
+}
+
+static int64_t now_unix_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void sleep_ms(uint32_t ms) {
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* Copies s into the call's arena so the reply may point to it. */
+static char *ctx_strdup(genrpc_ctx *ctx, const char *s) {
+    size_t n = strlen(s) + 1;
+    char *out = genrpc_ctx_alloc(ctx, n);
+    if (out != NULL)
+        memcpy(out, s, n);
+    return out;
+}
+
+/* ---- test.Test ---------------------------------------------------------- */
+
+static int test_ping(const Test__PingRequest *req, Test__PingReply *reply, genrpc_ctx *ctx) {
+    reply->text = ctx_strdup(ctx, req->text);
+    return reply->text != NULL ? 0 : genrpc_fail(ctx, 12, "out of memory");
+}
+
+static int test_echo(const Test__EchoRequest *req, Test__EchoReply *reply, genrpc_ctx *ctx) {
+    if (req->payload.len == 0)
+        return 0;
+    uint8_t *data = genrpc_ctx_alloc(ctx, req->payload.len);
+    if (data == NULL)
+        return genrpc_fail(ctx, 12, "out of memory");
+    memcpy(data, req->payload.data, req->payload.len);
+    reply->payload.data = data;
+    reply->payload.len = req->payload.len;
+    return 0;
+}
+
+static int test_sleep(const Test__SleepRequest *req, Test__SleepReply *reply, genrpc_ctx *ctx) {
+    (void)ctx;
+    sleep_ms(req->ms);
+    reply->value = req->value;
+    return 0;
+}
+
+static int test_fail(const Test__FailRequest *req, Test__Empty *reply, genrpc_ctx *ctx) {
+    (void)reply;
+    return genrpc_fail(ctx, req->code, "%s", req->message);
+}
+
+static int test_app_error(const Test__AppErrorRequest *req, Test__AppErrorReply *reply,
+                          genrpc_ctx *ctx) {
+    reply->error = ctx_strdup(ctx, req->error);
+    return reply->error != NULL ? 0 : genrpc_fail(ctx, 12, "out of memory");
+}
+
+static int test_stub(const Test__Empty *req, Test__StubReply *reply, genrpc_ctx *ctx) {
+    (void)req;
+    (void)ctx;
+    reply->name = (char *)"stub_function";
+    return 0;
+}
+
+static int test_timestamp(const Test__Empty *req, Test__TimestampReply *reply, genrpc_ctx *ctx) {
+    (void)req;
+    (void)ctx;
+    reply->unix_us = now_unix_us();
+    return 0;
+}
+
+static int test_count(const Test__CountRequest *req, Test__Empty *reply, genrpc_ctx *ctx) {
+    (void)reply;
+    genrpc_test_state *st = state_of(ctx);
+    pthread_mutex_lock(&st->lock);
+    st->count++;
+    if (st->n_seqs < GENRPC_TEST_COUNT_LOG_MAX)
+        st->seqs[st->n_seqs++] = req->seq;
+    pthread_mutex_unlock(&st->lock);
+    return 0;
+}
+
+static int test_read_count(const Test__Empty *req, Test__CountReply *reply, genrpc_ctx *ctx) {
+    (void)req;
+    genrpc_test_state *st = state_of(ctx);
+    pthread_mutex_lock(&st->lock);
+    reply->count = st->count;
+    reply->n_seqs = st->n_seqs;
+    reply->seqs = genrpc_ctx_alloc(ctx, (st->n_seqs ? st->n_seqs : 1) * sizeof(uint64_t));
+    if (reply->seqs != NULL && st->n_seqs > 0)
+        memcpy(reply->seqs, st->seqs, st->n_seqs * sizeof(uint64_t));
+    pthread_mutex_unlock(&st->lock);
+    if (reply->seqs == NULL) {
+        reply->n_seqs = 0;
+        return genrpc_fail(ctx, 12, "out of memory");
+    }
+    return 0;
+}
+
+static int test_secret(const Test__Empty *req, Test__Empty *reply, genrpc_ctx *ctx) {
+    (void)req;
+    (void)reply;
+    genrpc_test_state *st = state_of(ctx);
+    pthread_mutex_lock(&st->lock);
+    st->secret_runs++;
+    pthread_mutex_unlock(&st->lock);
+    return 0;
+}
+
+static const Test__Test__Impl test_impl = {
+    .ping = test_ping,
+    .echo = test_echo,
+    .sleep = test_sleep,
+    .fail = test_fail,
+    .app_error = test_app_error,
+    .stub = test_stub,
+    .timestamp = test_timestamp,
+    .count = test_count,
+    .read_count = test_read_count,
+    .unimplemented = NULL, /* deliberately: callers get GENRPC_E_UNDEF */
+    .secret = test_secret,
+};
+
+/* ---- test.NodeInfo ------------------------------------------------------ */
+
+static int node_info_name(const Test__Empty *req, Test__NameReply *reply, genrpc_ctx *ctx) {
+    (void)req;
+    reply->name = ctx_strdup(ctx, genrpc_node_name(genrpc_ctx_node(ctx)));
+    return reply->name != NULL ? 0 : genrpc_fail(ctx, 12, "out of memory");
+}
+
+static int node_info_counters(const Test__Empty *req, Test__NodeCounters *reply,
+                              genrpc_ctx *ctx) {
+    (void)req;
+    genrpc_node_info info;
+    memset(&info, 0, sizeof info);
+    genrpc_node_get_info(genrpc_ctx_node(ctx), &info);
+    reply->clients = info.clients;
+    reply->acceptors = info.acceptors;
+    reply->calls_served = info.calls_served;
+    reply->casts_dropped = info.casts_dropped;
+    reply->late_replies = info.late_replies;
+    reply->auth_failures = info.auth_failures;
+    reply->protocol_errors = info.protocol_errors;
+    return 0;
+}
+
+static const Test__NodeInfo__Impl node_info_impl = {
+    .name = node_info_name,
+    .counters = node_info_counters,
+};
+
+/* ---- test.Clock --------------------------------------------------------- */
+
+static int clock_now(const Test__Empty *req, Test__TimestampReply *reply, genrpc_ctx *ctx) {
+    return test_timestamp(req, reply, ctx);
+}
+
+static const Test__Clock__Impl clock_impl = {.now = clock_now};
+
+/* ---- test.Versioned v1 and v2 ------------------------------------------- */
+
+static int versioned_v1_which(const Test__Empty *req, Test__VersionReply *reply,
+                              genrpc_ctx *ctx) {
+    (void)req;
+    (void)ctx;
+    reply->version = 1;
+    return 0;
+}
+
+static int versioned_v2_which(const Test__Empty *req, Test__VersionReply *reply,
+                              genrpc_ctx *ctx) {
+    (void)req;
+    (void)ctx;
+    reply->version = 2;
+    return 0;
+}
+
+static const Test__VersionedV1__Impl versioned_v1_impl = {.which = versioned_v1_which};
+static const Test__VersionedV2__Impl versioned_v2_impl = {.which = versioned_v2_which};
+
+/* ---- state and registration --------------------------------------------- */
+
+int
+genrpc_test_state_init(genrpc_test_state *st) {
+    memset(st, 0, sizeof *st);
+    st->seqs = calloc(GENRPC_TEST_COUNT_LOG_MAX, sizeof(uint64_t));
+    if (st->seqs == NULL)
+        return -1;
+    pthread_mutex_init(&st->lock, NULL);
+    return 0;
+}
+
+void
+genrpc_test_state_destroy(genrpc_test_state *st) {
+    pthread_mutex_destroy(&st->lock);
+    free(st->seqs);
+    st->seqs = NULL;
+}
+
+int
+genrpc_test_register_all(genrpc_node *node, genrpc_test_state *st) {
+    int err;
+    if ((err = test__test__register(node, &test_impl, st)) != GENRPC_OK)
+        return err;
+    if ((err = test__node_info__register(node, &node_info_impl, st)) != GENRPC_OK)
+        return err;
+    if ((err = test__clock__register(node, &clock_impl, st)) != GENRPC_OK)
+        return err;
+    if ((err = test__versioned_v1__register(node, &versioned_v1_impl, st)) != GENRPC_OK)
+        return err;
+    return test__versioned_v2__register(node, &versioned_v2_impl, st);
+}
