@@ -129,7 +129,6 @@ TEST_F(BehaviourTest, S3_ConnectionLossMidCallIsClosed) {
   ASSERT_TRUE(PingOk(n(), kSlave));
   int err = -1;
   genrpc_status st{};
-  Stopwatch since_kill_base;
   std::thread caller([&] {
     Test__SleepRequest req = TEST__SLEEP_REQUEST__INIT;
     req.ms = 3000;

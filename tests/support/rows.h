@@ -67,8 +67,10 @@ class FakeModule {
       f.input = &test__empty__descriptor;
       f.output = &test__empty__descriptor;
       f.remote = true;
-      f.impl_offset = 0;
-      f.invoke = nullptr;
+      // Never invoked here (the serving node lacks it); borrowed so the
+      // descriptor looks like any generated one.
+      f.impl_offset = base.functions[0].impl_offset;
+      f.invoke = base.functions[0].invoke;
       fns_.push_back(f);
     }
     mod_ = base;
