@@ -180,14 +180,19 @@ report_collision(const cg_file *file, const ident *first, const ident *later,
     ident_add(reported, first->generator, first->svc, first->line, first->owner, "", "");
     ident_add(reported, later->generator, later->svc, later->line, later->owner, "", "");
     const ident *where = later->svc ? later : first;
+    const char *first_svc = first->svc && first->svc != later->svc ? first->svc->name : NULL;
     cg_diag_prefix(err, file, where->line, where->svc);
-    cg_strbuf_printf(err,
-                     "%s and %s%s%s both generate the C identifier %s (%s's and %s's); "
-                     "rename one of them\n",
-                     later->owner, first->owner,
-                     first->svc && first->svc != later->svc ? " of service " : "",
-                     first->svc && first->svc != later->svc ? first->svc->name : "",
-                     later->name, later->generator, first->generator);
+    if (strcmp(first->generator, later->generator) == 0)
+        cg_strbuf_printf(err, "%s and %s%s%s both generate the C identifier %s (in %s's code)",
+                         later->owner, first->owner, first_svc ? " of service " : "",
+                         first_svc ? first_svc : "", later->name, later->generator);
+    else
+        cg_strbuf_printf(err, "%s (in %s's code) and %s%s%s (in %s's code) both generate the "
+                              "C identifier %s",
+                         later->owner, later->generator, first->owner,
+                         first_svc ? " of service " : "", first_svc ? first_svc : "",
+                         first->generator, later->name);
+    cg_strbuf_puts(err, "; rename one of them\n");
     return 1;
 }
 

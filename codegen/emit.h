@@ -34,4 +34,8 @@ bool cg_method_is_remote(const cg_service *s, const cg_method *m);
 void cg_emit_signature(cg_strbuf *sb, const char *head, const char *name,
                        const char *const *params, size_t n_params, const char *tail);
 
+/* Appends `text` as a C comment, word-wrapped at CG_LINE_MAX columns,
+ * each line starting with `indent`. */
+void cg_emit_comment(cg_strbuf *sb, const char *indent, const char *text);
+
 #endif /* CG_EMIT_H */

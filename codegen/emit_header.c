@@ -56,6 +56,21 @@ emit_module_macros(cg_strbuf *sb, const cg_service *s)
 }
 
 static void
+emit_impl_member(cg_strbuf *sb, const cg_service *s, const cg_method *m)
+{
+    char *params[3] = {cg_fmt("const %s *req", m->input.c_name),
+                       cg_fmt("%s *reply", m->output.c_name), cg_fmt("genrpc_ctx *ctx")};
+    char *comment = cg_fmt("rpc %s(%s) returns (%s)%s", m->name, m->input.full, m->output.full,
+                           cg_method_is_remote(s, m) ? "" : "; internal: never run for another node");
+    char *name = cg_fmt("%s)", m->member);
+    cg_emit_comment(sb, "    ", comment);
+    cg_emit_signature(sb, "    int (*", name, (const char *const *)params, 3, ";\n");
+    free(name);
+    free(comment);
+    cg_free_all(params, 3);
+}
+
+static void
 emit_impl_struct(cg_strbuf *sb, const cg_service *s)
 {
     cg_strbuf_printf(sb,
@@ -63,14 +78,8 @@ emit_impl_struct(cg_strbuf *sb, const cg_service *s)
                      " * fills `reply` (allocate what it points to with genrpc_ctx_alloc) and\n"
                      " * returns 0, or returns genrpc_fail(ctx, code, ...). */\n"
                      "typedef struct %s__Impl {\n", s->c_name);
-    for (size_t i = 0; i < s->n_methods; i++) {
-        const cg_method *m = &s->methods[i];
-        cg_strbuf_printf(sb, "    /* rpc %s(%s) returns (%s)%s */\n", m->name, m->input.c_name,
-                         m->output.c_name,
-                         cg_method_is_remote(s, m) ? "" : "; internal: never run for another node");
-        cg_strbuf_printf(sb, "    int (*%s)(const %s *req, %s *reply, genrpc_ctx *ctx);\n",
-                         m->member, m->input.c_name, m->output.c_name);
-    }
+    for (size_t i = 0; i < s->n_methods; i++)
+        emit_impl_member(sb, s, &s->methods[i]);
     cg_strbuf_printf(sb, "} %s__Impl;\n\n", s->c_name);
 }
 
@@ -80,9 +89,11 @@ emit_register_decls(cg_strbuf *sb, const cg_service *s)
     char *reg[3] = {cg_fmt("genrpc_node *node"), cg_fmt("const %s__Impl *impl", s->c_name),
                     cg_fmt("void *user")};
     char *name = cg_fmt("%s__register", s->lower);
-    cg_strbuf_printf(sb, "/* Installs `impl` as %s__MODULE_NAME version %s__VERSION on `node`; the\n"
-                         " * node borrows `impl` and `user` until %s__unregister. */\n",
-                     s->upper, s->upper, s->lower);
+    char *comment = cg_fmt("Installs `impl` as %s__MODULE_NAME version %s__VERSION on `node`; "
+                           "the node borrows `impl` and `user` until %s__unregister.",
+                           s->upper, s->upper, s->lower);
+    cg_emit_comment(sb, "", comment);
+    free(comment);
     cg_emit_signature(sb, "int ", name, (const char *const *)reg, 3, ";\n");
     free(name);
     name = cg_fmt("%s__unregister", s->lower);
@@ -106,9 +117,11 @@ emit_callback_typedef(cg_strbuf *sb, const cg_service *s, const cg_method *m)
     char *params[4] = {cg_fmt("int err"), cg_fmt("const genrpc_status *st"),
                        cg_fmt("const %s *reply", m->output.c_name), cg_fmt("void *arg")};
     char *name = cg_fmt("*%s__%sCb", s->c_name, m->camel);
-    cg_strbuf_printf(sb, "/* Result of %s_async_cb, run once on the node's loop thread; `reply` is\n"
-                         " * borrowed (valid during the callback, NULL unless err == GENRPC_OK). */\n",
-                     m->lower);
+    char *comment = cg_fmt("Result of %s_async_cb, run once on the node's loop thread; `reply` "
+                           "is borrowed (valid during the callback, NULL unless err == GENRPC_OK).",
+                           m->lower);
+    cg_emit_comment(sb, "", comment);
+    free(comment);
     /* A pointer-to-function typedef: "typedef void (*Name)(...)". */
     char *head = cg_fmt("typedef void (%s)", name);
     cg_emit_signature(sb, "", head, (const char *const *)params, 4, ";\n");
@@ -121,7 +134,7 @@ emit_callback_typedef(cg_strbuf *sb, const cg_service *s, const cg_method *m)
 static void
 emit_stub_decl(cg_strbuf *sb, const char *comment, const char *name, char **params, size_t n)
 {
-    cg_strbuf_printf(sb, "/* %s */\n", comment);
+    cg_emit_comment(sb, "", comment);
     cg_emit_signature(sb, "int ", name, (const char *const *)params, n, ";\n");
 }
 
@@ -129,8 +142,8 @@ static void
 emit_call_and_cast_decls(cg_strbuf *sb, const cg_method *m)
 {
     char *name = cg_fmt("%s_call", m->lower);
-    char *comment = cg_fmt("Calls %s on `target` and waits; on GENRPC_OK the caller owns *reply:\n"
-                        " * %s__free_unpacked(*reply, NULL).", m->name, m->output.lower);
+    char *comment = cg_fmt("Calls %s on `target` and waits; on GENRPC_OK the caller owns *reply: "
+                        "%s__free_unpacked(*reply, NULL).", m->name, m->output.lower);
     char *p[6] = {cg_fmt("genrpc_node *node"), cg_fmt("genrpc_target target"),
                   cg_fmt("const %s *req", m->input.c_name), cg_fmt("%s **reply", m->output.c_name),
                   cg_fmt("const genrpc_call_opts *opts"), cg_fmt("genrpc_status *st")};
@@ -153,8 +166,8 @@ emit_async_decls(cg_strbuf *sb, const cg_service *s, const cg_method *m)
                   cg_fmt("const %s *req", m->input.c_name), cg_fmt("const genrpc_call_opts *opts"),
                   cg_fmt("genrpc_promise **promise"), cg_fmt("genrpc_status *st")};
     char *name = cg_fmt("%s_async", m->lower);
-    char *comment = cg_fmt("Starts %s and returns at once; the caller owns *promise: wait with\n"
-                        " * %s_yield or %s_nb_yield, then genrpc_promise_free.",
+    char *comment = cg_fmt("Starts %s and returns at once; the caller owns *promise: wait with "
+                        "%s_yield or %s_nb_yield, then genrpc_promise_free it.",
                         m->name, m->lower, m->lower);
     emit_stub_decl(sb, comment, name, p, 6);
     free(name);
@@ -177,15 +190,15 @@ emit_yield_decls(cg_strbuf *sb, const cg_method *m)
     char *p[4] = {cg_fmt("genrpc_promise *promise"), cg_fmt("int64_t timeout_ms"),
                   cg_fmt("%s **reply", m->output.c_name), cg_fmt("genrpc_status *st")};
     char *name = cg_fmt("%s_yield", m->lower);
-    char *comment = cg_fmt("Waits for a %s_async promise; on GENRPC_OK the caller owns *reply:\n"
-                        " * %s__free_unpacked(*reply, NULL).", m->lower, m->output.lower);
+    char *comment = cg_fmt("Waits for the promise of %s_async; on GENRPC_OK the caller owns *reply: "
+                        "%s__free_unpacked(*reply, NULL).", m->lower, m->output.lower);
     char *yield[3] = {p[0], p[2], p[3]};
     emit_stub_decl(sb, comment, name, yield, 3);
     free(name);
     free(comment);
     name = cg_fmt("%s_nb_yield", m->lower);
-    comment = cg_fmt("Like %s_yield but waits at most `timeout_ms`; GENRPC_E_NOT_READY leaves\n"
-                  " * the promise pending.", m->lower);
+    comment = cg_fmt("Like %s_yield but waits at most `timeout_ms`; GENRPC_E_NOT_READY leaves "
+                  "the promise pending.", m->lower);
     emit_stub_decl(sb, comment, name, p, 4);
     free(name);
     free(comment);

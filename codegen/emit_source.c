@@ -19,12 +19,14 @@ emit_invoke(cg_strbuf *sb, const cg_service *s, const cg_method *m)
                                          "ProtobufCMessage *reply", "genrpc_ctx *ctx"};
     char *name = cg_fmt("%s__invoke", m->lower);
     cg_emit_signature(sb, "static int\n", name, params, 4, "\n");
-    cg_strbuf_printf(sb,
-                     "{\n"
-                     "    const %s__Impl *handlers = impl;\n"
-                     "    return handlers->%s((const %s *)request, (%s *)reply, ctx);\n"
-                     "}\n\n",
-                     s->c_name, m->member, m->input.c_name, m->output.c_name);
+    char *args[3] = {cg_fmt("(const %s *)request", m->input.c_name),
+                     cg_fmt("(%s *)reply", m->output.c_name), cg_fmt("ctx")};
+    cg_strbuf_printf(sb, "{\n    const %s__Impl *handlers = impl;\n", s->c_name);
+    char *callee = cg_fmt("handlers->%s", m->member);
+    cg_emit_signature(sb, "    return ", callee, (const char *const *)args, 3, ";\n");
+    cg_strbuf_puts(sb, "}\n\n");
+    free(callee);
+    cg_free_all(args, 3);
     free(name);
 }
 
@@ -94,12 +96,21 @@ emit_register(cg_strbuf *sb, const cg_service *s)
     cg_free_all(reg, 3);
 }
 
-/* The arguments every stub passes to genrpc/call.h first. */
+/* Appends "<head><fn>(node, target, &module, &function, (const
+ * ProtobufCMessage *)req, <rest>);": the call every stub makes into
+ * genrpc/call.h. `rest` is a NULL-terminated list. */
 static void
-emit_call_head(cg_strbuf *sb, const char *indent, const cg_service *s, size_t index)
+emit_runtime_call(cg_strbuf *sb, const char *head, const char *fn, const cg_service *s,
+                  size_t index, const char *const *rest)
 {
-    cg_strbuf_printf(sb, "node, target, &%s__module, &%s__functions[%zu],\n%s(const ProtobufCMessage *)req",
-                     s->lower, s->lower, index, indent);
+    char *args[10] = {cg_fmt("node"), cg_fmt("target"), cg_fmt("&%s__module", s->lower),
+                      cg_fmt("&%s__functions[%zu]", s->lower, index),
+                      cg_fmt("(const ProtobufCMessage *)req")};
+    size_t n = 5;
+    for (; *rest && n < 10; rest++)
+        args[n++] = cg_xstrdup(*rest);
+    cg_emit_signature(sb, head, fn, (const char *const *)args, n, ";\n");
+    cg_free_all(args, n);
 }
 
 static void
@@ -110,19 +121,20 @@ emit_call_stub(cg_strbuf *sb, const cg_service *s, const cg_method *m, size_t in
                   cg_fmt("const genrpc_call_opts *opts"), cg_fmt("genrpc_status *st")};
     char *name = cg_fmt("%s_call", m->lower);
     cg_emit_signature(sb, "int\n", name, (const char *const *)p, 6, "\n");
-    cg_strbuf_puts(sb, "{\n    ProtobufCMessage *out = NULL;\n    int err = genrpc_call(");
-    emit_call_head(sb, "                          ", s, index);
-    cg_strbuf_printf(sb, ", &out, opts, st);\n"
-                         "    *reply = (%s *)out;\n"
+    cg_strbuf_puts(sb, "{\n    ProtobufCMessage *out = NULL;\n");
+    emit_runtime_call(sb, "    int err = ", "genrpc_call", s, index,
+                      (const char *const[]){"&out", "opts", "st", NULL});
+    cg_strbuf_printf(sb, "    *reply = (%s *)out;\n"
                          "    return err;\n}\n\n",
                      m->output.c_name);
     free(name);
     name = cg_fmt("%s_cast", m->lower);
     char *cast[5] = {p[0], p[1], p[2], p[4], p[5]};
     cg_emit_signature(sb, "int\n", name, (const char *const *)cast, 5, "\n");
-    cg_strbuf_puts(sb, "{\n    return genrpc_cast(");
-    emit_call_head(sb, "                       ", s, index);
-    cg_strbuf_puts(sb, ", opts, st);\n}\n\n");
+    cg_strbuf_puts(sb, "{\n");
+    emit_runtime_call(sb, "    return ", "genrpc_cast", s, index,
+                      (const char *const[]){"opts", "st", NULL});
+    cg_strbuf_puts(sb, "}\n\n");
     free(name);
     cg_free_all(p, 6);
 }
@@ -135,9 +147,10 @@ emit_async_stub(cg_strbuf *sb, const cg_service *s, const cg_method *m, size_t i
                   cg_fmt("genrpc_promise **promise"), cg_fmt("genrpc_status *st")};
     char *name = cg_fmt("%s_async", m->lower);
     cg_emit_signature(sb, "int\n", name, (const char *const *)p, 6, "\n");
-    cg_strbuf_puts(sb, "{\n    return genrpc_call_async(");
-    emit_call_head(sb, "                             ", s, index);
-    cg_strbuf_puts(sb, ", opts, promise, st);\n}\n\n");
+    cg_strbuf_puts(sb, "{\n");
+    emit_runtime_call(sb, "    return ", "genrpc_call_async", s, index,
+                      (const char *const[]){"opts", "promise", "st", NULL});
+    cg_strbuf_puts(sb, "}\n\n");
     free(name);
     cg_free_all(p, 6);
 }
@@ -183,11 +196,12 @@ emit_callback_stub(cg_strbuf *sb, const cg_service *s, const cg_method *m, size_
                   cg_fmt("%s__%sCb cb", s->c_name, m->camel), cg_fmt("void *arg")};
     name = cg_fmt("%s_async_cb", m->lower);
     cg_emit_signature(sb, "int\n", name, (const char *const *)p, 6, "\n");
-    cg_strbuf_puts(sb, "{\n    return genrpc_call_async_typed(");
-    emit_call_head(sb, "                                   ", s, index);
-    cg_strbuf_printf(sb, ", opts,\n                                   %s__thunk, "
-                         "(genrpc_generic_fn)cb, arg);\n}\n\n",
-                     m->lower);
+    char *thunk = cg_fmt("%s__thunk", m->lower);
+    cg_strbuf_puts(sb, "{\n");
+    emit_runtime_call(sb, "    return ", "genrpc_call_async_typed", s, index,
+                      (const char *const[]){"opts", thunk, "(genrpc_generic_fn)cb", "arg", NULL});
+    cg_strbuf_puts(sb, "}\n\n");
+    free(thunk);
     free(name);
     cg_free_all(p, 6);
 }

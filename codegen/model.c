@@ -70,6 +70,7 @@ static int
 type_build(const cg_request *req, const char *type_name, cg_type *out, cg_strbuf *err)
 {
     const char *full = type_name[0] == '.' ? type_name + 1 : type_name;
+    out->full = full;
     out->c_name = cg_full_name_to_c(full);
     out->lower = cg_full_name_to_lower(full);
     out->file = file_defining(req, full);

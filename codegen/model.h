@@ -20,6 +20,7 @@ typedef Google__Protobuf__FileDescriptorProto cg_file_proto;
 
 /* A message type used as a request or reply. */
 typedef struct cg_type {
+    const char *full; /* as in the IDL, without the leading dot: "kv.GetRequest" */
     char *c_name;  /* "Kv__GetRequest" */
     char *lower;   /* "kv__get_request": + "__descriptor", "__free_unpacked" */
     const char *file; /* the .proto defining it: "dir/kv.proto" */

@@ -1,0 +1,134 @@
+# genrpc_generate(TARGET <lib> PROTOS <file.proto>...
+#                 [IMPORT_DIRS <dir>...] [PLUGIN_OPTIONS <key=value>...])
+#
+# Runs protoc once over PROTOS with protobuf-c (--c_out) and genrpc
+# (--genrpc_out) and builds the generated <name>.pb-c.c and <name>.genrpc.c
+# into the STATIC library <lib>, linked PUBLIC to the genrpc runtime. The
+# output directory is <lib>'s PUBLIC include directory, so users write
+# #include "kv.genrpc.h" (or "dir/kv.genrpc.h" for a proto imported as
+# "dir/kv.proto").
+#
+#   PROTOS          .proto files; relative paths are taken from
+#                   CMAKE_CURRENT_SOURCE_DIR.
+#   IMPORT_DIRS     protoc -I directories, in order; relative paths are taken
+#                   from CMAKE_CURRENT_SOURCE_DIR. A proto's import name
+#                   ("dir/kv.proto") is its path relative to the first of
+#                   them containing it. Default: each proto's own directory.
+#                   genrpc's own directory (for genrpc/options.proto) is
+#                   always added last.
+#   PLUGIN_OPTIONS  generator parameters, e.g. client=false (docs/idl.md).
+#
+# Works in genrpc's own tree (GENRPC_IN_TREE) and after find_package(genrpc).
+
+include_guard(GLOBAL)
+
+# Where the plugin, the runtime and genrpc/options.proto are, fixed when
+# this file is included and kept in global properties so that
+# genrpc_generate() works from any directory.
+if(GENRPC_IN_TREE)
+  set_property(GLOBAL PROPERTY GENRPC_GEN_PLUGIN $<TARGET_FILE:protoc-gen-genrpc>)
+  set_property(GLOBAL PROPERTY GENRPC_GEN_PLUGIN_DEP protoc-gen-genrpc)
+  set_property(GLOBAL PROPERTY GENRPC_GEN_RUNTIME genrpc)
+  set_property(GLOBAL PROPERTY GENRPC_GEN_OPTIONS_DIR ${GENRPC_IDL_DIR})
+else()
+  # GENRPC_PROTO_IMPORT_DIR is set by genrpcConfig.cmake.
+  set_property(GLOBAL PROPERTY GENRPC_GEN_PLUGIN $<TARGET_FILE:genrpc::protoc-gen-genrpc>)
+  set_property(GLOBAL PROPERTY GENRPC_GEN_PLUGIN_DEP $<TARGET_FILE:genrpc::protoc-gen-genrpc>)
+  set_property(GLOBAL PROPERTY GENRPC_GEN_RUNTIME genrpc::genrpc)
+  set_property(GLOBAL PROPERTY GENRPC_GEN_OPTIONS_DIR ${GENRPC_PROTO_IMPORT_DIR})
+endif()
+find_program(GENRPC_PROTOC protoc REQUIRED)
+find_program(GENRPC_PROTOC_GEN_C protoc-gen-c REQUIRED)
+
+# Sets <out_var> to the absolute form of each path (relative ones are
+# resolved against CMAKE_CURRENT_SOURCE_DIR).
+function(_genrpc_absolute out_var)
+  set(result)
+  foreach(path IN LISTS ARGN)
+    cmake_path(ABSOLUTE_PATH path BASE_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}
+               NORMALIZE OUTPUT_VARIABLE abs)
+    list(APPEND result ${abs})
+  endforeach()
+  set(${out_var} ${result} PARENT_SCOPE)
+endfunction()
+
+# Sets <out_var> to the proto's import name: its path relative to the first
+# import dir containing it.
+function(_genrpc_import_name out_var proto)
+  foreach(dir IN LISTS ARGN)
+    cmake_path(IS_PREFIX dir ${proto} NORMALIZE is_inside)
+    if(is_inside)
+      cmake_path(RELATIVE_PATH proto BASE_DIRECTORY ${dir} OUTPUT_VARIABLE rel)
+      set(${out_var} ${rel} PARENT_SCOPE)
+      return()
+    endif()
+  endforeach()
+  message(FATAL_ERROR "genrpc_generate: ${proto} is in none of the IMPORT_DIRS (${ARGN})")
+endfunction()
+
+function(genrpc_generate)
+  cmake_parse_arguments(PARSE_ARGV 0 arg "" "TARGET" "PROTOS;IMPORT_DIRS;PLUGIN_OPTIONS")
+  if(NOT arg_TARGET OR NOT arg_PROTOS)
+    message(FATAL_ERROR "genrpc_generate: TARGET and PROTOS are required")
+  endif()
+  if(arg_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "genrpc_generate: unknown arguments ${arg_UNPARSED_ARGUMENTS}")
+  endif()
+
+  get_property(plugin GLOBAL PROPERTY GENRPC_GEN_PLUGIN)
+  get_property(plugin_dep GLOBAL PROPERTY GENRPC_GEN_PLUGIN_DEP)
+  get_property(runtime GLOBAL PROPERTY GENRPC_GEN_RUNTIME)
+  get_property(options_dir GLOBAL PROPERTY GENRPC_GEN_OPTIONS_DIR)
+
+  _genrpc_absolute(protos ${arg_PROTOS})
+  if(arg_IMPORT_DIRS)
+    _genrpc_absolute(import_dirs ${arg_IMPORT_DIRS})
+  else()
+    set(import_dirs)
+    foreach(proto IN LISTS protos)
+      cmake_path(GET proto PARENT_PATH dir)
+      list(APPEND import_dirs ${dir})
+    endforeach()
+    list(REMOVE_DUPLICATES import_dirs)
+  endif()
+
+  set(out_dir ${CMAKE_CURRENT_BINARY_DIR}/${arg_TARGET}_genrpc)
+  set(sources)
+  set(headers)
+  foreach(proto IN LISTS protos)
+    _genrpc_import_name(rel ${proto} ${import_dirs})
+    string(REGEX REPLACE "\\.proto$" "" base ${rel})
+    list(APPEND sources ${out_dir}/${base}.pb-c.c ${out_dir}/${base}.genrpc.c)
+    list(APPEND headers ${out_dir}/${base}.pb-c.h ${out_dir}/${base}.genrpc.h)
+  endforeach()
+
+  set(include_flags)
+  foreach(dir IN LISTS import_dirs options_dir)
+    list(APPEND include_flags -I${dir})
+  endforeach()
+  set(genrpc_opt)
+  if(arg_PLUGIN_OPTIONS)
+    list(JOIN arg_PLUGIN_OPTIONS "," joined)
+    set(genrpc_opt --genrpc_opt=${joined})
+  endif()
+
+  add_custom_command(
+    OUTPUT ${sources} ${headers}
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${out_dir}
+    COMMAND ${GENRPC_PROTOC}
+            --plugin=protoc-gen-c=${GENRPC_PROTOC_GEN_C}
+            --plugin=protoc-gen-genrpc=${plugin}
+            ${include_flags}
+            --c_out=${out_dir}
+            --genrpc_out=${out_dir}
+            ${genrpc_opt}
+            ${protos}
+    DEPENDS ${protos} ${plugin_dep} ${options_dir}/genrpc/options.proto
+    COMMENT "genrpc: generating C for ${arg_PROTOS}"
+    VERBATIM)
+
+  add_library(${arg_TARGET} STATIC ${sources} ${headers})
+  target_include_directories(${arg_TARGET} PUBLIC $<BUILD_INTERFACE:${out_dir}>)
+  target_link_libraries(${arg_TARGET} PUBLIC ${runtime})
+  target_compile_options(${arg_TARGET} PRIVATE -Wall -Wextra)
+endfunction()
