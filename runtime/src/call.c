@@ -1,0 +1,485 @@
+/*
+ * call.c - the caller's side: encode the request once into its outgoing
+ * frame, register the call in its connection's pending table, write it
+ * (straight from the caller's thread when nothing is queued ahead), then
+ * wait (call), hand back a promise (async call) or return and let the loop
+ * run a callback (async call with callback).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Where the request id sits in an encoded request: after prefix and kind. */
+#define REQ_ID_OFFSET (GENRPC__LEN_PREFIX + 1)
+
+struct genrpc_promise {
+    genrpc__pending p; /* mode PROMISE */
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    atomic_int refs;     /* the user's + one while in flight */
+    bool done;           /* mu */
+    bool consumed;       /* mu */
+    genrpc__conn *conn;  /* mu: reference while in flight; taken by whoever ends it */
+    int64_t deadline_ns; /* the call's own timeout */
+};
+
+static int64_t
+call_timeout_ms(genrpc_node *node, const genrpc_call_opts *opts)
+{
+    return opts && opts->timeout_ms ? opts->timeout_ms : node->cfg.call_receive_timeout_ms;
+}
+
+static int
+encode_request(genrpc_node *node, genrpc__kind kind, const genrpc_module_desc *module,
+               const genrpc_function_desc *fn, const ProtobufCMessage *req,
+               const genrpc_call_opts *opts, genrpc__out **out, genrpc_status *st)
+{
+    if (!node || !module || !fn || !req || !module->name || !fn->name)
+        return genrpc__fail(st, GENRPC_E_INVAL, "node, module, function and request are required");
+    if (req->descriptor != fn->input)
+        return genrpc__fail(st, GENRPC_E_INVAL, "request is a %s, %s:%s takes a %s",
+                            req->descriptor->name, module->name, fn->name, fn->input->name);
+    size_t mlen = strlen(module->name), flen = strlen(fn->name);
+    if (mlen > GENRPC__NAME_MAX || flen > GENRPC__NAME_MAX)
+        return genrpc__fail(st, GENRPC_E_INVAL, "module or function name too long");
+    size_t size = protobuf_c_message_get_packed_size(req);
+    size_t hdr = GENRPC__LEN_PREFIX + genrpc__request_hdr_size(mlen, flen);
+    if (hdr - GENRPC__LEN_PREFIX + size > node->cfg.max_frame_size)
+        return genrpc__fail(st, GENRPC_E_TOO_BIG, "request of %zu bytes exceeds max_frame_size %zu",
+                            size, node->cfg.max_frame_size);
+    genrpc__out *o = genrpc__out_new(hdr + size);
+    if (!o)
+        return genrpc__fail(st, GENRPC_E_NOMEM, "no memory for a %zu-byte request", size);
+    genrpc__request_hdr h = {0, opts ? opts->version : 0, {module->name, mlen},
+                             {fn->name, flen}, NULL, size};
+    genrpc__encode_request_hdr(o->data, hdr + size, kind, &h);
+    protobuf_c_message_pack(req, o->data + hdr);
+    *out = o;
+    return GENRPC_OK;
+}
+
+/* Registers p on the target's connection (a fresh one if the cached one
+ * just closed) and stamps its id into the frame. On success *conn holds a
+ * reference. */
+static int
+register_call(genrpc_node *node, genrpc_target target, genrpc__pending *p, genrpc__out *o,
+              genrpc__conn **conn, genrpc_status *st)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int rc = genrpc__client_get(node, target, conn, st);
+        if (rc != GENRPC_OK)
+            return rc;
+        rc = genrpc__pending_insert(*conn, p);
+        if (rc == GENRPC_OK) {
+            genrpc__put_u64(o->data + REQ_ID_OFFSET, p->req_id);
+            return GENRPC_OK;
+        }
+        genrpc__conn_unref(*conn);
+        *conn = NULL;
+        if (rc != GENRPC_E_CLOSED)
+            return genrpc__fail(st, rc, "cannot register the call");
+    }
+    return genrpc__fail(st, GENRPC_E_CLOSED, "connection to %s closed", target.node);
+}
+
+/* Turns a completed pending into the caller's result: decodes the reply
+ * (the caller owns it) or copies the error. Releases the reply bytes. */
+static int
+finish(genrpc__pending *p, ProtobufCMessage **reply, genrpc_status *st)
+{
+    int err = p->status.err;
+    if (err == GENRPC_OK) {
+        ProtobufCMessage *m = protobuf_c_message_unpack(p->fn->output, NULL, p->reply.len,
+                                                        p->reply.data);
+        if (m && reply)
+            *reply = m;
+        else if (m)
+            protobuf_c_message_free_unpacked(m, NULL);
+        else
+            genrpc__fail(&p->status, GENRPC_E_PROTOCOL, "cannot decode the %s reply",
+                         p->fn->output->name);
+        err = p->status.err;
+    }
+    genrpc__slice_release(&p->reply);
+    if (st)
+        *st = p->status;
+    return err;
+}
+
+/* ---- call ---------------------------------------------------------------- */
+
+static void
+wait_waiter(genrpc__pending *p, int64_t deadline)
+{
+    genrpc__waiter *w = p->waiter;
+    struct timespec ts;
+    genrpc__abstime(deadline, &ts);
+    pthread_mutex_lock(&w->mu);
+    while (!p->done) {
+        if (deadline == GENRPC__NEVER)
+            pthread_cond_wait(&w->cond, &w->mu);
+        else if (pthread_cond_timedwait(&w->cond, &w->mu, &ts) == ETIMEDOUT)
+            break;
+    }
+    pthread_mutex_unlock(&w->mu);
+}
+
+int
+genrpc_call(genrpc_node *node, genrpc_target target, const genrpc_module_desc *module,
+            const genrpc_function_desc *fn, const ProtobufCMessage *request,
+            ProtobufCMessage **reply, const genrpc_call_opts *opts, genrpc_status *st)
+{
+    if (reply)
+        *reply = NULL;
+    if (!reply || !node)
+        return genrpc__fail(st, GENRPC_E_INVAL, "reply and node are required");
+    if (genrpc__on_loop(node))
+        return genrpc__fail(st, GENRPC_E_INVAL,
+                            "blocking call from the node's event loop (use an async call)");
+    int64_t deadline = genrpc__deadline_after_ms(call_timeout_ms(node, opts));
+    genrpc__out *o;
+    int rc = encode_request(node, GENRPC__K_CALL, module, fn, request, opts, &o, st);
+    if (rc != GENRPC_OK)
+        return rc;
+
+    genrpc__pending p = {.mode = GENRPC__WAITER, .fn = fn, .waiter = genrpc__thread_waiter()};
+    genrpc__conn *conn;
+    if ((rc = register_call(node, target, &p, o, &conn, st)) != GENRPC_OK) {
+        free(o);
+        return rc;
+    }
+    genrpc__conn_send(conn, o, GENRPC__FLUSH_NOW);
+    wait_waiter(&p, deadline);
+    if (!p.done) {
+        if (genrpc__pending_remove(conn, &p))
+            genrpc__fail(&p.status, GENRPC_E_TIMEOUT, "no reply from %s within %lld ms",
+                         target.node, (long long)call_timeout_ms(node, opts));
+        else
+            wait_waiter(&p, GENRPC__NEVER); /* the reply is being handed over right now */
+    }
+    genrpc__conn_unref(conn);
+    return finish(&p, reply, st);
+}
+
+/* ---- cast ---------------------------------------------------------------- */
+
+int
+genrpc_cast(genrpc_node *node, genrpc_target target, const genrpc_module_desc *module,
+            const genrpc_function_desc *fn, const ProtobufCMessage *request,
+            const genrpc_call_opts *opts, genrpc_status *st)
+{
+    genrpc__out *o;
+    int rc = encode_request(node, GENRPC__K_CAST, module, fn, request, opts, &o, st);
+    if (rc != GENRPC_OK)
+        return rc;
+    genrpc__conn *conn;
+    if ((rc = genrpc__client_get(node, target, &conn, st)) != GENRPC_OK) {
+        free(o);
+        return rc;
+    }
+    genrpc__conn_send(conn, o, genrpc__on_loop(node) ? GENRPC__FLUSH_DEFER : GENRPC__FLUSH_NOW);
+    genrpc__conn_unref(conn);
+    return genrpc__ok(st);
+}
+
+/* ---- completion (any mode) ------------------------------------------------ */
+
+static void promise_unref(genrpc_promise *pr);
+static void callback_complete(genrpc__pending *p);
+
+void
+genrpc__pending_complete(genrpc__pending *p)
+{
+    switch (p->mode) {
+    case GENRPC__WAITER:
+        pthread_mutex_lock(&p->waiter->mu);
+        p->done = true;
+        pthread_cond_signal(&p->waiter->cond);
+        pthread_mutex_unlock(&p->waiter->mu);
+        break;
+    case GENRPC__PROMISE: {
+        genrpc_promise *pr = p->promise;
+        pthread_mutex_lock(&pr->mu);
+        pr->done = true;
+        genrpc__conn *conn = pr->conn;
+        pr->conn = NULL;
+        pthread_cond_broadcast(&pr->cond);
+        pthread_mutex_unlock(&pr->mu);
+        if (conn)
+            genrpc__conn_unref(conn);
+        promise_unref(pr);
+        break;
+    }
+    case GENRPC__CALLBACK:
+        callback_complete(p);
+        break;
+    }
+}
+
+/* ---- async call with a promise ------------------------------------------- */
+
+static void
+promise_unref(genrpc_promise *pr)
+{
+    if (atomic_fetch_sub(&pr->refs, 1) != 1)
+        return;
+    genrpc__slice_release(&pr->p.reply);
+    pthread_mutex_destroy(&pr->mu);
+    pthread_cond_destroy(&pr->cond);
+    free(pr);
+}
+
+int
+genrpc_call_async(genrpc_node *node, genrpc_target target, const genrpc_module_desc *module,
+                  const genrpc_function_desc *fn, const ProtobufCMessage *request,
+                  const genrpc_call_opts *opts, genrpc_promise **out, genrpc_status *st)
+{
+    if (!out)
+        return genrpc__fail(st, GENRPC_E_INVAL, "out is NULL");
+    *out = NULL;
+    genrpc__out *o;
+    int rc = encode_request(node, GENRPC__K_CALL, module, fn, request, opts, &o, st);
+    if (rc != GENRPC_OK)
+        return rc;
+    genrpc_promise *pr = calloc(1, sizeof *pr);
+    if (!pr) {
+        free(o);
+        return genrpc__fail(st, GENRPC_E_NOMEM, "no memory for a promise");
+    }
+    pthread_mutex_init(&pr->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&pr->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    atomic_init(&pr->refs, 2);
+    pr->p.mode = GENRPC__PROMISE;
+    pr->p.fn = fn;
+    pr->p.promise = pr;
+    pr->deadline_ns = genrpc__deadline_after_ms(call_timeout_ms(node, opts));
+    genrpc__conn *conn;
+    if ((rc = register_call(node, target, &pr->p, o, &conn, st)) != GENRPC_OK) {
+        free(o);
+        atomic_store(&pr->refs, 1);
+        promise_unref(pr);
+        return rc;
+    }
+    pr->conn = conn; /* before the send: the reply may come at once */
+    genrpc__conn_send(conn, o, genrpc__on_loop(node) ? GENRPC__FLUSH_DEFER : GENRPC__FLUSH_NOW);
+    *out = pr;
+    return genrpc__ok(st);
+}
+
+/* mu held. Waits until done or `until`; returns whether done. */
+static bool
+promise_wait(genrpc_promise *pr, int64_t until)
+{
+    struct timespec ts;
+    genrpc__abstime(until, &ts);
+    while (!pr->done) {
+        if (until == GENRPC__NEVER)
+            pthread_cond_wait(&pr->cond, &pr->mu);
+        else if (pthread_cond_timedwait(&pr->cond, &pr->mu, &ts) == ETIMEDOUT)
+            return pr->done;
+    }
+    return true;
+}
+
+/* mu held, not done, the call's own deadline has passed: withdraw the call
+ * (or, if its reply is being handed over right now, wait for it). */
+static void
+promise_expire(genrpc_promise *pr)
+{
+    genrpc__conn *conn = pr->conn;
+    pr->conn = NULL;
+    pthread_mutex_unlock(&pr->mu);
+    bool withdrawn = conn && genrpc__pending_remove(conn, &pr->p);
+    if (conn)
+        genrpc__conn_unref(conn);
+    pthread_mutex_lock(&pr->mu);
+    if (withdrawn) {
+        genrpc__fail(&pr->p.status, GENRPC_E_TIMEOUT, "no reply within the call's timeout");
+        pr->done = true;
+        atomic_fetch_sub(&pr->refs, 1); /* the in-flight reference; the user's remains */
+    } else {
+        promise_wait(pr, GENRPC__NEVER);
+    }
+}
+
+static int
+promise_take(genrpc_promise *pr, int64_t nb_deadline, ProtobufCMessage **reply,
+             genrpc_status *st)
+{
+    if (reply)
+        *reply = NULL;
+    if (!pr)
+        return genrpc__fail(st, GENRPC_E_INVAL, "promise is NULL");
+    pthread_mutex_lock(&pr->mu);
+    if (pr->consumed) {
+        pthread_mutex_unlock(&pr->mu);
+        return genrpc__fail(st, GENRPC_E_CONSUMED, "this promise has already been yielded");
+    }
+    int64_t until = nb_deadline < pr->deadline_ns ? nb_deadline : pr->deadline_ns;
+    if (!promise_wait(pr, until)) {
+        if (nb_deadline < pr->deadline_ns) {
+            pthread_mutex_unlock(&pr->mu);
+            return genrpc__fail(st, GENRPC_E_NOT_READY, "no result yet");
+        }
+        promise_expire(pr);
+    }
+    pr->consumed = true;
+    pthread_mutex_unlock(&pr->mu);
+    return finish(&pr->p, reply, st);
+}
+
+int
+genrpc_promise_yield(genrpc_promise *p, ProtobufCMessage **reply, genrpc_status *st)
+{
+    return promise_take(p, GENRPC__NEVER, reply, st);
+}
+
+int
+genrpc_promise_nb_yield(genrpc_promise *p, int64_t timeout_ms, ProtobufCMessage **reply,
+                        genrpc_status *st)
+{
+    return promise_take(p, genrpc__deadline_after_ms(timeout_ms), reply, st);
+}
+
+void
+genrpc_promise_free(genrpc_promise *pr)
+{
+    if (!pr)
+        return;
+    pthread_mutex_lock(&pr->mu);
+    genrpc__conn *conn = pr->conn;
+    pr->conn = NULL;
+    pthread_mutex_unlock(&pr->mu);
+    if (conn) {
+        if (genrpc__pending_remove(conn, &pr->p))
+            promise_unref(pr); /* withdrawn: nobody will complete it */
+        genrpc__conn_unref(conn);
+    }
+    promise_unref(pr);
+}
+
+/* ---- async call with a callback ------------------------------------------ */
+
+typedef struct cb_start {
+    genrpc__pending *p;
+    genrpc__out *out;
+    int64_t timeout_ms;
+} cb_start;
+
+static void
+cb_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    genrpc__pending *p = w->data;
+    if (genrpc__pending_remove(p->conn, p)) {
+        genrpc__fail(&p->status, GENRPC_E_TIMEOUT, "no reply from %s in time", p->conn->peer);
+        callback_complete(p);
+    }
+}
+
+static void
+callback_complete(genrpc__pending *p)
+{
+    genrpc_node *node = p->node;
+    if (node->loop)
+        ev_timer_stop(node->loop, &p->timer);
+    ProtobufCMessage *reply = NULL;
+    genrpc_status st;
+    int err = finish(p, &reply, &st);
+    if (p->thunk)
+        p->thunk(p->user_cb, err, &st, reply, p->arg);
+    else
+        ((genrpc_reply_cb)p->user_cb)(err, &st, reply, p->arg);
+    if (reply)
+        protobuf_c_message_free_unpacked(reply, NULL);
+    genrpc__conn_unref(p->conn);
+    free(p);
+}
+
+/* On the loop: register, send (batched), arm the timeout. */
+static void
+cb_start_on_loop(genrpc_node *node, cb_start *s)
+{
+    genrpc__pending *p = s->p;
+    int rc = atomic_load(&node->stopping) ? GENRPC_E_STOPPED
+                                          : genrpc__pending_insert(p->conn, p);
+    if (rc != GENRPC_OK) {
+        free(s->out);
+        genrpc__fail(&p->status, rc, "connection to %s is gone", p->conn->peer);
+        callback_complete(p);
+        return;
+    }
+    genrpc__put_u64(s->out->data + REQ_ID_OFFSET, p->req_id);
+    genrpc__conn_send(p->conn, s->out, GENRPC__FLUSH_DEFER);
+    if (s->timeout_ms >= 0) {
+        ev_timer_init(&p->timer, cb_timeout, (double)s->timeout_ms / 1000.0, 0.);
+        p->timer.data = p;
+        ev_timer_start(node->loop, &p->timer);
+    }
+}
+
+static void
+cb_start_cmd(genrpc_node *node, void *arg)
+{
+    cb_start_on_loop(node, arg);
+    free(arg);
+}
+
+int
+genrpc_call_async_typed(genrpc_node *node, genrpc_target target,
+                        const genrpc_module_desc *module, const genrpc_function_desc *fn,
+                        const ProtobufCMessage *request, const genrpc_call_opts *opts,
+                        genrpc_reply_thunk thunk, genrpc_generic_fn user_cb, void *arg)
+{
+    genrpc_status st;
+    if (!user_cb)
+        return GENRPC_E_INVAL;
+    genrpc__out *o;
+    int rc = encode_request(node, GENRPC__K_CALL, module, fn, request, opts, &o, &st);
+    if (rc != GENRPC_OK)
+        return rc;
+    genrpc__pending *p = calloc(1, sizeof *p);
+    if (!p || (rc = genrpc__client_get(node, target, &p->conn, &st)) != GENRPC_OK) {
+        free(o);
+        free(p);
+        return p ? rc : GENRPC_E_NOMEM;
+    }
+    p->mode = GENRPC__CALLBACK;
+    p->fn = fn;
+    p->node = node;
+    p->thunk = thunk;
+    p->user_cb = user_cb;
+    p->arg = arg;
+    cb_start s = {p, o, call_timeout_ms(node, opts)};
+    if (genrpc__on_loop(node)) {
+        cb_start_on_loop(node, &s);
+        return GENRPC_OK;
+    }
+    cb_start *heap = malloc(sizeof *heap);
+    if (heap)
+        *heap = s;
+    if (!heap || genrpc__loop_post(node, cb_start_cmd, heap) != GENRPC_OK) {
+        free(heap);
+        free(o);
+        genrpc__conn_unref(p->conn);
+        free(p);
+        return GENRPC_E_NOMEM;
+    }
+    return GENRPC_OK;
+}
+
+int
+genrpc_call_async_cb(genrpc_node *node, genrpc_target target, const genrpc_module_desc *module,
+                     const genrpc_function_desc *fn, const ProtobufCMessage *request,
+                     const genrpc_call_opts *opts, genrpc_reply_cb cb, void *arg)
+{
+    return genrpc_call_async_typed(node, target, module, fn, request, opts, NULL,
+                                   (genrpc_generic_fn)cb, arg);
+}

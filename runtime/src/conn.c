@@ -1,0 +1,502 @@
+/*
+ * conn.c - one TCP connection, client or acceptor: reading and splitting
+ * frames, the write queue (direct writes from any thread, or deferred and
+ * batched into one writev per loop iteration), and closing.
+ *
+ * The fd is shut down when the connection closes but only close()d when the
+ * last reference goes, so a thread still inside sendmsg() can never write
+ * to a reused descriptor.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* Bytes a read asks for at least; read chunks are at least this big. */
+#define READ_MIN (16 * 1024)
+#define CHUNK_SIZE (64 * 1024)
+/* Reads per readable event before giving other connections a turn. */
+#define READS_PER_EVENT 16
+#define IOV_BATCH 64
+
+static void read_cb(struct ev_loop *loop, ev_io *w, int revents);
+static void write_cb(struct ev_loop *loop, ev_io *w, int revents);
+static void send_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents);
+
+genrpc__conn *
+genrpc__conn_new(genrpc_node *node, genrpc__role role, int fd)
+{
+    genrpc__conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->node = node;
+    c->role = role;
+    atomic_init(&c->refs, 1);
+    atomic_init(&c->state, role == GENRPC__CLIENT ? GENRPC__CONNECTING : GENRPC__WAIT_HELLO);
+    c->fd = fd;
+    c->next_req_id = 1;
+    pthread_mutex_init(&c->out_mu, NULL);
+    pthread_mutex_init(&c->pend_mu, NULL);
+    pthread_mutex_init(&c->job_mu, NULL);
+    ev_init(&c->rw, read_cb);
+    ev_init(&c->ww, write_cb);
+    ev_init(&c->send_timer, send_timeout_cb);
+    c->rw.data = c->ww.data = c->send_timer.data = c;
+    if (role == GENRPC__CLIENT)
+        atomic_fetch_add(&node->n_clients, 1);
+    else
+        atomic_fetch_add(&node->n_acceptors, 1);
+    return c;
+}
+
+void
+genrpc__conn_ref(genrpc__conn *c)
+{
+    atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+}
+
+static void
+free_outs(genrpc__out *o)
+{
+    while (o) {
+        genrpc__out *next = o->next;
+        free(o);
+        o = next;
+    }
+}
+
+void
+genrpc__conn_unref(genrpc__conn *c)
+{
+    if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    if (c->fd >= 0)
+        close(c->fd);
+    genrpc__chunk_unref(c->rchunk);
+    free_outs(c->out_head);
+    free_outs(c->held_head);
+    free(c->ptab);
+    pthread_mutex_destroy(&c->out_mu);
+    pthread_mutex_destroy(&c->pend_mu);
+    pthread_mutex_destroy(&c->job_mu);
+    free(c);
+}
+
+/* Whoever gives a conn its fd also gives the loop a reference, which
+ * genrpc__conn_close drops: "fd >= 0" means "the loop holds a reference". */
+void
+genrpc__conn_start_io(genrpc__conn *c)
+{
+    ev_io_set(&c->rw, c->fd, EV_READ);
+    ev_io_set(&c->ww, c->fd, EV_WRITE);
+    ev_io_start(c->node->loop, &c->rw);
+}
+
+/* ---- closing ------------------------------------------------------------- */
+
+void
+genrpc__conn_close(genrpc__conn *c, int err, const char *fmt, ...)
+{
+    genrpc_node *node = c->node;
+    pthread_mutex_lock(&c->out_mu);
+    genrpc__state was = atomic_load(&c->state);
+    if (was == GENRPC__CLOSED) {
+        pthread_mutex_unlock(&c->out_mu);
+        return;
+    }
+    atomic_store(&c->state, GENRPC__CLOSED);
+    if (!c->flushing) { /* else the flusher frees them when it sees CLOSED */
+        free_outs(c->out_head);
+        c->out_head = c->out_tail = NULL;
+    }
+    free_outs(c->held_head);
+    c->held_head = c->held_tail = NULL;
+    pthread_mutex_unlock(&c->out_mu);
+
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->close_msg, sizeof c->close_msg, fmt, ap);
+    va_end(ap);
+    c->close_err = err;
+    genrpc__log(node, err == GENRPC_E_CLOSED || err == GENRPC_E_STOPPED ? GENRPC_LOG_DEBUG
+                                                                         : GENRPC_LOG_INFO,
+                "%s %s closed: %s (%s)", c->role == GENRPC__CLIENT ? "client to" : "acceptor for",
+                c->peer[0] ? c->peer : "?", c->close_msg, genrpc_err_name(err));
+
+    ev_io_stop(node->loop, &c->rw);
+    ev_io_stop(node->loop, &c->ww);
+    ev_timer_stop(node->loop, &c->timer);
+    ev_timer_stop(node->loop, &c->send_timer);
+    bool had_io = c->fd >= 0;
+    if (c->fd >= 0)
+        shutdown(c->fd, SHUT_RDWR);
+
+    if (c->role == GENRPC__CLIENT) {
+        genrpc__client_forget(c);
+        atomic_fetch_sub(&node->n_clients, 1);
+        if (was == GENRPC__READY)
+            atomic_fetch_sub(&node->n_clients_ready, 1);
+        genrpc__pending_fail_all(c, err, c->close_msg);
+    } else {
+        genrpc__conns_unlink(node, &node->acceptors, c);
+        atomic_fetch_sub(&node->n_acceptors, 1);
+    }
+    if (had_io)
+        genrpc__conn_unref(c); /* the loop's reference */
+}
+
+/* Closing from a thread other than the loop. */
+static void
+close_cmd(genrpc_node *node, void *arg)
+{
+    (void)node;
+    genrpc__conn *c = arg;
+    genrpc__conn_close(c, c->close_err ? c->close_err : GENRPC_E_IO, "%s",
+                       c->close_msg[0] ? c->close_msg : "write failed");
+    genrpc__conn_unref(c);
+}
+
+static void
+close_from_any_thread(genrpc__conn *c, int err, int sys_errno)
+{
+    if (genrpc__on_loop(c->node)) {
+        genrpc__conn_close(c, err, "write failed: %s", strerror(sys_errno));
+        return;
+    }
+    genrpc__conn_ref(c);
+    c->close_err = err;
+    snprintf(c->close_msg, sizeof c->close_msg, "write failed: %s", strerror(sys_errno));
+    if (genrpc__loop_post(c->node, close_cmd, c) != GENRPC_OK)
+        genrpc__conn_unref(c);
+}
+
+/* ---- reading ------------------------------------------------------------- */
+
+static size_t
+frame_limit(const genrpc__conn *c)
+{
+    return atomic_load(&c->state) == GENRPC__READY ? c->node->cfg.max_frame_size
+                                                    : GENRPC__PREAUTH_MAX;
+}
+
+/* Makes room for the next read: at least READ_MIN free bytes, and the
+ * whole of the frame being received, so large frames are read straight
+ * into their final buffer. Moves the unparsed tail when chunks are shared. */
+static bool
+reserve(genrpc__conn *c)
+{
+    size_t have = c->rend - c->rstart, body;
+    size_t need = have + READ_MIN;
+    genrpc__chunk *old = c->rchunk;
+    if (genrpc__frame_peek(old ? old->data + c->rstart : NULL, have, &body) &&
+        body <= frame_limit(c) && GENRPC__LEN_PREFIX + body > need)
+        need = GENRPC__LEN_PREFIX + body;
+    if (old && old->cap - c->rstart >= need)
+        return true;
+    if (old && atomic_load(&old->refs) == 1 && old->cap >= need) {
+        memmove(old->data, old->data + c->rstart, have);
+    } else {
+        genrpc__chunk *nc = genrpc__chunk_new(need > CHUNK_SIZE ? need : CHUNK_SIZE);
+        if (!nc)
+            return false;
+        if (have)
+            memcpy(nc->data, old->data + c->rstart, have);
+        genrpc__chunk_unref(old);
+        c->rchunk = nc;
+    }
+    c->rstart = 0;
+    c->rend = have;
+    return true;
+}
+
+static void
+dispatch(genrpc__conn *c, const uint8_t *body, size_t len)
+{
+    genrpc__state s = atomic_load(&c->state);
+    if (s != GENRPC__READY)
+        genrpc__handshake_frame(c, body, len);
+    else if (c->role == GENRPC__CLIENT)
+        genrpc__client_frame(c, c->rchunk, body, len);
+    else
+        genrpc__server_frame(c, c->rchunk, body, len);
+}
+
+/* Splits the buffered bytes into frames and handles each. */
+static void
+parse(genrpc__conn *c)
+{
+    while (atomic_load(&c->state) != GENRPC__CLOSED) {
+        size_t have = c->rend - c->rstart, body;
+        const uint8_t *p = c->rchunk->data + c->rstart;
+        if (!genrpc__frame_peek(p, have, &body))
+            break;
+        if (body == 0 || body > frame_limit(c)) {
+            atomic_fetch_add(&c->node->protocol_errors, 1);
+            genrpc__conn_close(c, GENRPC_E_PROTOCOL, "frame of %zu bytes (limit %zu)", body,
+                               frame_limit(c));
+            return;
+        }
+        if (have < GENRPC__LEN_PREFIX + body)
+            break;
+        c->rstart += GENRPC__LEN_PREFIX + body;
+        dispatch(c, p + GENRPC__LEN_PREFIX, body);
+    }
+    if (c->rstart == c->rend && atomic_load(&c->rchunk->refs) == 1)
+        c->rstart = c->rend = 0;
+}
+
+static void
+read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    genrpc__conn *c = w->data;
+    genrpc__conn_ref(c); /* handlers below may close c */
+    for (int i = 0; i < READS_PER_EVENT && atomic_load(&c->state) != GENRPC__CLOSED; i++) {
+        if (!reserve(c)) {
+            genrpc__conn_close(c, GENRPC_E_NOMEM, "no memory for the read buffer");
+            break;
+        }
+        size_t room = c->rchunk->cap - c->rend;
+        ssize_t n = read(c->fd, c->rchunk->data + c->rend, room);
+        if (n > 0) {
+            c->rend += (size_t)n;
+            parse(c);
+            if ((size_t)n < room)
+                break; /* drained: skip the read that would say EAGAIN */
+        } else if (n == 0) {
+            genrpc__conn_close(c, GENRPC_E_CLOSED, "closed by peer");
+        } else if (errno == EINTR) {
+            continue;
+        } else {
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                genrpc__conn_close(c, GENRPC_E_CLOSED, "read: %s", strerror(errno));
+            break;
+        }
+    }
+    genrpc__conn_unref(c);
+}
+
+/* ---- writing ------------------------------------------------------------- */
+
+static void
+append(genrpc__out **head, genrpc__out **tail, genrpc__out *o)
+{
+    o->next = NULL;
+    if (*tail)
+        (*tail)->next = o;
+    else
+        *head = o;
+    *tail = o;
+}
+
+void
+genrpc__conn_send(genrpc__conn *c, genrpc__out *out, genrpc__flush how)
+{
+    pthread_mutex_lock(&c->out_mu);
+    genrpc__state s = atomic_load(&c->state);
+    if (s == GENRPC__CLOSED) {
+        pthread_mutex_unlock(&c->out_mu);
+        free(out);
+        return;
+    }
+    if (s != GENRPC__READY) {
+        append(&c->held_head, &c->held_tail, out);
+        pthread_mutex_unlock(&c->out_mu);
+        return;
+    }
+    append(&c->out_head, &c->out_tail, out);
+    pthread_mutex_unlock(&c->out_mu);
+    if (how == GENRPC__FLUSH_NOW)
+        genrpc__conn_flush(c);
+    else
+        genrpc__loop_defer_flush(c);
+}
+
+void
+genrpc__conn_send_ctl(genrpc__conn *c, genrpc__out *out)
+{
+    pthread_mutex_lock(&c->out_mu);
+    append(&c->out_head, &c->out_tail, out);
+    pthread_mutex_unlock(&c->out_mu);
+    genrpc__conn_flush(c);
+}
+
+/* Handshake done: what callers queued meanwhile goes out now. */
+void
+genrpc__conn_ready(genrpc__conn *c)
+{
+    pthread_mutex_lock(&c->out_mu);
+    atomic_store(&c->state, GENRPC__READY);
+    if (c->held_head) {
+        if (c->out_tail)
+            c->out_tail->next = c->held_head;
+        else
+            c->out_head = c->held_head;
+        c->out_tail = c->held_tail;
+        c->held_head = c->held_tail = NULL;
+    }
+    pthread_mutex_unlock(&c->out_mu);
+    genrpc__conn_flush(c);
+}
+
+/* Drops `n` written bytes from the head of the queue. out_mu held. */
+static void
+consume(genrpc__conn *c, size_t n)
+{
+    while (n > 0 && c->out_head) {
+        genrpc__out *o = c->out_head;
+        size_t left = o->len - o->off;
+        if (n < left) {
+            o->off += n;
+            return;
+        }
+        n -= left;
+        c->out_head = o->next;
+        if (!c->out_head)
+            c->out_tail = NULL;
+        free(o);
+    }
+}
+
+static void
+arm_write(genrpc__conn *c)
+{
+    if (atomic_load(&c->state) == GENRPC__CLOSED)
+        return;
+    ev_io_start(c->node->loop, &c->ww);
+    int64_t ms = c->node->cfg.send_timeout_ms;
+    if (ms >= 0 && !ev_is_active(&c->send_timer)) {
+        ev_timer_set(&c->send_timer, (double)ms / 1000.0, 0.);
+        ev_timer_start(c->node->loop, &c->send_timer);
+    }
+}
+
+static void
+arm_write_cmd(genrpc_node *node, void *arg)
+{
+    (void)node;
+    arm_write(arg);
+    genrpc__conn_unref(arg);
+}
+
+/* Writes what is queued until done or EAGAIN. One thread at a time does
+ * (c->flushing); others just queue. The lock is dropped around sendmsg. */
+void
+genrpc__conn_flush(genrpc__conn *c)
+{
+    bool wait_writable = false;
+    int sys_err = 0;
+    pthread_mutex_lock(&c->out_mu);
+    genrpc__state s = atomic_load(&c->state);
+    if (c->flushing || c->write_wait || s == GENRPC__CLOSED || s == GENRPC__CONNECTING) {
+        pthread_mutex_unlock(&c->out_mu);
+        return;
+    }
+    c->flushing = true;
+    while (c->out_head && atomic_load(&c->state) != GENRPC__CLOSED) {
+        struct iovec iov[IOV_BATCH];
+        int n = 0;
+        for (genrpc__out *o = c->out_head; o && n < IOV_BATCH; o = o->next) {
+            iov[n].iov_base = o->data + o->off;
+            iov[n].iov_len = o->len - o->off;
+            n++;
+        }
+        pthread_mutex_unlock(&c->out_mu);
+        struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+        ssize_t w = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        int e = errno;
+        pthread_mutex_lock(&c->out_mu);
+        if (w >= 0) {
+            consume(c, (size_t)w);
+        } else if (e == EAGAIN || e == EWOULDBLOCK) {
+            c->write_wait = wait_writable = true;
+            break;
+        } else if (e != EINTR) {
+            sys_err = e;
+            break;
+        }
+    }
+    c->flushing = false;
+    if (atomic_load(&c->state) == GENRPC__CLOSED) {
+        free_outs(c->out_head);
+        c->out_head = c->out_tail = NULL;
+    }
+    pthread_mutex_unlock(&c->out_mu);
+
+    if (sys_err)
+        close_from_any_thread(c, GENRPC_E_CLOSED, sys_err);
+    else if (wait_writable && genrpc__on_loop(c->node))
+        arm_write(c);
+    else if (wait_writable) {
+        genrpc__conn_ref(c);
+        if (genrpc__loop_post(c->node, arm_write_cmd, c) != GENRPC_OK)
+            genrpc__conn_unref(c);
+    }
+}
+
+static void
+write_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)revents;
+    genrpc__conn *c = w->data;
+    if (atomic_load(&c->state) == GENRPC__CONNECTING) {
+        genrpc__client_connected(c);
+        return;
+    }
+    ev_io_stop(loop, &c->ww);
+    ev_timer_stop(loop, &c->send_timer);
+    pthread_mutex_lock(&c->out_mu);
+    c->write_wait = false;
+    pthread_mutex_unlock(&c->out_mu);
+    genrpc__conn_flush(c);
+}
+
+static void
+send_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    genrpc__conn *c = w->data;
+    genrpc__conn_close(c, GENRPC_E_SEND_TIMEOUT, "peer read nothing for %lld ms",
+                       (long long)c->node->cfg.send_timeout_ms);
+}
+
+/* ---- node lists ---------------------------------------------------------- */
+
+void
+genrpc__conns_link(genrpc_node *node, genrpc__conn **list, genrpc__conn *c)
+{
+    pthread_mutex_lock(&node->conns_mu);
+    c->list_prev = NULL;
+    c->list_next = *list;
+    if (*list)
+        (*list)->list_prev = c;
+    *list = c;
+    genrpc__conn_ref(c);
+    pthread_mutex_unlock(&node->conns_mu);
+}
+
+void
+genrpc__conns_unlink(genrpc_node *node, genrpc__conn **list, genrpc__conn *c)
+{
+    pthread_mutex_lock(&node->conns_mu);
+    bool linked = c->list_prev || *list == c;
+    if (linked) {
+        if (c->list_prev)
+            c->list_prev->list_next = c->list_next;
+        else
+            *list = c->list_next;
+        if (c->list_next)
+            c->list_next->list_prev = c->list_prev;
+        c->list_next = c->list_prev = NULL;
+    }
+    pthread_mutex_unlock(&node->conns_mu);
+    if (linked)
+        genrpc__conn_unref(c);
+}

@@ -1,0 +1,335 @@
+/*
+ * frame.c - encoders and bounds-checked decoders for the wire format.
+ * docs/protocol.md is the prose version of this file.
+ */
+#include "frame.h"
+
+#include <string.h>
+
+/* A cursor over an input; every read checks what remains. */
+typedef struct reader {
+    const uint8_t *p;
+    size_t left;
+} reader;
+
+static bool
+rd_u8(reader *r, uint8_t *v)
+{
+    if (r->left < 1)
+        return false;
+    *v = r->p[0];
+    r->p++;
+    r->left--;
+    return true;
+}
+
+static bool
+rd_bytes(reader *r, size_t n, const uint8_t **v)
+{
+    if (r->left < n)
+        return false;
+    *v = r->p;
+    r->p += n;
+    r->left -= n;
+    return true;
+}
+
+static bool
+rd_u16(reader *r, uint16_t *v)
+{
+    const uint8_t *b;
+    if (!rd_bytes(r, 2, &b))
+        return false;
+    *v = genrpc__get_u16(b);
+    return true;
+}
+
+static bool
+rd_u32(reader *r, uint32_t *v)
+{
+    const uint8_t *b;
+    if (!rd_bytes(r, 4, &b))
+        return false;
+    *v = genrpc__get_u32(b);
+    return true;
+}
+
+static bool
+rd_u64(reader *r, uint64_t *v)
+{
+    const uint8_t *b;
+    if (!rd_bytes(r, 8, &b))
+        return false;
+    *v = genrpc__get_u64(b);
+    return true;
+}
+
+/* u8 length + bytes; names must be non-empty. */
+static bool
+rd_str(reader *r, genrpc__str *s, bool allow_empty)
+{
+    uint8_t n;
+    const uint8_t *b;
+    if (!rd_u8(r, &n) || (n == 0 && !allow_empty) || !rd_bytes(r, n, &b))
+        return false;
+    s->p = (const char *)b;
+    s->len = n;
+    return true;
+}
+
+static bool
+rd_kind(reader *r, genrpc__kind kind)
+{
+    uint8_t k;
+    return rd_u8(r, &k) && k == kind;
+}
+
+/* ---- writer -------------------------------------------------------------- */
+
+typedef struct writer {
+    uint8_t *p;
+    size_t left;
+    bool ok;
+} writer;
+
+static void
+wr_bytes(writer *w, const void *b, size_t n)
+{
+    if (!w->ok || w->left < n) {
+        w->ok = false;
+        return;
+    }
+    memcpy(w->p, b, n);
+    w->p += n;
+    w->left -= n;
+}
+
+static void
+wr_u8(writer *w, uint8_t v)
+{
+    wr_bytes(w, &v, 1);
+}
+
+static void
+wr_u16(writer *w, uint16_t v)
+{
+    uint8_t b[2];
+    genrpc__put_u16(b, v);
+    wr_bytes(w, b, 2);
+}
+
+static void
+wr_u32(writer *w, uint32_t v)
+{
+    uint8_t b[4];
+    genrpc__put_u32(b, v);
+    wr_bytes(w, b, 4);
+}
+
+static void
+wr_u64(writer *w, uint64_t v)
+{
+    uint8_t b[8];
+    genrpc__put_u64(b, v);
+    wr_bytes(w, b, 8);
+}
+
+static void
+wr_str(writer *w, const char *p, size_t len)
+{
+    if (len > GENRPC__NAME_MAX) {
+        w->ok = false;
+        return;
+    }
+    wr_u8(w, (uint8_t)len);
+    wr_bytes(w, p, len);
+}
+
+/* Starts a frame: reserves the length prefix, writes the kind. */
+static writer
+wr_begin(uint8_t *buf, size_t cap, genrpc__kind kind)
+{
+    writer w = {buf, cap, true};
+    wr_u32(&w, 0);
+    wr_u8(&w, (uint8_t)kind);
+    return w;
+}
+
+/* Fills in the length prefix for a frame whose body (incl. payload_extra
+ * bytes the caller writes later) ends at w->p + payload_extra. */
+static size_t
+wr_end(writer *w, uint8_t *buf, size_t payload_extra)
+{
+    if (!w->ok)
+        return 0;
+    size_t written = (size_t)(w->p - buf);
+    size_t body = written - GENRPC__LEN_PREFIX + payload_extra;
+    if (body > UINT32_MAX)
+        return 0;
+    genrpc__put_u32(buf, (uint32_t)body);
+    return written;
+}
+
+size_t
+genrpc__encode_hello(uint8_t *buf, size_t cap, const genrpc__hello *h)
+{
+    writer w = wr_begin(buf, cap, GENRPC__K_HELLO);
+    wr_u32(&w, GENRPC__MAGIC);
+    wr_u8(&w, h->min_version);
+    wr_u8(&w, h->max_version);
+    wr_bytes(&w, h->nonce, GENRPC__NONCE_LEN);
+    wr_str(&w, h->from.p, h->from.len);
+    wr_str(&w, h->to.p, h->to.len);
+    return wr_end(&w, buf, 0);
+}
+
+size_t
+genrpc__encode_challenge(uint8_t *buf, size_t cap, const genrpc__challenge *c)
+{
+    writer w = wr_begin(buf, cap, GENRPC__K_CHALLENGE);
+    wr_u8(&w, c->version);
+    wr_bytes(&w, c->nonce, GENRPC__NONCE_LEN);
+    wr_str(&w, c->name.p, c->name.len);
+    return wr_end(&w, buf, 0);
+}
+
+size_t
+genrpc__encode_mac(uint8_t *buf, size_t cap, genrpc__kind kind, const uint8_t *mac)
+{
+    writer w = wr_begin(buf, cap, kind);
+    wr_bytes(&w, mac, GENRPC__MAC_LEN);
+    return wr_end(&w, buf, 0);
+}
+
+size_t
+genrpc__encode_reject(uint8_t *buf, size_t cap, uint8_t reason, const char *text)
+{
+    writer w = wr_begin(buf, cap, GENRPC__K_REJECT);
+    size_t n = strlen(text);
+    wr_u8(&w, reason);
+    wr_str(&w, text, n > GENRPC__NAME_MAX ? GENRPC__NAME_MAX : n);
+    return wr_end(&w, buf, 0);
+}
+
+size_t
+genrpc__encode_error(uint8_t *buf, size_t cap, const genrpc__error_body *e)
+{
+    writer w = wr_begin(buf, cap, GENRPC__K_ERROR);
+    size_t n = e->message.len > 1024 ? 1024 : e->message.len;
+    wr_u64(&w, e->req_id);
+    wr_u16(&w, e->err);
+    wr_u32(&w, (uint32_t)e->handler_code);
+    wr_u16(&w, (uint16_t)n);
+    wr_bytes(&w, e->message.p, n);
+    return wr_end(&w, buf, 0);
+}
+
+size_t
+genrpc__encode_request_hdr(uint8_t *buf, size_t cap, genrpc__kind kind,
+                           const genrpc__request_hdr *h)
+{
+    writer w = wr_begin(buf, cap, kind);
+    wr_u64(&w, h->req_id);
+    wr_u32(&w, h->version);
+    wr_str(&w, h->module.p, h->module.len);
+    wr_str(&w, h->function.p, h->function.len);
+    return wr_end(&w, buf, h->payload_len);
+}
+
+size_t
+genrpc__encode_reply_hdr(uint8_t *buf, size_t cap, uint64_t req_id, size_t payload_len)
+{
+    writer w = wr_begin(buf, cap, GENRPC__K_REPLY);
+    wr_u64(&w, req_id);
+    return wr_end(&w, buf, payload_len);
+}
+
+/* ---- decoders ------------------------------------------------------------ */
+
+bool
+genrpc__decode_hello(const uint8_t *body, size_t len, genrpc__hello *h)
+{
+    reader r = {body, len};
+    uint32_t magic;
+    return rd_kind(&r, GENRPC__K_HELLO) && rd_u32(&r, &magic) && magic == GENRPC__MAGIC &&
+           rd_u8(&r, &h->min_version) && rd_u8(&r, &h->max_version) &&
+           h->min_version <= h->max_version && rd_bytes(&r, GENRPC__NONCE_LEN, &h->nonce) &&
+           rd_str(&r, &h->from, false) && rd_str(&r, &h->to, false) && r.left == 0;
+}
+
+bool
+genrpc__decode_challenge(const uint8_t *body, size_t len, genrpc__challenge *c)
+{
+    reader r = {body, len};
+    return rd_kind(&r, GENRPC__K_CHALLENGE) && rd_u8(&r, &c->version) &&
+           rd_bytes(&r, GENRPC__NONCE_LEN, &c->nonce) && rd_str(&r, &c->name, false) &&
+           r.left == 0;
+}
+
+bool
+genrpc__decode_mac(const uint8_t *body, size_t len, genrpc__kind kind, const uint8_t **mac)
+{
+    reader r = {body, len};
+    return rd_kind(&r, kind) && rd_bytes(&r, GENRPC__MAC_LEN, mac) && r.left == 0;
+}
+
+bool
+genrpc__decode_reject(const uint8_t *body, size_t len, uint8_t *reason, genrpc__str *text)
+{
+    reader r = {body, len};
+    return rd_kind(&r, GENRPC__K_REJECT) && rd_u8(&r, reason) && rd_str(&r, text, true) &&
+           r.left == 0;
+}
+
+bool
+genrpc__decode_request(const uint8_t *body, size_t len, genrpc__request_hdr *h)
+{
+    reader r = {body, len};
+    uint8_t kind;
+    if (!rd_u8(&r, &kind) || (kind != GENRPC__K_CALL && kind != GENRPC__K_CAST))
+        return false;
+    if (!rd_u64(&r, &h->req_id) || !rd_u32(&r, &h->version) || !rd_str(&r, &h->module, false) ||
+        !rd_str(&r, &h->function, false))
+        return false;
+    h->payload = r.p;
+    h->payload_len = r.left;
+    return true;
+}
+
+bool
+genrpc__decode_reply(const uint8_t *body, size_t len, uint64_t *req_id, const uint8_t **payload,
+                     size_t *payload_len)
+{
+    reader r = {body, len};
+    if (!rd_kind(&r, GENRPC__K_REPLY) || !rd_u64(&r, req_id))
+        return false;
+    *payload = r.p;
+    *payload_len = r.left;
+    return true;
+}
+
+bool
+genrpc__decode_error(const uint8_t *body, size_t len, genrpc__error_body *e)
+{
+    reader r = {body, len};
+    uint32_t code;
+    uint16_t n;
+    const uint8_t *msg;
+    if (!rd_kind(&r, GENRPC__K_ERROR) || !rd_u64(&r, &e->req_id) || !rd_u16(&r, &e->err) ||
+        !rd_u32(&r, &code) || !rd_u16(&r, &n) || n > 1024 || !rd_bytes(&r, n, &msg) ||
+        r.left != 0)
+        return false;
+    e->handler_code = (int32_t)code;
+    e->message.p = (const char *)msg;
+    e->message.len = n;
+    return true;
+}
+
+int
+genrpc__frame_peek(const uint8_t *buf, size_t avail, size_t *body_len)
+{
+    if (avail < GENRPC__LEN_PREFIX)
+        return 0;
+    *body_len = genrpc__get_u32(buf);
+    return 1;
+}

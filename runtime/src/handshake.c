@@ -1,0 +1,241 @@
+/*
+ * handshake.c - the state machine from TCP connect to READY, both sides:
+ *
+ *   client                                  acceptor
+ *   HELLO(nonce_c, from, to)        ->      WAIT_HELLO
+ *   WAIT_CHALLENGE                  <-      CHALLENGE(version, nonce_s, name)
+ *   AUTH(mac_C)                     ->      WAIT_AUTH
+ *   WAIT_AUTH_OK                    <-      AUTH_OK(mac_S) | REJECT(reason)
+ *   READY                                   READY
+ *
+ * The cookie itself never crosses the wire (auth.h). Every step runs on the
+ * loop; one timer bounds the whole handshake (authentication_timeout).
+ */
+#include <string.h>
+
+#include "auth.h"
+#include "internal.h"
+
+static void
+send_ctl(genrpc__conn *c, const uint8_t *buf, size_t n)
+{
+    genrpc__out *o = n ? genrpc__out_new(n) : NULL;
+    if (!o) {
+        genrpc__conn_close(c, GENRPC_E_NOMEM, "no memory for a handshake frame");
+        return;
+    }
+    memcpy(o->data, buf, n);
+    genrpc__conn_send_ctl(c, o);
+}
+
+static bool
+str_eq(genrpc__str s, const char *z)
+{
+    return strlen(z) == s.len && memcmp(s.p, z, s.len) == 0;
+}
+
+static void
+timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    genrpc__conn *c = w->data;
+    genrpc_node *node = c->node;
+    if (atomic_load(&c->state) == GENRPC__CONNECTING)
+        genrpc__conn_close(c, GENRPC_E_CONNECT, "connect timed out after %lld ms",
+                           (long long)node->cfg.connect_timeout_ms);
+    else
+        genrpc__conn_close(c, GENRPC_E_AUTH, "not authenticated within %lld ms",
+                           (long long)node->cfg.authentication_timeout_ms);
+}
+
+void
+genrpc__conn_timer_start(genrpc__conn *c, int64_t ms)
+{
+    ev_timer_stop(c->node->loop, &c->timer);
+    if (ms < 0)
+        return;
+    ev_init(&c->timer, timer_cb);
+    c->timer.data = c;
+    ev_timer_set(&c->timer, (double)ms / 1000.0, 0.);
+    ev_timer_start(c->node->loop, &c->timer);
+}
+
+/* Acceptor: refuse, tell the client why, close. */
+static void
+reject(genrpc__conn *c, uint8_t reason, int err, const char *why)
+{
+    uint8_t buf[GENRPC__LEN_PREFIX + 3 + GENRPC__NAME_MAX];
+    send_ctl(c, buf, genrpc__encode_reject(buf, sizeof buf, reason, why));
+    if (reason == GENRPC__REJ_COOKIE)
+        atomic_fetch_add(&c->node->auth_failures, 1);
+    else
+        atomic_fetch_add(&c->node->protocol_errors, 1);
+    genrpc__conn_close(c, err, "refused %s: %s", c->peer[0] ? c->peer : "a peer", why);
+}
+
+void
+genrpc__handshake_start_acceptor(genrpc__conn *c)
+{
+    atomic_store(&c->state, GENRPC__WAIT_HELLO);
+    genrpc__conn_timer_start(c, c->node->cfg.authentication_timeout_ms);
+}
+
+void
+genrpc__handshake_start_client(genrpc__conn *c)
+{
+    genrpc_node *node = c->node;
+    uint8_t buf[GENRPC__LEN_PREFIX + 64 + 2 * GENRPC__NAME_MAX];
+    if (!genrpc__auth_nonce(c->my_nonce)) {
+        genrpc__conn_close(c, GENRPC_E_AUTH, "no random bytes for a nonce");
+        return;
+    }
+    genrpc__hello h = {GENRPC__PROTO_VERSION, GENRPC__PROTO_VERSION, c->my_nonce,
+                       {node->name, strlen(node->name)}, {c->peer, strlen(c->peer)}};
+    atomic_store(&c->state, GENRPC__WAIT_CHALLENGE);
+    genrpc__conn_timer_start(c, node->cfg.authentication_timeout_ms);
+    send_ctl(c, buf, genrpc__encode_hello(buf, sizeof buf, &h));
+}
+
+static void
+on_hello(genrpc__conn *c, const uint8_t *body, size_t len)
+{
+    genrpc_node *node = c->node;
+    genrpc__hello h;
+    if (!genrpc__decode_hello(body, len, &h)) {
+        reject(c, GENRPC__REJ_PROTOCOL, GENRPC_E_PROTOCOL, "malformed HELLO");
+        return;
+    }
+    memcpy(c->peer, h.from.p, h.from.len);
+    c->peer[h.from.len] = '\0';
+    if (h.min_version > GENRPC__PROTO_VERSION || h.max_version < GENRPC__PROTO_VERSION) {
+        reject(c, GENRPC__REJ_VERSION, GENRPC_E_PROTOCOL, "no common protocol version");
+        return;
+    }
+    if (!str_eq(h.to, node->name)) {
+        reject(c, GENRPC__REJ_WRONG_NODE, GENRPC_E_AUTH, "HELLO addressed to another node");
+        return;
+    }
+    memcpy(c->peer_nonce, h.nonce, GENRPC__NONCE_LEN);
+    if (!genrpc__auth_nonce(c->my_nonce)) {
+        genrpc__conn_close(c, GENRPC_E_AUTH, "no random bytes for a nonce");
+        return;
+    }
+    uint8_t buf[GENRPC__LEN_PREFIX + 64 + GENRPC__NAME_MAX];
+    genrpc__challenge ch = {GENRPC__PROTO_VERSION, c->my_nonce, {node->name, strlen(node->name)}};
+    atomic_store(&c->state, GENRPC__WAIT_AUTH);
+    send_ctl(c, buf, genrpc__encode_challenge(buf, sizeof buf, &ch));
+}
+
+static void
+on_auth(genrpc__conn *c, const uint8_t *body, size_t len)
+{
+    genrpc_node *node = c->node;
+    const uint8_t *mac;
+    if (!genrpc__decode_mac(body, len, GENRPC__K_AUTH, &mac)) {
+        reject(c, GENRPC__REJ_PROTOCOL, GENRPC_E_PROTOCOL, "malformed AUTH");
+        return;
+    }
+    if (!genrpc__auth_check(node->cookie, node->cookie_len, GENRPC__AUTH_CLIENT, c->peer_nonce,
+                            c->my_nonce, c->peer, strlen(c->peer), node->name,
+                            strlen(node->name), mac)) {
+        reject(c, GENRPC__REJ_COOKIE, GENRPC_E_AUTH, "invalid_cookie");
+        return;
+    }
+    uint8_t proof[GENRPC__MAC_LEN], buf[GENRPC__LEN_PREFIX + 1 + GENRPC__MAC_LEN];
+    genrpc__auth_mac(node->cookie, node->cookie_len, GENRPC__AUTH_SERVER, c->peer_nonce,
+                     c->my_nonce, c->peer, strlen(c->peer), node->name, strlen(node->name),
+                     proof);
+    send_ctl(c, buf, genrpc__encode_mac(buf, sizeof buf, GENRPC__K_AUTH_OK, proof));
+    ev_timer_stop(node->loop, &c->timer);
+    genrpc__conn_ready(c);
+    genrpc__log(node, GENRPC_LOG_DEBUG, "acceptor for %s ready", c->peer);
+}
+
+/* Client: a REJECT instead of the expected frame. */
+static bool
+on_reject(genrpc__conn *c, const uint8_t *body, size_t len)
+{
+    uint8_t reason;
+    genrpc__str text;
+    if (len == 0 || body[0] != GENRPC__K_REJECT)
+        return false;
+    if (!genrpc__decode_reject(body, len, &reason, &text)) {
+        genrpc__conn_close(c, GENRPC_E_PROTOCOL, "malformed REJECT");
+        return true;
+    }
+    int err = reason == GENRPC__REJ_COOKIE || reason == GENRPC__REJ_WRONG_NODE
+                  ? GENRPC_E_AUTH
+                  : GENRPC_E_PROTOCOL;
+    genrpc__conn_close(c, err, "%.*s", (int)text.len, text.p);
+    return true;
+}
+
+static void
+on_challenge(genrpc__conn *c, const uint8_t *body, size_t len)
+{
+    genrpc_node *node = c->node;
+    genrpc__challenge ch;
+    if (on_reject(c, body, len))
+        return;
+    if (!genrpc__decode_challenge(body, len, &ch) || ch.version != GENRPC__PROTO_VERSION) {
+        genrpc__conn_close(c, GENRPC_E_PROTOCOL, "malformed CHALLENGE");
+        return;
+    }
+    if (!str_eq(ch.name, c->peer)) {
+        genrpc__conn_close(c, GENRPC_E_AUTH, "reached node %.*s, not %s", (int)ch.name.len,
+                           ch.name.p, c->peer);
+        return;
+    }
+    memcpy(c->peer_nonce, ch.nonce, GENRPC__NONCE_LEN);
+    uint8_t mac[GENRPC__MAC_LEN], buf[GENRPC__LEN_PREFIX + 1 + GENRPC__MAC_LEN];
+    genrpc__auth_mac(node->cookie, node->cookie_len, GENRPC__AUTH_CLIENT, c->my_nonce,
+                     c->peer_nonce, node->name, strlen(node->name), c->peer, strlen(c->peer),
+                     mac);
+    atomic_store(&c->state, GENRPC__WAIT_AUTH_OK);
+    send_ctl(c, buf, genrpc__encode_mac(buf, sizeof buf, GENRPC__K_AUTH, mac));
+}
+
+static void
+on_auth_ok(genrpc__conn *c, const uint8_t *body, size_t len)
+{
+    genrpc_node *node = c->node;
+    const uint8_t *mac;
+    if (on_reject(c, body, len))
+        return;
+    if (!genrpc__decode_mac(body, len, GENRPC__K_AUTH_OK, &mac)) {
+        genrpc__conn_close(c, GENRPC_E_PROTOCOL, "malformed AUTH_OK");
+        return;
+    }
+    if (!genrpc__auth_check(node->cookie, node->cookie_len, GENRPC__AUTH_SERVER, c->my_nonce,
+                            c->peer_nonce, node->name, strlen(node->name), c->peer,
+                            strlen(c->peer), mac)) {
+        genrpc__conn_close(c, GENRPC_E_AUTH, "server %s could not prove the cookie", c->peer);
+        return;
+    }
+    ev_timer_stop(node->loop, &c->timer);
+    atomic_fetch_add(&node->n_clients_ready, 1);
+    genrpc__conn_ready(c);
+    genrpc__log(node, GENRPC_LOG_DEBUG, "client to %s ready", c->peer);
+}
+
+bool
+genrpc__handshake_frame(genrpc__conn *c, const uint8_t *body, size_t len)
+{
+    switch (atomic_load(&c->state)) {
+    case GENRPC__WAIT_HELLO:
+        on_hello(c, body, len);
+        return true;
+    case GENRPC__WAIT_AUTH:
+        on_auth(c, body, len);
+        return true;
+    case GENRPC__WAIT_CHALLENGE:
+        on_challenge(c, body, len);
+        return true;
+    case GENRPC__WAIT_AUTH_OK:
+        on_auth_ok(c, body, len);
+        return true;
+    default:
+        return false;
+    }
+}

@@ -1,0 +1,360 @@
+/*
+ * internal.h - the runtime's private structures. Prefix: genrpc__.
+ *
+ * Threads (see docs/RATIONALE.md for the whole call path):
+ *   - one event-loop thread per node ("the loop"): owns every socket, every
+ *     libev watcher and the listener; reads and parses frames; completes
+ *     pending calls; flushes deferred output once per loop iteration;
+ *   - worker threads: decode requests, run handlers, encode replies;
+ *   - caller threads (the user's): encode requests and write them straight
+ *     to the socket when nothing is queued ahead of them.
+ * Other threads talk to the loop through node->cmds (+ an ev_async).
+ *
+ * Ownership is by reference count on conns, chunks, registrations and
+ * promises; each field comment says which lock guards it.
+ */
+#ifndef GENRPC_INTERNAL_H
+#define GENRPC_INTERNAL_H
+
+#include <ev.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "genrpc/genrpc.h"
+#include "frame.h"
+
+typedef struct genrpc__conn genrpc__conn;
+typedef struct genrpc__job genrpc__job;
+
+/* ---- time ---------------------------------------------------------------- */
+
+#define GENRPC__NEVER INT64_MAX
+int64_t genrpc__now_ns(void);
+/* now + ms, GENRPC__NEVER for GENRPC_INFINITY. */
+int64_t genrpc__deadline_after_ms(int64_t ms);
+void genrpc__abstime(int64_t deadline_ns, struct timespec *ts);
+
+/* ---- logging ------------------------------------------------------------- */
+
+void genrpc__log(genrpc_node *node, genrpc_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+#define GENRPC__LOG_ON(node, lvl) ((node)->cfg.log_cb && (lvl) <= (node)->cfg.log_level)
+
+/* ---- status helpers ------------------------------------------------------ */
+
+/* Fills st (if not NULL) and returns err. */
+int genrpc__fail(genrpc_status *st, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int genrpc__ok(genrpc_status *st);
+
+/* ---- read chunks: refcounted buffers frames are parsed from --------------- */
+
+/* Requests and replies keep a reference to the chunk they were read into,
+ * so a frame's payload is never copied before protobuf-c decodes it. */
+typedef struct genrpc__chunk {
+    atomic_int refs;
+    size_t cap;
+    uint8_t data[];
+} genrpc__chunk;
+
+genrpc__chunk *genrpc__chunk_new(size_t cap);
+void genrpc__chunk_ref(genrpc__chunk *c);
+void genrpc__chunk_unref(genrpc__chunk *c);
+
+/* A frame's bytes inside a chunk. */
+typedef struct genrpc__slice {
+    genrpc__chunk *chunk; /* one reference owned by whoever holds the slice */
+    const uint8_t *data;
+    size_t len;
+} genrpc__slice;
+
+void genrpc__slice_release(genrpc__slice *s);
+
+/* ---- outgoing frames ----------------------------------------------------- */
+
+/* One encoded frame waiting to be written; the queue owns it. */
+typedef struct genrpc__out {
+    struct genrpc__out *next;
+    size_t len; /* bytes in data */
+    size_t off; /* bytes already written */
+    uint8_t data[];
+} genrpc__out;
+
+genrpc__out *genrpc__out_new(size_t len);
+
+/* ---- module registry ----------------------------------------------------- */
+
+typedef struct genrpc__reg {
+    const genrpc_module_desc *desc;
+    const void *impl;
+    void *user;
+    atomic_int refs; /* 1 for the registry + 1 per job using it */
+} genrpc__reg;
+
+void genrpc__reg_unref(genrpc_node *node, genrpc__reg *r);
+
+/* Policy, then module/version, then function. On success *reg holds a
+ * reference. On failure fills st with the error for the caller. */
+int genrpc__resolve(genrpc_node *node, const genrpc__request_hdr *h, genrpc__reg **reg,
+                    const genrpc_function_desc **fn, genrpc_status *st);
+
+/* Pure policy decision (policy.c). */
+bool genrpc__policy_allows(genrpc_module_control control, const char *const *list, size_t n,
+                           const char *module, size_t module_len);
+
+/* ---- pending calls (client side) ----------------------------------------- */
+
+typedef enum genrpc__pmode {
+    GENRPC__WAITER,   /* a blocked caller thread */
+    GENRPC__PROMISE,  /* a genrpc_promise */
+    GENRPC__CALLBACK, /* a callback run on the loop */
+} genrpc__pmode;
+
+/* A blocked caller's wake-up: one per thread, reused for every call. */
+typedef struct genrpc__waiter {
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+} genrpc__waiter;
+
+genrpc__waiter *genrpc__thread_waiter(void);
+
+/* One call in flight. Lives in its conn's pending table from send until
+ * the reply, the timeout or the connection's end removes it; whoever
+ * removes it completes it. */
+typedef struct genrpc__pending {
+    struct genrpc__pending *hnext; /* pending table chain (conn->pend_mu) */
+    uint64_t req_id;
+    genrpc__pmode mode;
+    const genrpc_function_desc *fn;
+    /* result, written by the completer before signalling */
+    genrpc__slice reply; /* REPLY payload, or data NULL */
+    genrpc_status status;
+    bool done; /* WAITER: guarded by waiter->mu */
+    genrpc__waiter *waiter;
+    struct genrpc_promise *promise;
+    /* CALLBACK mode */
+    genrpc_reply_thunk thunk;
+    genrpc_generic_fn user_cb;
+    void *arg;
+    ev_timer timer;
+    genrpc__conn *conn; /* CALLBACK/PROMISE: a reference while in flight */
+    genrpc_node *node;
+} genrpc__pending;
+
+/* Completes p with its result (already filled), by mode. Loop thread or
+ * the thread that removed p from its table. */
+void genrpc__pending_complete(genrpc__pending *p);
+
+/* ---- connections --------------------------------------------------------- */
+
+typedef enum genrpc__role { GENRPC__CLIENT, GENRPC__ACCEPTOR } genrpc__role;
+
+typedef enum genrpc__state {
+    GENRPC__CONNECTING,     /* client: TCP connect in progress */
+    GENRPC__WAIT_HELLO,     /* acceptor */
+    GENRPC__WAIT_CHALLENGE, /* client */
+    GENRPC__WAIT_AUTH,      /* acceptor */
+    GENRPC__WAIT_AUTH_OK,   /* client */
+    GENRPC__READY,
+    GENRPC__CLOSED,
+} genrpc__state;
+
+struct genrpc__conn {
+    genrpc_node *node;
+    genrpc__role role;
+    atomic_int refs;
+    _Atomic genrpc__state state; /* written on the loop */
+    int fd;
+    ev_io rw, ww;
+    ev_timer timer;      /* connect / authentication timeout */
+    ev_timer send_timer; /* send_timeout while the socket is full */
+
+    /* identity */
+    char peer[GENRPC__NAME_MAX + 1]; /* client: node dialled; acceptor: node after HELLO */
+    bool has_key;
+    uint64_t key_hash;
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+
+    /* handshake (loop only) */
+    uint8_t my_nonce[GENRPC__NONCE_LEN];
+    uint8_t peer_nonce[GENRPC__NONCE_LEN];
+
+    /* read side (loop only): unparsed bytes are rchunk->data[rstart, rend) */
+    genrpc__chunk *rchunk;
+    size_t rstart, rend;
+
+    /* write side */
+    pthread_mutex_t out_mu;
+    genrpc__out *out_head, *out_tail; /* ready to write */
+    genrpc__out *held_head, *held_tail; /* app frames queued before READY */
+    bool flushing;     /* a thread is inside writev */
+    bool write_wait;   /* EAGAIN: the loop's write watcher is armed */
+    bool flush_queued; /* on node->flush list (node->cmd_mu) */
+    genrpc__conn *flush_next;
+
+    /* client: calls in flight (pend_mu) */
+    pthread_mutex_t pend_mu;
+    bool pend_closed; /* no more inserts: the conn has closed */
+    genrpc__pending **ptab;
+    size_t ptab_cap, ptab_n;
+    uint64_t next_req_id;
+    int close_err; /* why it closed: pending calls fail with this */
+    char close_msg[GENRPC_MESSAGE_MAX];
+
+    /* acceptor: casts run one at a time, in order (job_mu) */
+    pthread_mutex_t job_mu;
+    genrpc__job *casts_head, *casts_tail;
+    bool casts_running;
+
+    /* node's lists (node->conns_mu) */
+    genrpc__conn *list_next, *list_prev;
+};
+
+void genrpc__conn_ref(genrpc__conn *c);
+void genrpc__conn_unref(genrpc__conn *c);
+
+/* Allocates a conn in its initial state (refs = 1, owned by the caller). */
+genrpc__conn *genrpc__conn_new(genrpc_node *node, genrpc__role role, int fd);
+
+/* Loop only: start reading/writing an fd (after accept or connect). */
+void genrpc__conn_start_io(genrpc__conn *c);
+
+/* Loop only: close with err; fails every pending call with err. */
+void genrpc__conn_close(genrpc__conn *c, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+typedef enum genrpc__flush { GENRPC__FLUSH_NOW, GENRPC__FLUSH_DEFER } genrpc__flush;
+
+/* Queues an encoded frame (the conn takes ownership of out) and writes it
+ * now from this thread (FLUSH_NOW) or on the loop before it next sleeps
+ * (FLUSH_DEFER: batches many frames into one writev). Frames sent before
+ * the handshake finished are held until it does. */
+void genrpc__conn_send(genrpc__conn *c, genrpc__out *out, genrpc__flush how);
+/* Handshake frames: written before anything held. Loop only. */
+void genrpc__conn_send_ctl(genrpc__conn *c, genrpc__out *out);
+/* Writes what is queued, from any thread. */
+void genrpc__conn_flush(genrpc__conn *c);
+
+/* Loop only: a whole frame body arrived (handshake.c / client.c / server.c). */
+void genrpc__handshake_start_client(genrpc__conn *c);
+void genrpc__handshake_start_acceptor(genrpc__conn *c);
+bool genrpc__handshake_frame(genrpc__conn *c, const uint8_t *body, size_t len);
+void genrpc__client_frame(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len);
+void genrpc__server_frame(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len);
+void genrpc__conn_ready(genrpc__conn *c);
+
+/* Pending table (client.c). */
+int genrpc__pending_insert(genrpc__conn *c, genrpc__pending *p);
+genrpc__pending *genrpc__pending_take(genrpc__conn *c, uint64_t req_id);
+bool genrpc__pending_remove(genrpc__conn *c, genrpc__pending *p);
+void genrpc__pending_fail_all(genrpc__conn *c, int err, const char *msg);
+
+/* Client map: the conn for a target, created (and connected) on first
+ * use. Returns a reference. */
+int genrpc__client_get(genrpc_node *node, genrpc_target t, genrpc__conn **out, genrpc_status *st);
+void genrpc__client_connected(genrpc__conn *c); /* loop: connect finished */
+void genrpc__conn_timer_start(genrpc__conn *c, int64_t ms); /* loop */
+void genrpc__client_forget(genrpc__conn *c);  /* remove from the map */
+
+/* ---- jobs and workers ---------------------------------------------------- */
+
+struct genrpc__job {
+    genrpc__job *next;
+    genrpc__conn *conn; /* reference */
+    genrpc__reg *reg;   /* reference */
+    const genrpc_function_desc *fn;
+    genrpc__slice payload;
+    uint64_t req_id;
+    bool is_cast;
+    void (*run)(genrpc__job *job); /* NULL: the call path */
+};
+
+/* Queues jobs (a NULL-terminated list) for the workers. */
+void genrpc__jobs_submit(genrpc_node *node, genrpc__job *head, genrpc__job *tail, int n);
+void genrpc__job_free(genrpc__job *job);
+/* Frees a job that will never run (node stopping), casts queued behind it too. */
+void genrpc__job_discard(genrpc__job *job);
+int genrpc__workers_start(genrpc_node *node, int n);
+void genrpc__workers_stop(genrpc_node *node);
+bool genrpc__on_worker(const genrpc_node *node);
+void genrpc__server_run_job(genrpc__job *job);
+
+/* ---- commands to the loop ------------------------------------------------ */
+
+typedef struct genrpc__cmd {
+    struct genrpc__cmd *next;
+    void (*fn)(genrpc_node *node, void *arg);
+    void *arg;
+} genrpc__cmd;
+
+/* Runs fn(node, arg) on the loop thread soon. */
+int genrpc__loop_post(genrpc_node *node, void (*fn)(genrpc_node *, void *), void *arg);
+bool genrpc__on_loop(const genrpc_node *node);
+void genrpc__loop_defer_flush(genrpc__conn *c);
+
+/* ---- the node ------------------------------------------------------------ */
+
+struct genrpc_node {
+    genrpc_node_config cfg; /* strings below are the node's own copies */
+    char *name;
+    char *cookie;
+    size_t cookie_len;
+    char *listen_host;
+    char **module_list;
+    genrpc_node_addr *node_addrs;
+    atomic_bool stopping;
+
+    /* loop */
+    struct ev_loop *loop;
+    pthread_t loop_thread;
+    ev_async wake;
+    ev_prepare before_poll;
+    int listen_fd;
+    int port;
+    ev_io listen_w;
+    pthread_mutex_t cmd_mu;
+    genrpc__cmd *cmds_head, *cmds_tail;
+    genrpc__conn *flush_list; /* conns with deferred output (cmd_mu) */
+
+    /* connections (conns_mu) */
+    pthread_mutex_t conns_mu;
+    genrpc__conn *clients;   /* the client map: a list; few remote nodes */
+    genrpc__conn *acceptors;
+
+    /* registry (reg_lock) */
+    pthread_rwlock_t reg_lock;
+    genrpc__reg **regs;
+    size_t n_regs, cap_regs;
+    pthread_mutex_t reg_wait_mu;
+    pthread_cond_t reg_wait_cond;
+
+    /* workers (job_mu) */
+    pthread_mutex_t job_mu;
+    pthread_cond_t job_cond;
+    genrpc__job *jobs_head, *jobs_tail;
+    atomic_int jobs_queued;
+    int idle_workers;
+    bool workers_quit;
+    pthread_t *workers;
+    int n_workers;
+
+    /* counters */
+    atomic_int n_clients, n_clients_ready, n_acceptors;
+    atomic_uint_least64_t calls_served, casts_dropped, late_replies, auth_failures,
+        protocol_errors;
+};
+
+int genrpc__loop_start(genrpc_node *node, genrpc_status *st);
+int genrpc__loop_run(genrpc_node *node, genrpc_status *st);
+void genrpc__client_sockopts(genrpc_node *node, int fd);
+void genrpc__loop_stop(genrpc_node *node);
+int genrpc__listen(genrpc_node *node, genrpc_status *st);
+void genrpc__conns_link(genrpc_node *node, genrpc__conn **list, genrpc__conn *c);
+void genrpc__conns_unlink(genrpc_node *node, genrpc__conn **list, genrpc__conn *c);
+
+#endif /* GENRPC_INTERNAL_H */

@@ -1,0 +1,275 @@
+/*
+ * loop.c - the node's event-loop thread: the listener, commands posted by
+ * other threads, and the deferred-flush list written out before each poll.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <netdb.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* Which node's loop (if any) the current thread runs: blocking calls from
+ * a loop callback would deadlock, so call.c refuses them. */
+static __thread const genrpc_node *tls_loop_node;
+
+bool
+genrpc__on_loop(const genrpc_node *node)
+{
+    return tls_loop_node == node;
+}
+
+int
+genrpc__loop_post(genrpc_node *node, void (*fn)(genrpc_node *, void *), void *arg)
+{
+    genrpc__cmd *cmd = malloc(sizeof *cmd);
+    if (!cmd)
+        return GENRPC_E_NOMEM;
+    cmd->next = NULL;
+    cmd->fn = fn;
+    cmd->arg = arg;
+    pthread_mutex_lock(&node->cmd_mu);
+    if (node->cmds_tail)
+        node->cmds_tail->next = cmd;
+    else
+        node->cmds_head = cmd;
+    node->cmds_tail = cmd;
+    pthread_mutex_unlock(&node->cmd_mu);
+    ev_async_send(node->loop, &node->wake);
+    return GENRPC_OK;
+}
+
+void
+genrpc__loop_defer_flush(genrpc__conn *c)
+{
+    genrpc_node *node = c->node;
+    bool wake;
+    pthread_mutex_lock(&node->cmd_mu);
+    /* c->flush_queued is guarded by cmd_mu, like the list itself. */
+    wake = !c->flush_queued;
+    if (wake) {
+        c->flush_queued = true;
+        genrpc__conn_ref(c);
+        c->flush_next = node->flush_list;
+        node->flush_list = c;
+    }
+    pthread_mutex_unlock(&node->cmd_mu);
+    /* On the loop the prepare watcher flushes before the next poll. */
+    if (wake && !genrpc__on_loop(node))
+        ev_async_send(node->loop, &node->wake);
+}
+
+/* Runs queued commands and flushes deferred output. */
+static void
+drain(genrpc_node *node)
+{
+    for (;;) {
+        pthread_mutex_lock(&node->cmd_mu);
+        genrpc__cmd *cmds = node->cmds_head;
+        genrpc__conn *flush = node->flush_list;
+        node->cmds_head = node->cmds_tail = NULL;
+        node->flush_list = NULL;
+        for (genrpc__conn *c = flush; c; c = c->flush_next)
+            c->flush_queued = false;
+        pthread_mutex_unlock(&node->cmd_mu);
+        if (!cmds && !flush)
+            return;
+        while (cmds) {
+            genrpc__cmd *next = cmds->next;
+            cmds->fn(node, cmds->arg);
+            free(cmds);
+            cmds = next;
+        }
+        while (flush) {
+            genrpc__conn *next = flush->flush_next;
+            genrpc__conn_flush(flush);
+            genrpc__conn_unref(flush);
+            flush = next;
+        }
+    }
+}
+
+static void
+wake_cb(struct ev_loop *loop, ev_async *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    drain(w->data);
+}
+
+static void
+before_poll_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    drain(w->data);
+}
+
+/* ---- listener ------------------------------------------------------------ */
+
+static void
+set_sockopts(genrpc_node *node, int fd)
+{
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+    /* gen_rpc set these at SOL_SOCKET by mistake (CONFORMANCE S12). */
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &node->cfg.socket_keepalive_idle_s, sizeof(int));
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &node->cfg.socket_keepalive_interval_s,
+               sizeof(int));
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &node->cfg.socket_keepalive_count, sizeof(int));
+}
+
+static void
+accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    genrpc_node *node = w->data;
+    for (int i = 0; i < 64; i++) {
+        int fd = accept4(node->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EINTR)
+                genrpc__log(node, GENRPC_LOG_WARN, "accept: %s", strerror(errno));
+            return;
+        }
+        set_sockopts(node, fd);
+        genrpc__conn *c = genrpc__conn_new(node, GENRPC__ACCEPTOR, fd);
+        if (!c) {
+            close(fd);
+            continue;
+        }
+        /* conn_new's reference is the loop's; the list takes its own. */
+        genrpc__conns_link(node, &node->acceptors, c);
+        genrpc__conn_start_io(c);
+        genrpc__handshake_start_acceptor(c);
+    }
+}
+
+int
+genrpc__listen(genrpc_node *node, genrpc_status *st)
+{
+    node->listen_fd = -1;
+    node->port = GENRPC_PORT_DISABLED;
+    if (node->cfg.tcp_server_port == GENRPC_PORT_DISABLED)
+        return genrpc__ok(st);
+
+    struct addrinfo hints = {0}, *res = NULL;
+    char port[16];
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    snprintf(port, sizeof port, "%d", node->cfg.tcp_server_port);
+    int rc = getaddrinfo(node->listen_host, port, &hints, &res);
+    if (rc != 0)
+        return genrpc__fail(st, GENRPC_E_INVAL, "cannot resolve listen host '%s': %s",
+                            node->listen_host, gai_strerror(rc));
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd >= 0)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
+        int e = errno;
+        freeaddrinfo(res);
+        if (fd >= 0)
+            close(fd);
+        return genrpc__fail(st, GENRPC_E_SYSTEM, "cannot listen on %s:%s: %s", node->listen_host,
+                            port, strerror(e));
+    }
+    freeaddrinfo(res);
+
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    getsockname(fd, (struct sockaddr *)&ss, &sl);
+    node->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                : ((struct sockaddr_in *)&ss)->sin_port);
+    node->listen_fd = fd;
+    ev_io_init(&node->listen_w, accept_cb, fd, EV_READ);
+    node->listen_w.data = node;
+    ev_io_start(node->loop, &node->listen_w);
+    return genrpc__ok(st);
+}
+
+void
+genrpc__client_sockopts(genrpc_node *node, int fd)
+{
+    set_sockopts(node, fd);
+}
+
+/* ---- thread -------------------------------------------------------------- */
+
+static void *
+loop_main(void *arg)
+{
+    genrpc_node *node = arg;
+    tls_loop_node = node;
+    ev_run(node->loop, 0);
+    tls_loop_node = NULL;
+    return NULL;
+}
+
+int
+genrpc__loop_start(genrpc_node *node, genrpc_status *st)
+{
+    node->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+    if (!node->loop)
+        return genrpc__fail(st, GENRPC_E_SYSTEM, "cannot create the event loop");
+    ev_async_init(&node->wake, wake_cb);
+    node->wake.data = node;
+    ev_async_start(node->loop, &node->wake);
+    ev_prepare_init(&node->before_poll, before_poll_cb);
+    node->before_poll.data = node;
+    ev_prepare_start(node->loop, &node->before_poll);
+    return genrpc__ok(st);
+}
+
+int
+genrpc__loop_run(genrpc_node *node, genrpc_status *st)
+{
+    if (pthread_create(&node->loop_thread, NULL, loop_main, node) != 0)
+        return genrpc__fail(st, GENRPC_E_SYSTEM, "cannot start the loop thread");
+    return genrpc__ok(st);
+}
+
+/* On the loop: close everything, then let ev_run return. */
+static void
+shutdown_cmd(genrpc_node *node, void *arg)
+{
+    (void)arg;
+    if (node->listen_fd >= 0) {
+        ev_io_stop(node->loop, &node->listen_w);
+        close(node->listen_fd);
+        node->listen_fd = -1;
+    }
+    for (;;) {
+        pthread_mutex_lock(&node->conns_mu);
+        genrpc__conn *c = node->clients ? node->clients : node->acceptors;
+        if (c)
+            genrpc__conn_ref(c);
+        pthread_mutex_unlock(&node->conns_mu);
+        if (!c)
+            break;
+        genrpc__conn_close(c, GENRPC_E_STOPPED, "node %s stopped", node->name);
+        genrpc__conn_unref(c);
+    }
+    ev_async_stop(node->loop, &node->wake);
+    ev_prepare_stop(node->loop, &node->before_poll);
+    ev_break(node->loop, EVBREAK_ALL);
+}
+
+void
+genrpc__loop_stop(genrpc_node *node)
+{
+    while (genrpc__loop_post(node, shutdown_cmd, NULL) != GENRPC_OK)
+        usleep(1000); /* out of memory: try again, stopping must happen */
+    pthread_join(node->loop_thread, NULL);
+    drain(node); /* commands posted after the break: run them closed */
+    ev_loop_destroy(node->loop);
+    node->loop = NULL;
+}

@@ -1,0 +1,367 @@
+/*
+ * node.c - a node's life: configuration, start, stop, module registry and
+ * counters.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+void
+genrpc_node_config_init(genrpc_node_config *cfg)
+{
+    genrpc_node_config def = GENRPC_NODE_CONFIG_INIT;
+    *cfg = def;
+}
+
+static char *
+dup_str(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+static int
+check_config(const genrpc_node_config *cfg, genrpc_status *st)
+{
+    if (!cfg || !cfg->name || !cfg->cookie)
+        return genrpc__fail(st, GENRPC_E_INVAL, "config needs a name and a cookie");
+    const char *at = strchr(cfg->name, '@');
+    if (!at || at == cfg->name || !at[1] || strlen(cfg->name) > GENRPC__NAME_MAX)
+        return genrpc__fail(st, GENRPC_E_INVAL,
+                            "node name '%s' must be name@host, at most %d bytes", cfg->name,
+                            GENRPC__NAME_MAX);
+    if (!cfg->cookie[0])
+        return genrpc__fail(st, GENRPC_E_INVAL, "the cookie must not be empty");
+    if (cfg->tcp_server_port < GENRPC_PORT_DISABLED || cfg->tcp_server_port > 65535)
+        return genrpc__fail(st, GENRPC_E_INVAL, "tcp_server_port %d out of range",
+                            cfg->tcp_server_port);
+    if (cfg->ssl_server_port != GENRPC_PORT_DISABLED)
+        return genrpc__fail(st, GENRPC_E_TLS, "the TLS listener is not available yet");
+    if (cfg->max_frame_size < 1024 || cfg->max_frame_size > UINT32_MAX)
+        return genrpc__fail(st, GENRPC_E_INVAL, "max_frame_size %zu out of range [1024, 4 GiB)",
+                            cfg->max_frame_size);
+    if ((cfg->n_module_list && !cfg->module_list) || (cfg->n_node_addrs && !cfg->node_addrs))
+        return genrpc__fail(st, GENRPC_E_INVAL, "a list has a count but no array");
+    for (size_t i = 0; i < cfg->n_node_addrs; i++)
+        if (!cfg->node_addrs[i].node)
+            return genrpc__fail(st, GENRPC_E_INVAL, "node_addrs[%zu] has no node name", i);
+    for (size_t i = 0; i < cfg->n_module_list; i++)
+        if (!cfg->module_list[i])
+            return genrpc__fail(st, GENRPC_E_INVAL, "module_list[%zu] is NULL", i);
+    return GENRPC_OK;
+}
+
+/* The node keeps its own copies of every string and array in cfg. */
+static bool
+copy_config(genrpc_node *node, const genrpc_node_config *cfg)
+{
+    node->cfg = *cfg;
+    node->name = dup_str(cfg->name);
+    node->cookie = dup_str(cfg->cookie);
+    node->cookie_len = strlen(cfg->cookie);
+    node->listen_host = cfg->listen_host ? dup_str(cfg->listen_host)
+                                         : dup_str(strchr(cfg->name, '@') + 1);
+    node->module_list = calloc(cfg->n_module_list + 1, sizeof(char *));
+    node->node_addrs = calloc(cfg->n_node_addrs + 1, sizeof(genrpc_node_addr));
+    if (!node->name || !node->cookie || !node->listen_host || !node->module_list ||
+        !node->node_addrs)
+        return false;
+    for (size_t i = 0; i < cfg->n_module_list; i++)
+        if (!(node->module_list[i] = strdup(cfg->module_list[i])))
+            return false;
+    for (size_t i = 0; i < cfg->n_node_addrs; i++) {
+        node->node_addrs[i] = cfg->node_addrs[i];
+        if (!(node->node_addrs[i].node = strdup(cfg->node_addrs[i].node)))
+            return false;
+    }
+    node->cfg.name = node->name;
+    node->cfg.cookie = node->cookie;
+    node->cfg.listen_host = node->listen_host;
+    node->cfg.module_list = (const char *const *)node->module_list;
+    node->cfg.node_addrs = node->node_addrs;
+    if (node->cfg.call_receive_timeout_ms == 0)
+        node->cfg.call_receive_timeout_ms = 15000;
+    return true;
+}
+
+static void
+free_node(genrpc_node *node)
+{
+    free(node->name);
+    if (node->cookie)
+        memset(node->cookie, 0, node->cookie_len);
+    free(node->cookie);
+    free(node->listen_host);
+    for (size_t i = 0; node->module_list && i < node->cfg.n_module_list; i++)
+        free(node->module_list[i]);
+    free(node->module_list);
+    for (size_t i = 0; node->node_addrs && i < node->cfg.n_node_addrs; i++)
+        free((char *)node->node_addrs[i].node);
+    free(node->node_addrs);
+    for (size_t i = 0; i < node->n_regs; i++)
+        free(node->regs[i]);
+    free(node->regs);
+    pthread_mutex_destroy(&node->cmd_mu);
+    pthread_mutex_destroy(&node->conns_mu);
+    pthread_rwlock_destroy(&node->reg_lock);
+    pthread_mutex_destroy(&node->reg_wait_mu);
+    pthread_cond_destroy(&node->reg_wait_cond);
+    pthread_mutex_destroy(&node->job_mu);
+    pthread_cond_destroy(&node->job_cond);
+    free(node);
+}
+
+static int
+default_workers(void)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int n = cpus > 0 ? (int)cpus * 2 : 4;
+    return n < 4 ? 4 : n;
+}
+
+int
+genrpc_node_start(const genrpc_node_config *cfg, genrpc_node **out, genrpc_status *st)
+{
+    if (!out)
+        return genrpc__fail(st, GENRPC_E_INVAL, "out is NULL");
+    *out = NULL;
+    int rc = check_config(cfg, st);
+    if (rc != GENRPC_OK)
+        return rc;
+    genrpc_node *node = calloc(1, sizeof *node);
+    if (!node)
+        return genrpc__fail(st, GENRPC_E_NOMEM, "no memory for the node");
+    pthread_mutex_init(&node->cmd_mu, NULL);
+    pthread_mutex_init(&node->conns_mu, NULL);
+    pthread_rwlock_init(&node->reg_lock, NULL);
+    pthread_mutex_init(&node->reg_wait_mu, NULL);
+    pthread_cond_init(&node->reg_wait_cond, NULL);
+    pthread_mutex_init(&node->job_mu, NULL);
+    pthread_cond_init(&node->job_cond, NULL);
+    node->listen_fd = -1;
+    if (!copy_config(node, cfg)) {
+        free_node(node);
+        return genrpc__fail(st, GENRPC_E_NOMEM, "no memory for the configuration");
+    }
+    if ((rc = genrpc__loop_start(node, st)) != GENRPC_OK) {
+        free_node(node);
+        return rc;
+    }
+    if ((rc = genrpc__listen(node, st)) != GENRPC_OK) {
+        ev_loop_destroy(node->loop);
+        free_node(node);
+        return rc;
+    }
+    int workers = cfg->worker_threads > 0 ? cfg->worker_threads : default_workers();
+    if ((rc = genrpc__workers_start(node, workers)) != GENRPC_OK ||
+        (rc = genrpc__loop_run(node, st)) != GENRPC_OK) {
+        genrpc__workers_stop(node);
+        if (node->listen_fd >= 0)
+            close(node->listen_fd);
+        ev_loop_destroy(node->loop);
+        free_node(node);
+        return genrpc__fail(st, rc, "cannot start the node's threads");
+    }
+    genrpc__log(node, GENRPC_LOG_INFO, "node %s started (tcp port %d, %d workers)", node->name,
+                node->port, workers);
+    *out = node;
+    return genrpc__ok(st);
+}
+
+int
+genrpc_node_stop(genrpc_node *node)
+{
+    if (!node)
+        return GENRPC_E_INVAL;
+    if (genrpc__on_loop(node) || genrpc__on_worker(node))
+        return GENRPC_E_INVAL;
+    if (atomic_exchange(&node->stopping, true))
+        return GENRPC_E_STOPPED;
+    genrpc__loop_stop(node);    /* closes every connection, fails pending calls */
+    genrpc__workers_stop(node); /* running handlers finish, queued jobs dropped */
+    genrpc__log(node, GENRPC_LOG_INFO, "node %s stopped", node->name);
+    free_node(node);
+    return GENRPC_OK;
+}
+
+const char *
+genrpc_node_name(const genrpc_node *node)
+{
+    return node->name;
+}
+
+int
+genrpc_node_tcp_port(const genrpc_node *node)
+{
+    return node->port;
+}
+
+void
+genrpc_node_get_info(genrpc_node *node, genrpc_node_info *out)
+{
+    out->clients = atomic_load(&node->n_clients);
+    out->clients_ready = atomic_load(&node->n_clients_ready);
+    out->acceptors = atomic_load(&node->n_acceptors);
+    out->workers = node->n_workers;
+    out->calls_served = atomic_load(&node->calls_served);
+    out->casts_dropped = atomic_load(&node->casts_dropped);
+    out->late_replies = atomic_load(&node->late_replies);
+    out->auth_failures = atomic_load(&node->auth_failures);
+    out->protocol_errors = atomic_load(&node->protocol_errors);
+}
+
+/* ---- registry ------------------------------------------------------------ */
+
+static bool
+valid_module(const genrpc_module_desc *m)
+{
+    if (!m || !m->name || !m->name[0] || strlen(m->name) > GENRPC__NAME_MAX || m->version == 0 ||
+        (m->n_functions && !m->functions))
+        return false;
+    for (size_t i = 0; i < m->n_functions; i++)
+        if (!m->functions[i].name || !m->functions[i].input || !m->functions[i].output ||
+            !m->functions[i].invoke || strlen(m->functions[i].name) > GENRPC__NAME_MAX)
+            return false;
+    return true;
+}
+
+int
+genrpc_node_register(genrpc_node *node, const genrpc_module_desc *module, const void *impl,
+                     void *user)
+{
+    if (!node || !impl || !valid_module(module))
+        return GENRPC_E_INVAL;
+    genrpc__reg *r = malloc(sizeof *r);
+    if (!r)
+        return GENRPC_E_NOMEM;
+    r->desc = module;
+    r->impl = impl;
+    r->user = user;
+    atomic_init(&r->refs, 1);
+    int rc = GENRPC_OK;
+    pthread_rwlock_wrlock(&node->reg_lock);
+    for (size_t i = 0; i < node->n_regs; i++)
+        if (strcmp(node->regs[i]->desc->name, module->name) == 0 &&
+            node->regs[i]->desc->version == module->version)
+            rc = GENRPC_E_EXISTS;
+    if (rc == GENRPC_OK && node->n_regs == node->cap_regs) {
+        size_t ncap = node->cap_regs ? node->cap_regs * 2 : 8;
+        genrpc__reg **nr = realloc(node->regs, ncap * sizeof *nr);
+        if (nr) {
+            node->regs = nr;
+            node->cap_regs = ncap;
+        } else {
+            rc = GENRPC_E_NOMEM;
+        }
+    }
+    if (rc == GENRPC_OK)
+        node->regs[node->n_regs++] = r;
+    pthread_rwlock_unlock(&node->reg_lock);
+    if (rc != GENRPC_OK)
+        free(r);
+    return rc;
+}
+
+void
+genrpc__reg_unref(genrpc_node *node, genrpc__reg *r)
+{
+    if (atomic_fetch_sub(&r->refs, 1) == 2) {
+        /* maybe only the unregistering thread is left: wake it */
+        pthread_mutex_lock(&node->reg_wait_mu);
+        pthread_cond_broadcast(&node->reg_wait_cond);
+        pthread_mutex_unlock(&node->reg_wait_mu);
+    }
+}
+
+int
+genrpc_node_unregister(genrpc_node *node, const char *name, uint32_t version)
+{
+    if (!node || !name)
+        return GENRPC_E_INVAL;
+    genrpc__reg *r = NULL;
+    pthread_rwlock_wrlock(&node->reg_lock);
+    for (size_t i = 0; i < node->n_regs; i++) {
+        if (strcmp(node->regs[i]->desc->name, name) == 0 &&
+            node->regs[i]->desc->version == version) {
+            r = node->regs[i];
+            node->regs[i] = node->regs[--node->n_regs];
+            break;
+        }
+    }
+    pthread_rwlock_unlock(&node->reg_lock);
+    if (!r)
+        return GENRPC_E_NOT_FOUND;
+    /* Calls already running on it finish first: their jobs hold references. */
+    pthread_mutex_lock(&node->reg_wait_mu);
+    while (atomic_load(&r->refs) > 1)
+        pthread_cond_wait(&node->reg_wait_cond, &node->reg_wait_mu);
+    pthread_mutex_unlock(&node->reg_wait_mu);
+    free(r);
+    return GENRPC_OK;
+}
+
+static bool
+name_is(const char *z, genrpc__str s)
+{
+    return strlen(z) == s.len && memcmp(z, s.p, s.len) == 0;
+}
+
+static bool
+implemented(const genrpc__reg *r, const genrpc_function_desc *fn)
+{
+    /* The handler slot is a function pointer inside the generated impl
+     * struct; reading its bytes avoids calling through a wrong type. */
+    static const unsigned char zero[sizeof(void (*)(void))];
+    return memcmp((const char *)r->impl + fn->impl_offset, zero, sizeof zero) != 0;
+}
+
+int
+genrpc__resolve(genrpc_node *node, const genrpc__request_hdr *h, genrpc__reg **reg,
+                const genrpc_function_desc **fn, genrpc_status *st)
+{
+    const genrpc__str m = h->module, f = h->function;
+    if (!genrpc__policy_allows(node->cfg.module_control, node->cfg.module_list,
+                               node->cfg.n_module_list, m.p, m.len))
+        return genrpc__fail(st, GENRPC_E_UNAUTHORIZED, "module %.*s is not allowed on node %s",
+                            (int)m.len, m.p, node->name);
+    genrpc__reg *best = NULL;
+    pthread_rwlock_rdlock(&node->reg_lock);
+    for (size_t i = 0; i < node->n_regs; i++) {
+        genrpc__reg *r = node->regs[i];
+        if (!name_is(r->desc->name, m))
+            continue;
+        if (h->version ? r->desc->version == h->version
+                       : !best || r->desc->version > best->desc->version)
+            best = r;
+    }
+    if (best)
+        atomic_fetch_add(&best->refs, 1);
+    pthread_rwlock_unlock(&node->reg_lock);
+    if (!best && h->version)
+        return genrpc__fail(st, GENRPC_E_INCOMPATIBLE, "node %s does not serve %.*s version %u",
+                            node->name, (int)m.len, m.p, h->version);
+    if (!best)
+        return genrpc__fail(st, GENRPC_E_UNDEF, "undefined module %.*s on node %s", (int)m.len,
+                            m.p, node->name);
+
+    const genrpc_function_desc *found = NULL;
+    for (size_t i = 0; i < best->desc->n_functions && !found; i++)
+        if (name_is(best->desc->functions[i].name, f))
+            found = &best->desc->functions[i];
+    int err = GENRPC_OK;
+    if (!found || !implemented(best, found))
+        err = genrpc__fail(st, GENRPC_E_UNDEF, "undefined function %.*s:%.*s on node %s",
+                           (int)m.len, m.p, (int)f.len, f.p, node->name);
+    else if (!best->desc->remote || !found->remote)
+        err = genrpc__fail(st, GENRPC_E_UNAUTHORIZED, "%.*s:%.*s is internal to node %s",
+                           (int)m.len, m.p, (int)f.len, f.p, node->name);
+    if (err != GENRPC_OK) {
+        genrpc__reg_unref(node, best);
+        return err;
+    }
+    *reg = best;
+    *fn = found;
+    return GENRPC_OK;
+}

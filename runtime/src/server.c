@@ -1,0 +1,371 @@
+/*
+ * server.c - the acceptor's side of a call: on the loop, check policy,
+ * module, version and function before anything is decoded and queue a job;
+ * on a worker, decode into a per-call arena, run the handler, encode the
+ * reply straight into its outgoing frame.
+ *
+ * Casts from one connection run one at a time in arrival order (the
+ * connection's cast queue is drained by a single job), calls in parallel.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* ---- per-call arena ------------------------------------------------------ */
+
+/* Everything decoded for one request and everything its handler allocates
+ * with genrpc_ctx_alloc lives here and is freed in one go after the reply
+ * is encoded: no per-field frees, no leaks on any path. */
+typedef struct arena_block {
+    struct arena_block *next;
+    size_t cap, used;
+    max_align_t data[];
+} arena_block;
+
+typedef struct arena {
+    arena_block *blocks;
+    size_t inline_used;
+    max_align_t inline_buf[256]; /* 4 KiB: small requests never malloc */
+} arena;
+
+static void *
+arena_alloc(void *data, size_t size)
+{
+    arena *a = data;
+    size_t need = (size + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+    if (need < size)
+        return NULL;
+    if (sizeof a->inline_buf - a->inline_used >= need) {
+        void *p = (char *)a->inline_buf + a->inline_used;
+        a->inline_used += need;
+        return p;
+    }
+    arena_block *b = a->blocks;
+    if (!b || b->cap - b->used < need) {
+        size_t cap = need > 8192 ? need : 8192;
+        b = malloc(sizeof *b + cap);
+        if (!b)
+            return NULL;
+        b->cap = cap;
+        b->used = 0;
+        b->next = a->blocks;
+        a->blocks = b;
+    }
+    void *p = (char *)b->data + b->used;
+    b->used += need;
+    return p;
+}
+
+static void
+arena_free_nothing(void *data, void *ptr)
+{
+    (void)data;
+    (void)ptr;
+}
+
+static void
+arena_release(arena *a)
+{
+    while (a->blocks) {
+        arena_block *next = a->blocks->next;
+        free(a->blocks);
+        a->blocks = next;
+    }
+}
+
+/* ---- handler context ----------------------------------------------------- */
+
+struct genrpc_ctx {
+    genrpc_node *node;
+    genrpc__conn *conn;
+    void *user;
+    bool is_cast;
+    arena *arena;
+    bool failed;
+    int32_t code;
+    char message[GENRPC_MESSAGE_MAX];
+};
+
+int
+genrpc_fail(genrpc_ctx *ctx, int32_t code, const char *fmt, ...)
+{
+    va_list ap;
+    if (!fmt)
+        fmt = "handler failed";
+    va_start(ap, fmt);
+    vsnprintf(ctx->message, sizeof ctx->message, fmt, ap);
+    va_end(ap);
+    ctx->failed = true;
+    ctx->code = code ? code : -1;
+    return ctx->code;
+}
+
+void *
+genrpc_ctx_alloc(genrpc_ctx *ctx, size_t size)
+{
+    return arena_alloc(ctx->arena, size ? size : 1);
+}
+
+void *
+genrpc_ctx_user(const genrpc_ctx *ctx)
+{
+    return ctx->user;
+}
+
+genrpc_node *
+genrpc_ctx_node(const genrpc_ctx *ctx)
+{
+    return ctx->node;
+}
+
+const char *
+genrpc_ctx_caller(const genrpc_ctx *ctx)
+{
+    return ctx->conn->peer;
+}
+
+bool
+genrpc_ctx_is_cast(const genrpc_ctx *ctx)
+{
+    return ctx->is_cast;
+}
+
+/* ---- replies ------------------------------------------------------------- */
+
+static void
+send_error(genrpc__conn *c, uint64_t req_id, const genrpc_status *st, genrpc__flush how)
+{
+    genrpc__error_body e = {req_id, (uint16_t)st->err, st->handler_code,
+                            {st->message, strlen(st->message)}};
+    size_t cap = GENRPC__LEN_PREFIX + 1 + 8 + 2 + 4 + 2 + e.message.len;
+    genrpc__out *o = genrpc__out_new(cap);
+    if (!o)
+        return; /* the caller times out: nothing better to do without memory */
+    o->len = genrpc__encode_error(o->data, cap, &e);
+    genrpc__conn_send(c, o, how);
+}
+
+/* Batch replies while more work is queued (the loop writes them together
+ * before it next polls); write at once when this was the last job. */
+static genrpc__flush
+reply_flush_mode(genrpc_node *node)
+{
+    return atomic_load_explicit(&node->jobs_queued, memory_order_relaxed) > 0
+               ? GENRPC__FLUSH_DEFER
+               : GENRPC__FLUSH_NOW;
+}
+
+static void
+send_reply(genrpc__job *job, const ProtobufCMessage *reply)
+{
+    genrpc__conn *c = job->conn;
+    genrpc_node *node = c->node;
+    size_t size = protobuf_c_message_get_packed_size(reply);
+    size_t total = GENRPC__LEN_PREFIX + GENRPC__REPLY_HDR_SIZE + size;
+    if (total - GENRPC__LEN_PREFIX > node->cfg.max_frame_size) {
+        genrpc_status st;
+        genrpc__fail(&st, GENRPC_E_HANDLER, "reply of %zu bytes exceeds max_frame_size %zu",
+                     size, node->cfg.max_frame_size);
+        send_error(c, job->req_id, &st, reply_flush_mode(node));
+        return;
+    }
+    genrpc__out *o = genrpc__out_new(total);
+    if (!o)
+        return;
+    size_t hdr = genrpc__encode_reply_hdr(o->data, total, job->req_id, size);
+    protobuf_c_message_pack(reply, o->data + hdr);
+    genrpc__conn_send(c, o, reply_flush_mode(node));
+}
+
+static void
+answer_failure(genrpc__job *job, genrpc_status *st)
+{
+    if (job->is_cast) {
+        atomic_fetch_add(&job->conn->node->casts_dropped, 1);
+        genrpc__log(job->conn->node, GENRPC_LOG_DEBUG, "cast from %s dropped: %s",
+                    job->conn->peer, st->message);
+    } else {
+        send_error(job->conn, job->req_id, st, reply_flush_mode(job->conn->node));
+    }
+}
+
+/* ---- the job: decode, run, encode ---------------------------------------- */
+
+void
+genrpc__job_free(genrpc__job *job)
+{
+    genrpc__slice_release(&job->payload);
+    if (job->reg)
+        genrpc__reg_unref(job->conn->node, job->reg);
+    genrpc__conn_unref(job->conn);
+    free(job);
+}
+
+void
+genrpc__server_run_job(genrpc__job *job)
+{
+    genrpc_node *node = job->conn->node;
+    const genrpc_function_desc *fn = job->fn;
+    arena a;
+    a.blocks = NULL;
+    a.inline_used = 0;
+    ProtobufCAllocator alloc = {arena_alloc, arena_free_nothing, &a};
+    genrpc_status st;
+
+    ProtobufCMessage *req =
+        protobuf_c_message_unpack(fn->input, &alloc, job->payload.len, job->payload.data);
+    genrpc__slice_release(&job->payload); /* protobuf-c copied what it needs */
+    ProtobufCMessage *reply = req ? arena_alloc(&a, fn->output->sizeof_message) : NULL;
+    if (!req || !reply) {
+        genrpc__fail(&st, GENRPC_E_BADARGS, "cannot decode the %s request of %s:%s",
+                     fn->input->name, job->reg->desc->name, fn->name);
+        answer_failure(job, &st);
+        goto done;
+    }
+    protobuf_c_message_init(fn->output, reply);
+
+    genrpc_ctx ctx = {node, job->conn, job->reg->user, job->is_cast, &a, false, 0, ""};
+    int rc = fn->invoke(job->reg->impl, req, reply, &ctx);
+    atomic_fetch_add_explicit(&node->calls_served, 1, memory_order_relaxed);
+    if (rc != 0) {
+        genrpc__fail(&st, GENRPC_E_HANDLER, "%s",
+                     ctx.failed ? ctx.message : "handler returned an error");
+        st.handler_code = ctx.failed ? ctx.code : rc;
+        if (job->is_cast)
+            genrpc__log(node, GENRPC_LOG_DEBUG, "cast %s:%s failed: %d %s",
+                        job->reg->desc->name, fn->name, st.handler_code, st.message);
+        else
+            send_error(job->conn, job->req_id, &st, reply_flush_mode(node));
+    } else if (!job->is_cast) {
+        send_reply(job, reply);
+    }
+done:
+    arena_release(&a);
+    genrpc__job_free(job);
+}
+
+/* Runs a connection's casts one after another, in order. */
+static void
+drain_casts(genrpc__job *drainer)
+{
+    genrpc__conn *c = drainer->conn;
+    for (;;) {
+        pthread_mutex_lock(&c->job_mu);
+        genrpc__job *j = c->casts_head;
+        if (j) {
+            c->casts_head = j->next;
+            if (!c->casts_head)
+                c->casts_tail = NULL;
+        } else {
+            c->casts_running = false;
+        }
+        pthread_mutex_unlock(&c->job_mu);
+        if (!j)
+            break;
+        genrpc__server_run_job(j);
+    }
+    genrpc__job_free(drainer);
+}
+
+void
+genrpc__job_discard(genrpc__job *job)
+{
+    if (job->run == drain_casts) {
+        genrpc__conn *c = job->conn;
+        pthread_mutex_lock(&c->job_mu);
+        genrpc__job *j = c->casts_head;
+        c->casts_head = c->casts_tail = NULL;
+        c->casts_running = false;
+        pthread_mutex_unlock(&c->job_mu);
+        while (j) {
+            genrpc__job *next = j->next;
+            genrpc__job_free(j);
+            j = next;
+        }
+    }
+    genrpc__job_free(job);
+}
+
+static genrpc__job *
+job_new(genrpc__conn *c)
+{
+    genrpc__job *job = calloc(1, sizeof *job);
+    if (job) {
+        genrpc__conn_ref(c);
+        job->conn = c;
+    }
+    return job;
+}
+
+static void
+queue_cast(genrpc__conn *c, genrpc__job *job)
+{
+    genrpc__job *drainer = NULL;
+    pthread_mutex_lock(&c->job_mu);
+    if (c->casts_tail)
+        c->casts_tail->next = job;
+    else
+        c->casts_head = job;
+    c->casts_tail = job;
+    if (!c->casts_running) {
+        drainer = job_new(c);
+        if (drainer) {
+            drainer->run = drain_casts;
+            c->casts_running = true;
+        }
+    }
+    pthread_mutex_unlock(&c->job_mu);
+    if (drainer)
+        genrpc__jobs_submit(c->node, drainer, drainer, 1);
+}
+
+/* On the loop: a CALL or CAST frame from an authenticated peer. */
+static void
+on_request(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len)
+{
+    genrpc_node *node = c->node;
+    genrpc__request_hdr h;
+    if (!genrpc__decode_request(body, len, &h)) {
+        atomic_fetch_add(&node->protocol_errors, 1);
+        genrpc__conn_close(c, GENRPC_E_PROTOCOL, "malformed request");
+        return;
+    }
+    bool is_cast = body[0] == GENRPC__K_CAST;
+    genrpc__reg *reg = NULL;
+    const genrpc_function_desc *fn = NULL;
+    genrpc_status st;
+    genrpc__job *job = NULL;
+    if (genrpc__resolve(node, &h, &reg, &fn, &st) == GENRPC_OK && !(job = job_new(c))) {
+        genrpc__reg_unref(node, reg);
+        genrpc__fail(&st, GENRPC_E_OVERLOAD, "node %s is out of memory", node->name);
+    }
+    if (!job) {
+        genrpc__job failed = {.conn = c, .req_id = h.req_id, .is_cast = is_cast};
+        answer_failure(&failed, &st);
+        return;
+    }
+    genrpc__chunk_ref(chunk);
+    job->payload = (genrpc__slice){chunk, h.payload, h.payload_len};
+    job->reg = reg;
+    job->fn = fn;
+    job->req_id = h.req_id;
+    job->is_cast = is_cast;
+    if (is_cast)
+        queue_cast(c, job);
+    else
+        genrpc__jobs_submit(node, job, job, 1);
+}
+
+void
+genrpc__server_frame(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len)
+{
+    if (body[0] == GENRPC__K_CALL || body[0] == GENRPC__K_CAST) {
+        on_request(c, chunk, body, len);
+        return;
+    }
+    atomic_fetch_add(&c->node->protocol_errors, 1);
+    genrpc__conn_close(c, GENRPC_E_PROTOCOL, "unexpected frame kind 0x%02x", body[0]);
+}
