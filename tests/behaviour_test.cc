@@ -211,7 +211,7 @@ TEST_F(BehaviourTest, S8_UnreachableNodeDoesNotDelayOthers) {
   auto dead_call = [&](const char *node, int *err, genrpc_status *st, int64_t *ms) {
     Test__Empty req = TEST__EMPTY__INIT;
     Test__StubReply *reply = nullptr;
-    genrpc_call_opts o = Opts(5000);
+    genrpc_call_opts o = Opts(2000);
     Stopwatch sw;
     *err = test__test__stub_call(n(), genrpc_node_target(node), &req, &reply, &o, st);
     *ms = sw.ElapsedMs();
@@ -245,7 +245,7 @@ TEST_F(BehaviourTest, S8_UnreachableNodeDoesNotDelayOthers) {
   EXPECT_TRUE(silent_err == GENRPC_E_CONNECT || silent_err == GENRPC_E_AUTH ||
               silent_err == GENRPC_E_TIMEOUT)
       << "silent peer: expected CONNECT, AUTH or TIMEOUT, got " << Describe(silent_err, silent_st);
-  EXPECT_LE(silent_ms, 5500);
+  EXPECT_LE(silent_ms, 2500);
 }
 
 // S10: the cookie never crosses the wire. A recording proxy sits between the
