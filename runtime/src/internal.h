@@ -26,6 +26,7 @@
 
 #include "genrpc/genrpc.h"
 #include "frame.h"
+#include "policy.h"
 
 typedef struct genrpc__conn genrpc__conn;
 typedef struct genrpc__job genrpc__job;
@@ -102,9 +103,6 @@ void genrpc__reg_unref(genrpc_node *node, genrpc__reg *r);
 int genrpc__resolve(genrpc_node *node, const genrpc__request_hdr *h, genrpc__reg **reg,
                     const genrpc_function_desc **fn, genrpc_status *st);
 
-/* Pure policy decision (policy.c). */
-bool genrpc__policy_allows(genrpc_module_control control, const char *const *list, size_t n,
-                           const char *module, size_t module_len);
 
 /* ---- pending calls (client side) ----------------------------------------- */
 

@@ -1,10 +1,9 @@
 /*
- * policy.c - the node's module whitelist/blacklist, decided on the module's
- * wire name before anything of a request is decoded.
+ * policy.c - the node's module whitelist/blacklist (see policy.h).
  */
-#include <string.h>
+#include "policy.h"
 
-#include "internal.h"
+#include <string.h>
 
 static bool
 listed(const char *const *list, size_t n, const char *module, size_t module_len)
