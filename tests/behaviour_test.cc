@@ -54,6 +54,7 @@ class BehaviourTest : public ::testing::Test {
   void TearDown() override {
     master_.reset();  // before the proxy and the slave
     proxy_.reset();
+    if (slave_) slave_->ExpectCleanStop();  // no-op after Kill9
     slave_.reset();
   }
 

@@ -35,10 +35,16 @@ class RemoteTest : public ::testing::TestWithParam<Transport> {
  protected:
   void SetUp() override { StartPair({}, kCookie, kCookie); }
 
+  void TearDown() override {
+    master_.reset();
+    if (slave_) slave_->ExpectCleanStop();
+  }
+
   // Spawns the slave with extra flags and starts the master pointing at it.
   void StartPair(const std::vector<std::string> &slave_flags, const std::string &slave_cookie,
                  const std::string &master_cookie) {
     master_.reset();
+    if (slave_) slave_->ExpectCleanStop();
     slave_.reset();
     std::vector<std::string> args = {"--name", kSlave, "--cookie", slave_cookie, "--port", "0"};
     args.insert(args.end(), slave_flags.begin(), slave_flags.end());

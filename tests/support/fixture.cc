@@ -17,6 +17,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include <gtest/gtest.h>
+
 #ifndef GENRPC_TEST_NODE_PATH
 #error "GENRPC_TEST_NODE_PATH must be defined by the build"
 #endif
@@ -173,6 +175,18 @@ int HelperProcess::Stop() {
   }
   pid_ = -1;
   return status;
+}
+
+void HelperProcess::ExpectCleanStop() {
+  if (pid_ <= 0) return;
+  pid_t pid = pid_;
+  int status = Stop();
+  EXPECT_TRUE(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << "helper " << pid << " did not exit cleanly: "
+      << (status == -1              ? std::string("killed after 5 s")
+          : WIFEXITED(status)       ? "exit " + std::to_string(WEXITSTATUS(status))
+          : WIFSIGNALED(status)     ? "signal " + std::to_string(WTERMSIG(status))
+                                    : "status " + std::to_string(status));
 }
 
 void HelperProcess::Kill9() {

@@ -67,6 +67,9 @@ class HelperProcess {
   // Graceful stop: closes stdin, waits ≤ 5 s, then SIGKILL. Returns the
   // exit status as from waitpid (or -1 if it had to be killed).
   int Stop();
+  // Stop() and expect a clean exit (status 0): the helper's own contract,
+  // and how sanitizer reports inside the helper fail the test.
+  void ExpectCleanStop();
   // SIGKILL now and reap (connection-loss tests).
   void Kill9();
   bool Running() const { return pid_ > 0; }
