@@ -143,6 +143,54 @@ TEST_F(LocalTest, L30_AsyncCallInexistentNode) {
   RowAsyncInexistent(n(), kDead, kConnectTimeoutMs);
 }
 
+// L20 + L30 in a loop: every first use of an unreachable node, and every use
+// right after the previous client failed, answers the same way — cast OK,
+// async OK then E_CONNECT, call E_CONNECT — never a stale E_CLOSED from the
+// client that just failed.
+TEST_F(LocalTest, L30_InexistentNodeRepeatedly) {
+  int bad = 0;
+  std::string first_bad;
+  for (int i = 0; i < 2000 && bad < 5; i++) {
+    Test__Empty req = TEST__EMPTY__INIT;
+    Test__CountRequest creq = TEST__COUNT_REQUEST__INIT;
+    genrpc_status st{};
+    int err = test__test__count_cast(n(), genrpc_node_target(kDead), &creq, nullptr, &st);
+    if (err != GENRPC_OK) {
+      bad++;
+      if (first_bad.empty()) first_bad = "cast #" + std::to_string(i) + ": " + Describe(err, st);
+    }
+    genrpc_promise *p = nullptr;
+    st = genrpc_status{};
+    err = test__test__stub_async(n(), genrpc_node_target(kDead), &req, nullptr, &p, &st);
+    if (err == GENRPC_OK) {
+      Test__StubReply *reply = nullptr;
+      st = genrpc_status{};
+      err = test__test__stub_nb_yield(p, 10000, &reply, &st);
+      if (reply) test__stub_reply__free_unpacked(reply, nullptr);
+      genrpc_promise_free(p);
+      if (err != GENRPC_E_CONNECT) {
+        bad++;
+        if (first_bad.empty())
+          first_bad = "promise #" + std::to_string(i) + ": expected CONNECT, " + Describe(err, st);
+      }
+    } else {
+      bad++;
+      if (first_bad.empty())
+        first_bad = "async #" + std::to_string(i) + ": expected OK, " + Describe(err, st);
+    }
+    Test__StubReply *reply = nullptr;
+    st = genrpc_status{};
+    err = test__test__stub_call(n(), genrpc_node_target(kDead), &req, &reply, nullptr, &st);
+    if (reply) test__stub_reply__free_unpacked(reply, nullptr);
+    if (err != GENRPC_E_CONNECT) {
+      bad++;
+      if (first_bad.empty())
+        first_bad = "call #" + std::to_string(i) + ": expected CONNECT, " + Describe(err, st);
+    }
+  }
+  EXPECT_EQ(bad, 0) << "first: " << first_bad;
+}
+
 TEST_F(LocalTest, L34_RpcModuleWhitelist) {
   NodeOptions opts;
   opts.control = GENRPC_CONTROL_WHITELIST;
