@@ -60,28 +60,37 @@ encode_request(genrpc_node *node, genrpc__kind kind, const genrpc_module_desc *m
     return GENRPC_OK;
 }
 
-/* Registers p on the target's connection (a fresh one if the cached one
- * just closed) and stamps its id into the frame. On success *conn holds a
- * reference. */
+/* Registers p on the target's connection and stamps its id into the frame.
+ * On success *conn holds a reference. A cached connection that closed
+ * after serving calls is stale: one retry opens a fresh one. A fresh one
+ * that closed already (connect refused, authentication failed) fails the
+ * call with the reason it closed. */
 static int
 register_call(genrpc_node *node, genrpc_target target, genrpc__pending *p, genrpc__out *o,
               genrpc__conn **conn, genrpc_status *st)
 {
-    for (int attempt = 0; attempt < 2; attempt++) {
+    for (int attempt = 0;; attempt++) {
         int rc = genrpc__client_get(node, target, conn, st);
         if (rc != GENRPC_OK)
             return rc;
-        rc = genrpc__pending_insert(*conn, p);
+        genrpc__conn *c = *conn;
+        rc = genrpc__pending_insert(c, p);
         if (rc == GENRPC_OK) {
             genrpc__put_u64(o->data + REQ_ID_OFFSET, p->req_id);
             return GENRPC_OK;
         }
-        genrpc__conn_unref(*conn);
         *conn = NULL;
-        if (rc != GENRPC_E_CLOSED)
-            return genrpc__fail(st, rc, "cannot register the call");
+        if (rc == GENRPC_E_CLOSED && c->was_ready && attempt == 0) {
+            genrpc__conn_unref(c);
+            continue;
+        }
+        if (rc == GENRPC_E_CLOSED)
+            genrpc__fail(st, c->close_err ? c->close_err : rc, "%s: %s", c->peer, c->close_msg);
+        else
+            genrpc__fail(st, rc, "cannot register the call");
+        genrpc__conn_unref(c);
+        return st->err;
     }
-    return genrpc__fail(st, GENRPC_E_CLOSED, "connection to %s closed", target.node);
 }
 
 /* Turns a completed pending into the caller's result: decodes the reply
@@ -146,8 +155,10 @@ genrpc_call(genrpc_node *node, genrpc_target target, const genrpc_module_desc *m
 
     genrpc__pending p = {.mode = GENRPC__WAITER, .fn = fn, .waiter = genrpc__thread_waiter()};
     genrpc__conn *conn;
-    if ((rc = register_call(node, target, &p, o, &conn, st)) != GENRPC_OK) {
+    if ((rc = register_call(node, target, &p, o, &conn, &p.status)) != GENRPC_OK) {
         free(o);
+        if (st)
+            *st = p.status;
         return rc;
     }
     genrpc__conn_send(conn, o, GENRPC__FLUSH_NOW);
@@ -260,11 +271,21 @@ genrpc_call_async(genrpc_node *node, genrpc_target target, const genrpc_module_d
     pr->p.promise = pr;
     pr->deadline_ns = genrpc__deadline_after_ms(call_timeout_ms(node, opts));
     genrpc__conn *conn;
-    if ((rc = register_call(node, target, &pr->p, o, &conn, st)) != GENRPC_OK) {
+    if ((rc = register_call(node, target, &pr->p, o, &conn, &pr->p.status)) != GENRPC_OK) {
         free(o);
+        if (genrpc_err_class_of(rc) != GENRPC_CLASS_BADTCP) {
+            if (st)
+                *st = pr->p.status;
+            atomic_store(&pr->refs, 1);
+            promise_unref(pr);
+            return rc;
+        }
+        /* Unreachable: the promise answers the transport error, as if the
+         * connection had failed a moment after the call was sent. */
+        pr->done = true;
         atomic_store(&pr->refs, 1);
-        promise_unref(pr);
-        return rc;
+        *out = pr;
+        return genrpc__ok(st);
     }
     pr->conn = conn; /* before the send: the reply may come at once */
     genrpc__conn_send(conn, o, genrpc__on_loop(node) ? GENRPC__FLUSH_DEFER : GENRPC__FLUSH_NOW);
@@ -411,8 +432,12 @@ cb_start_on_loop(genrpc_node *node, cb_start *s)
     int rc = atomic_load(&node->stopping) ? GENRPC_E_STOPPED
                                           : genrpc__pending_insert(p->conn, p);
     if (rc != GENRPC_OK) {
+        genrpc__conn *c = p->conn;
         free(s->out);
-        genrpc__fail(&p->status, rc, "connection to %s is gone", p->conn->peer);
+        if (rc == GENRPC_E_CLOSED && c->close_err)
+            genrpc__fail(&p->status, c->close_err, "%s: %s", c->peer, c->close_msg);
+        else
+            genrpc__fail(&p->status, rc, "connection to %s is gone", c->peer);
         callback_complete(p);
         return;
     }

@@ -332,6 +332,7 @@ void
 genrpc__conn_ready(genrpc__conn *c)
 {
     pthread_mutex_lock(&c->out_mu);
+    c->was_ready = true;
     atomic_store(&c->state, GENRPC__READY);
     if (c->held_head) {
         if (c->out_tail)

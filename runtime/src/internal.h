@@ -201,6 +201,7 @@ struct genrpc__conn {
     genrpc__pending **ptab;
     size_t ptab_cap, ptab_n;
     uint64_t next_req_id;
+    bool was_ready; /* authenticated once: a later close makes it stale */
     int close_err; /* why it closed: pending calls fail with this */
     char close_msg[GENRPC_MESSAGE_MAX];
 
@@ -351,6 +352,7 @@ int genrpc__loop_start(genrpc_node *node, genrpc_status *st);
 int genrpc__loop_run(genrpc_node *node, genrpc_status *st);
 void genrpc__client_sockopts(genrpc_node *node, int fd);
 void genrpc__loop_stop(genrpc_node *node);
+void genrpc__loop_destroy(genrpc_node *node);
 int genrpc__listen(genrpc_node *node, genrpc_status *st);
 void genrpc__conns_link(genrpc_node *node, genrpc__conn **list, genrpc__conn *c);
 void genrpc__conns_unlink(genrpc_node *node, genrpc__conn **list, genrpc__conn *c);

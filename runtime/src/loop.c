@@ -263,13 +263,24 @@ shutdown_cmd(genrpc_node *node, void *arg)
     ev_break(node->loop, EVBREAK_ALL);
 }
 
+/* Closes everything on the loop and joins its thread. The loop itself
+ * stays allocated so that workers still finishing handlers can post to it;
+ * genrpc__loop_destroy runs what they posted and frees it. */
 void
 genrpc__loop_stop(genrpc_node *node)
 {
     while (genrpc__loop_post(node, shutdown_cmd, NULL) != GENRPC_OK)
         usleep(1000); /* out of memory: try again, stopping must happen */
     pthread_join(node->loop_thread, NULL);
-    drain(node); /* commands posted after the break: run them closed */
+}
+
+/* After the workers are gone: run what was posted since the loop ended
+ * (every connection is closed, so each command only releases what it
+ * holds) and free the loop. */
+void
+genrpc__loop_destroy(genrpc_node *node)
+{
+    drain(node);
     ev_loop_destroy(node->loop);
     node->loop = NULL;
 }

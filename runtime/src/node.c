@@ -181,6 +181,7 @@ genrpc_node_stop(genrpc_node *node)
         return GENRPC_E_STOPPED;
     genrpc__loop_stop(node);    /* closes every connection, fails pending calls */
     genrpc__workers_stop(node); /* running handlers finish, queued jobs dropped */
+    genrpc__loop_destroy(node); /* what the workers posted meanwhile */
     genrpc__log(node, GENRPC_LOG_INFO, "node %s stopped", node->name);
     free_node(node);
     return GENRPC_OK;
