@@ -23,7 +23,72 @@ struct genrpc_promise {
     bool consumed;       /* mu */
     genrpc__conn *conn;  /* mu: reference while in flight; taken by whoever ends it */
     int64_t deadline_ns; /* the call's own timeout */
+    /* async_call_inactivity_timeout: a result nobody claims is freed (loop) */
+    genrpc_node *node;
+    ev_timer expiry;
+    genrpc_promise *exp_next, *exp_prev; /* node->expiring */
 };
+
+static void promise_unref(genrpc_promise *pr);
+
+static void
+expiring_unlink(genrpc_promise *pr)
+{
+    if (pr->exp_prev)
+        pr->exp_prev->exp_next = pr->exp_next;
+    else
+        pr->node->expiring = pr->exp_next;
+    if (pr->exp_next)
+        pr->exp_next->exp_prev = pr->exp_prev;
+    pr->exp_next = pr->exp_prev = NULL;
+}
+
+static void
+expiry_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    genrpc_promise *pr = w->data;
+    pthread_mutex_lock(&pr->mu);
+    if (!pr->consumed && pr->p.status.err == GENRPC_OK) {
+        genrpc__slice_release(&pr->p.reply);
+        genrpc__fail(&pr->p.status, GENRPC_E_TIMEOUT,
+                     "result expired: not claimed within async_call_inactivity_timeout (%lld ms)",
+                     (long long)pr->node->cfg.async_call_inactivity_timeout_ms);
+    }
+    pthread_mutex_unlock(&pr->mu);
+    expiring_unlink(pr);
+    promise_unref(pr);
+}
+
+/* Loop: a promise just completed; unless claimed in time its result goes. */
+static void
+expiry_start(genrpc_promise *pr)
+{
+    genrpc_node *node = pr->node;
+    int64_t ms = node->cfg.async_call_inactivity_timeout_ms;
+    if (ms < 0 || !genrpc__on_loop(node))
+        return;
+    atomic_fetch_add(&pr->refs, 1); /* the timer's */
+    ev_timer_init(&pr->expiry, expiry_cb, (double)ms / 1000.0, 0.);
+    pr->expiry.data = pr;
+    ev_timer_start(node->loop, &pr->expiry);
+    pr->exp_next = node->expiring;
+    if (pr->exp_next)
+        pr->exp_next->exp_prev = pr;
+    node->expiring = pr;
+}
+
+void
+genrpc__promises_stop(genrpc_node *node)
+{
+    while (node->expiring) {
+        genrpc_promise *pr = node->expiring;
+        ev_timer_stop(node->loop, &pr->expiry);
+        expiring_unlink(pr);
+        promise_unref(pr);
+    }
+}
 
 static int64_t
 call_timeout_ms(genrpc_node *node, const genrpc_call_opts *opts)
@@ -197,7 +262,6 @@ genrpc_cast(genrpc_node *node, genrpc_target target, const genrpc_module_desc *m
 
 /* ---- completion (any mode) ------------------------------------------------ */
 
-static void promise_unref(genrpc_promise *pr);
 static void callback_complete(genrpc__pending *p);
 
 void
@@ -220,6 +284,7 @@ genrpc__pending_complete(genrpc__pending *p)
         pthread_mutex_unlock(&pr->mu);
         if (conn)
             genrpc__conn_unref(conn);
+        expiry_start(pr);
         promise_unref(pr);
         break;
     }
@@ -269,6 +334,7 @@ genrpc_call_async(genrpc_node *node, genrpc_target target, const genrpc_module_d
     pr->p.mode = GENRPC__PROMISE;
     pr->p.fn = fn;
     pr->p.promise = pr;
+    pr->node = node;
     pr->deadline_ns = genrpc__deadline_after_ms(call_timeout_ms(node, opts));
     genrpc__conn *conn;
     if ((rc = register_call(node, target, &pr->p, o, &conn, &pr->p.status)) != GENRPC_OK) {

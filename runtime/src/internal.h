@@ -319,6 +319,7 @@ struct genrpc_node {
     pthread_mutex_t cmd_mu;
     genrpc__cmd *cmds_head, *cmds_tail;
     genrpc__conn *flush_list; /* conns with deferred output (cmd_mu) */
+    struct genrpc_promise *expiring; /* completed promises with an expiry timer (loop) */
 
     /* connections (conns_mu) */
     pthread_mutex_t conns_mu;
@@ -353,6 +354,7 @@ int genrpc__loop_run(genrpc_node *node, genrpc_status *st);
 void genrpc__client_sockopts(genrpc_node *node, int fd);
 void genrpc__loop_stop(genrpc_node *node);
 void genrpc__loop_destroy(genrpc_node *node);
+void genrpc__promises_stop(genrpc_node *node); /* loop: drop expiry timers */
 int genrpc__listen(genrpc_node *node, genrpc_status *st);
 void genrpc__conns_link(genrpc_node *node, genrpc__conn **list, genrpc__conn *c);
 void genrpc__conns_unlink(genrpc_node *node, genrpc__conn **list, genrpc__conn *c);

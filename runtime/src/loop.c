@@ -258,6 +258,7 @@ shutdown_cmd(genrpc_node *node, void *arg)
         genrpc__conn_close(c, GENRPC_E_STOPPED, "node %s stopped", node->name);
         genrpc__conn_unref(c);
     }
+    genrpc__promises_stop(node);
     ev_async_stop(node->loop, &node->wake);
     ev_prepare_stop(node->loop, &node->before_poll);
     ev_break(node->loop, EVBREAK_ALL);
