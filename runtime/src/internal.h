@@ -281,6 +281,9 @@ void genrpc__job_discard(genrpc__job *job);
 int genrpc__workers_start(genrpc_node *node, int n);
 void genrpc__workers_stop(genrpc_node *node);
 bool genrpc__on_worker(const genrpc_node *node);
+void genrpc__loop_thread_main(genrpc_node *node);
+void genrpc__loop_done(genrpc_node *node);
+void genrpc__set_on_loop(const genrpc_node *node); /* the calling thread now runs node's loop */
 void genrpc__server_run_job(genrpc__job *job);
 
 /* ---- commands to the loop ------------------------------------------------ */
@@ -340,6 +343,10 @@ struct genrpc_node {
     atomic_int jobs_queued;
     int idle_workers;
     bool workers_quit;
+    pthread_cond_t loop_cond; /* the dedicated loop thread waits here */
+    bool token_held;          /* some thread runs the loop (worker.c) */
+    bool holder_dedicated;    /* ... and it is the dedicated loop thread */
+    bool loop_done;           /* shut down: nobody takes the token again */
     pthread_t *workers;
     int n_workers;
 

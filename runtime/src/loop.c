@@ -25,6 +25,12 @@ genrpc__on_loop(const genrpc_node *node)
     return tls_loop_node == node;
 }
 
+void
+genrpc__set_on_loop(const genrpc_node *node)
+{
+    tls_loop_node = node;
+}
+
 int
 genrpc__loop_post(genrpc_node *node, void (*fn)(genrpc_node *, void *), void *arg)
 {
@@ -207,10 +213,7 @@ genrpc__client_sockopts(genrpc_node *node, int fd)
 static void *
 loop_main(void *arg)
 {
-    genrpc_node *node = arg;
-    tls_loop_node = node;
-    ev_run(node->loop, 0);
-    tls_loop_node = NULL;
+    genrpc__loop_thread_main(arg);
     return NULL;
 }
 
@@ -259,9 +262,7 @@ shutdown_cmd(genrpc_node *node, void *arg)
         genrpc__conn_unref(c);
     }
     genrpc__promises_stop(node);
-    ev_async_stop(node->loop, &node->wake);
-    ev_prepare_stop(node->loop, &node->before_poll);
-    ev_break(node->loop, EVBREAK_ALL);
+    genrpc__loop_done(node);
 }
 
 /* Closes everything on the loop and joins its thread. The loop itself

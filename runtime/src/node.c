@@ -110,6 +110,7 @@ free_node(genrpc_node *node)
     pthread_cond_destroy(&node->reg_wait_cond);
     pthread_mutex_destroy(&node->job_mu);
     pthread_cond_destroy(&node->job_cond);
+    pthread_cond_destroy(&node->loop_cond);
     free(node);
 }
 
@@ -140,6 +141,7 @@ genrpc_node_start(const genrpc_node_config *cfg, genrpc_node **out, genrpc_statu
     pthread_cond_init(&node->reg_wait_cond, NULL);
     pthread_mutex_init(&node->job_mu, NULL);
     pthread_cond_init(&node->job_cond, NULL);
+    pthread_cond_init(&node->loop_cond, NULL);
     node->listen_fd = -1;
     if (!copy_config(node, cfg)) {
         free_node(node);
