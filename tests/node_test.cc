@@ -14,6 +14,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -287,6 +288,79 @@ TEST_F(TwoNodes, BlockingCallFromTheLoopIsRefused) {
     ASSERT_EQ(relay__relay__forward_async_cb(a(), tb(), &req, nullptr, cb, &ctx), GENRPC_OK);
     ASSERT_TRUE(WaitCallback(ctx.done, 1, std::chrono::seconds(5)));
     EXPECT_EQ(ctx.nested.load(), GENRPC_E_INVAL);
+}
+
+// Regression: with several connections deferring their flushes to the
+// loop at once, the loop's flush list was walked after its entries could be
+// re-queued (a use-after-free under fan-in). Three client nodes keep 32 calls
+// each outstanding against one server for a while; every reply must come
+// back intact.
+struct Flood {
+    genrpc_node *node;
+    genrpc_target target;
+    std::atomic<bool> *stop;
+    std::atomic<int> outstanding{0};
+    std::atomic<long> done{0};
+    std::atomic<long> failed{0};
+};
+
+void FloodOne(Flood *f);
+
+void OnFlood(int err, const genrpc_status *, const Relay__Hop *reply, void *arg) {
+    auto *f = static_cast<Flood *>(arg);
+    if (err != GENRPC_OK || !reply || std::strcmp(reply->path, "b@127.0.0.1") != 0)
+        f->failed++;
+    f->done++;
+    f->outstanding--;
+    if (!f->stop->load()) FloodOne(f);  // from the loop: batched with the others
+}
+
+void FloodOne(Flood *f) {
+    Relay__Hop req = RELAY__HOP__INIT;
+    f->outstanding++;
+    if (relay__relay__forward_async_cb(f->node, f->target, &req, nullptr, OnFlood, f) != GENRPC_OK) {
+        f->failed++;
+        f->outstanding--;
+    }
+}
+
+TEST_F(TwoNodes, SeveralClientNodesFloodingOneServer) {
+    Start();
+    std::atomic<bool> stop{false};
+    std::vector<genrpc_node *> clients;
+    std::vector<std::unique_ptr<Flood>> floods;
+    for (int i = 0; i < 3; i++) {
+        std::string name = "flood" + std::to_string(i) + "@127.0.0.1";
+        genrpc_node_config cfg;
+        genrpc_node_config_init(&cfg);
+        cfg.name = name.c_str();
+        cfg.cookie = "node-test";
+        cfg.tcp_server_port = GENRPC_PORT_DISABLED;
+        genrpc_node_addr addr = {names_[1], GENRPC_DRIVER_TCP, ports_[1]};
+        cfg.node_addrs = &addr;
+        cfg.n_node_addrs = 1;
+        genrpc_node *n = nullptr;
+        genrpc_status st;
+        ASSERT_EQ(genrpc_node_start(&cfg, &n, &st), GENRPC_OK) << st.message;
+        clients.push_back(n);
+        floods.push_back(std::make_unique<Flood>());
+        floods.back()->node = n;
+        floods.back()->target = tb();
+        floods.back()->stop = &stop;
+    }
+    for (auto &f : floods)
+        for (int k = 0; k < 32; k++) FloodOne(f.get());
+    std::this_thread::sleep_for(std::chrono::milliseconds(800));
+    stop = true;
+    for (auto &f : floods) {
+        auto deadline = Clock::now() + std::chrono::seconds(10);
+        while (f->outstanding.load() > 0 && Clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        EXPECT_EQ(f->outstanding.load(), 0);
+        EXPECT_EQ(f->failed.load(), 0);
+        EXPECT_GT(f->done.load(), 100);
+    }
+    for (auto *n : clients) EXPECT_EQ(genrpc_node_stop(n), GENRPC_OK);
 }
 
 TEST(NodeConfigTest, BadConfigsAreRefusedWithAReason) {

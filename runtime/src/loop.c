@@ -71,6 +71,23 @@ genrpc__loop_defer_flush(genrpc__conn *c)
         ev_async_send(node->loop, &node->wake);
 }
 
+/* Pops one connection off the deferred-flush list. Popping one at a time
+ * under the lock matters: once flush_queued is cleared, another thread may
+ * queue the connection again, which rewrites its flush_next. */
+static genrpc__conn *
+pop_flush(genrpc_node *node)
+{
+    pthread_mutex_lock(&node->cmd_mu);
+    genrpc__conn *c = node->flush_list;
+    if (c) {
+        node->flush_list = c->flush_next;
+        c->flush_next = NULL;
+        c->flush_queued = false;
+    }
+    pthread_mutex_unlock(&node->cmd_mu);
+    return c;
+}
+
 /* Runs queued commands and flushes deferred output. */
 static void
 drain(genrpc_node *node)
@@ -78,11 +95,8 @@ drain(genrpc_node *node)
     for (;;) {
         pthread_mutex_lock(&node->cmd_mu);
         genrpc__cmd *cmds = node->cmds_head;
-        genrpc__conn *flush = node->flush_list;
         node->cmds_head = node->cmds_tail = NULL;
-        node->flush_list = NULL;
-        for (genrpc__conn *c = flush; c; c = c->flush_next)
-            c->flush_queued = false;
+        bool flush = node->flush_list != NULL;
         pthread_mutex_unlock(&node->cmd_mu);
         if (!cmds && !flush)
             return;
@@ -92,11 +106,9 @@ drain(genrpc_node *node)
             free(cmds);
             cmds = next;
         }
-        while (flush) {
-            genrpc__conn *next = flush->flush_next;
-            genrpc__conn_flush(flush);
-            genrpc__conn_unref(flush);
-            flush = next;
+        for (genrpc__conn *c; (c = pop_flush(node));) {
+            genrpc__conn_flush(c);
+            genrpc__conn_unref(c);
         }
     }
 }
