@@ -255,7 +255,10 @@ genrpc_cast(genrpc_node *node, genrpc_target target, const genrpc_module_desc *m
         free(o);
         return rc;
     }
-    genrpc__conn_send(conn, o, genrpc__on_loop(node) ? GENRPC__FLUSH_DEFER : GENRPC__FLUSH_NOW);
+    /* Nobody waits for a cast: let the loop write them in batches (one
+     * writev for many) instead of one system call each. Order is kept:
+     * there is one queue per connection. */
+    genrpc__conn_send(conn, o, GENRPC__FLUSH_DEFER);
     genrpc__conn_unref(conn);
     return genrpc__ok(st);
 }
