@@ -64,7 +64,7 @@ const Relay__Relay__Impl kRelay = {Forward};
 // Two (or more) nodes in this process that know each other's ports.
 class TwoNodes : public ::testing::Test {
   protected:
-    void Start(int64_t async_inactivity_ms = GENRPC_INFINITY) {
+    void Start(int64_t async_inactivity_ms = GENRPC_INFINITY, int workers = 0) {
         ports_[0] = FreePort();
         ports_[1] = FreePort();
         for (int i = 0; i < 2; i++) {
@@ -79,6 +79,7 @@ class TwoNodes : public ::testing::Test {
             cfg.n_node_addrs = 2;
             cfg.connect_timeout_ms = 1000;
             cfg.async_call_inactivity_timeout_ms = async_inactivity_ms;
+            cfg.worker_threads = workers;
             genrpc_status st;
             ASSERT_EQ(genrpc_node_start(&cfg, &nodes_[i], &st), GENRPC_OK) << st.message;
             ASSERT_EQ(relay__relay__register(nodes_[i], &kRelay, nullptr), GENRPC_OK);
@@ -361,6 +362,45 @@ TEST_F(TwoNodes, SeveralClientNodesFloodingOneServer) {
         EXPECT_GT(f->done.load(), 100);
     }
     for (auto *n : clients) EXPECT_EQ(genrpc_node_stop(n), GENRPC_OK);
+}
+
+// Mailbox per peer: a peer with a deep backlog of slow requests does not
+// delay another peer's request by that backlog. With one worker on b, a
+// queues 100 requests of 20 ms each (2 s of work); a third node's request
+// must be served after at most a few of them, not after all.
+TEST_F(TwoNodes, BackloggedPeerDoesNotDelayAnotherPeer) {
+    Start(GENRPC_INFINITY, /*workers=*/1);
+    std::atomic<int> done{0};
+    auto count = [](int, const genrpc_status *, const Relay__Hop *, void *arg) {
+        static_cast<std::atomic<int> *>(arg)->fetch_add(1);
+    };
+    Relay__Hop slow = RELAY__HOP__INIT;
+    slow.sleep_ms = 20;
+    genrpc_call_opts long_timeout = {30000, 0};
+    for (int i = 0; i < 100; i++)
+        ASSERT_EQ(relay__relay__forward_async_cb(a(), tb(), &slow, &long_timeout, count, &done),
+                  GENRPC_OK);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // backlog queued on b
+
+    genrpc_node_config cfg;
+    genrpc_node_config_init(&cfg);
+    cfg.name = "quiet@127.0.0.1";
+    cfg.cookie = "node-test";
+    cfg.tcp_server_port = GENRPC_PORT_DISABLED;
+    genrpc_node_addr addr = {names_[1], GENRPC_DRIVER_TCP, ports_[1]};
+    cfg.node_addrs = &addr;
+    cfg.n_node_addrs = 1;
+    genrpc_node *quiet = nullptr;
+    genrpc_status st;
+    ASSERT_EQ(genrpc_node_start(&cfg, &quiet, &st), GENRPC_OK) << st.message;
+    std::string path;
+    auto t0 = Clock::now();
+    EXPECT_EQ(Call(quiet, tb(), "", 0, &path, &st), GENRPC_OK) << st.message;
+    auto waited = Clock::now() - t0;
+    EXPECT_LT(waited, std::chrono::milliseconds(1000))
+        << "the quiet peer waited behind the other peer's backlog";
+    EXPECT_LT(done.load(), 90) << "the backlog finished first: the test proved nothing";
+    EXPECT_EQ(genrpc_node_stop(quiet), GENRPC_OK);
 }
 
 TEST(NodeConfigTest, BadConfigsAreRefusedWithAReason) {

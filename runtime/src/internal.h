@@ -205,6 +205,11 @@ struct genrpc__conn {
     int close_err; /* why it closed: pending calls fail with this */
     char close_msg[GENRPC_MESSAGE_MAX];
 
+    /* acceptor: its mailbox of requests waiting for a worker (node->job_mu) */
+    genrpc__job *mbox_head, *mbox_tail;
+    genrpc__conn *ready_next;
+    bool ready_linked;
+
     /* acceptor: casts run one at a time, in order (job_mu) */
     pthread_mutex_t job_mu;
     genrpc__job *casts_head, *casts_tail;
@@ -274,7 +279,8 @@ struct genrpc__job {
 };
 
 /* Queues jobs (a NULL-terminated list) for the workers. */
-void genrpc__jobs_submit(genrpc_node *node, genrpc__job *head, genrpc__job *tail, int n);
+/* Queues a job on its connection's mailbox (node->job_mu). */
+void genrpc__job_submit(genrpc_node *node, genrpc__job *job);
 void genrpc__job_free(genrpc__job *job);
 /* Frees a job that will never run (node stopping), casts queued behind it too. */
 void genrpc__job_discard(genrpc__job *job);
@@ -339,7 +345,9 @@ struct genrpc_node {
     /* workers (job_mu) */
     pthread_mutex_t job_mu;
     pthread_cond_t job_cond;
-    genrpc__job *jobs_head, *jobs_tail;
+    /* connections with queued jobs, served round-robin (one job per turn)
+     * so that a flooding peer cannot delay another peer's requests */
+    genrpc__conn *ready_head, *ready_tail;
     atomic_int jobs_queued;
     int idle_workers;
     bool workers_quit;

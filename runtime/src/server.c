@@ -319,7 +319,7 @@ queue_cast(genrpc__conn *c, genrpc__job *job)
     }
     pthread_mutex_unlock(&c->job_mu);
     if (drainer)
-        genrpc__jobs_submit(c->node, drainer, drainer, 1);
+        genrpc__job_submit(c->node, drainer);
 }
 
 /* On the loop: a CALL or CAST frame from an authenticated peer. */
@@ -356,7 +356,7 @@ on_request(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t le
     if (is_cast)
         queue_cast(c, job);
     else
-        genrpc__jobs_submit(node, job, job, 1);
+        genrpc__job_submit(node, job);
 }
 
 void

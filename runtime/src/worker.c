@@ -29,17 +29,34 @@ genrpc__on_worker(const genrpc_node *node)
     return tls_worker_node == node;
 }
 
-/* job_mu held */
+/* job_mu held. One job from the connection whose turn it is; a connection
+ * with more waiting goes to the back of the line: per-peer mailboxes,
+ * served round-robin, as gen_rpc's one acceptor per peer. */
 static genrpc__job *
 pop_job(genrpc_node *node)
 {
-    genrpc__job *job = node->jobs_head;
-    if (job) {
-        node->jobs_head = job->next;
-        if (!node->jobs_head)
-            node->jobs_tail = NULL;
-        atomic_fetch_sub_explicit(&node->jobs_queued, 1, memory_order_relaxed);
+    genrpc__conn *c = node->ready_head;
+    if (!c)
+        return NULL;
+    genrpc__job *job = c->mbox_head;
+    c->mbox_head = job->next;
+    if (!c->mbox_head)
+        c->mbox_tail = NULL;
+    node->ready_head = c->ready_next;
+    if (!node->ready_head)
+        node->ready_tail = NULL;
+    c->ready_next = NULL;
+    c->ready_linked = false;
+    if (c->mbox_head) { /* more from this peer: after everyone else */
+        c->ready_linked = true;
+        if (node->ready_tail)
+            node->ready_tail->ready_next = c;
+        else
+            node->ready_head = c;
+        node->ready_tail = c;
     }
+    atomic_fetch_sub_explicit(&node->jobs_queued, 1, memory_order_relaxed);
+    job->next = NULL;
     return job;
 }
 
@@ -52,23 +69,31 @@ release_token(genrpc_node *node)
 }
 
 void
-genrpc__jobs_submit(genrpc_node *node, genrpc__job *head, genrpc__job *tail, int n)
+genrpc__job_submit(genrpc_node *node, genrpc__job *job)
 {
+    genrpc__conn *c = job->conn; /* the job's reference keeps c linked safely */
+    job->next = NULL;
     pthread_mutex_lock(&node->job_mu);
-    if (node->jobs_tail)
-        node->jobs_tail->next = head;
+    if (c->mbox_tail)
+        c->mbox_tail->next = job;
     else
-        node->jobs_head = head;
-    node->jobs_tail = tail;
-    tail->next = NULL;
-    atomic_fetch_add_explicit(&node->jobs_queued, n, memory_order_relaxed);
-    /* A worker holding the loop runs these itself as soon as the loop
-     * returns (see hold_loop); anyone else wakes idle workers for them. */
-    int wake = 0;
-    if (!(genrpc__on_loop(node) && !node->holder_dedicated))
-        wake = n < node->idle_workers ? n : node->idle_workers;
+        c->mbox_head = job;
+    c->mbox_tail = job;
+    if (!c->ready_linked) {
+        c->ready_linked = true;
+        c->ready_next = NULL;
+        if (node->ready_tail)
+            node->ready_tail->ready_next = c;
+        else
+            node->ready_head = c;
+        node->ready_tail = c;
+    }
+    atomic_fetch_add_explicit(&node->jobs_queued, 1, memory_order_relaxed);
+    /* A worker holding the loop runs it itself as soon as the loop returns
+     * (see hold_loop); anyone else wakes an idle worker for it. */
+    bool wake = node->idle_workers > 0 && !(genrpc__on_loop(node) && !node->holder_dedicated);
     pthread_mutex_unlock(&node->job_mu);
-    for (int i = 0; i < wake; i++)
+    if (wake)
         pthread_cond_signal(&node->job_cond);
 }
 
@@ -88,7 +113,7 @@ hold_loop(genrpc_node *node, bool dedicated, bool *handed_off)
             pthread_cond_broadcast(&node->job_cond);
             break;
         }
-        if (!dedicated && node->jobs_head) {
+        if (!dedicated && node->ready_head) {
             job = pop_job(node);
             release_token(node);
             /* More queued: idle workers share them, so a slow handler here
@@ -98,7 +123,7 @@ hold_loop(genrpc_node *node, bool dedicated, bool *handed_off)
                 pthread_cond_signal(&node->job_cond);
             break;
         }
-        if (dedicated && node->idle_workers > 0 && !node->jobs_head) {
+        if (dedicated && node->idle_workers > 0 && !node->ready_head) {
             /* Only the holder queues jobs, so the woken idle worker finds
              * none and takes the token. */
             node->token_held = false;
@@ -219,11 +244,6 @@ genrpc__workers_stop(genrpc_node *node)
     free(node->workers);
     node->workers = NULL;
     node->n_workers = 0;
-    genrpc__job *job = node->jobs_head;
-    node->jobs_head = node->jobs_tail = NULL;
-    while (job) {
-        genrpc__job *next = job->next;
+    for (genrpc__job *job; (job = pop_job(node));)
         genrpc__job_discard(job);
-        job = next;
-    }
 }
