@@ -221,7 +221,7 @@ genrpc_call(genrpc_node *node, genrpc_target target, const genrpc_module_desc *m
     genrpc__pending p = {.mode = GENRPC__WAITER, .fn = fn, .waiter = genrpc__thread_waiter()};
     genrpc__conn *conn;
     if ((rc = register_call(node, target, &p, o, &conn, &p.status)) != GENRPC_OK) {
-        free(o);
+        genrpc__out_free(o);
         if (st)
             *st = p.status;
         return rc;
@@ -252,7 +252,7 @@ genrpc_cast(genrpc_node *node, genrpc_target target, const genrpc_module_desc *m
         return rc;
     genrpc__conn *conn;
     if ((rc = genrpc__client_get(node, target, &conn, st)) != GENRPC_OK) {
-        free(o);
+        genrpc__out_free(o);
         return rc;
     }
     /* Nobody waits for a cast: let the loop write them in batches (one
@@ -324,7 +324,7 @@ genrpc_call_async(genrpc_node *node, genrpc_target target, const genrpc_module_d
         return rc;
     genrpc_promise *pr = calloc(1, sizeof *pr);
     if (!pr) {
-        free(o);
+        genrpc__out_free(o);
         return genrpc__fail(st, GENRPC_E_NOMEM, "no memory for a promise");
     }
     pthread_mutex_init(&pr->mu, NULL);
@@ -341,7 +341,7 @@ genrpc_call_async(genrpc_node *node, genrpc_target target, const genrpc_module_d
     pr->deadline_ns = genrpc__deadline_after_ms(call_timeout_ms(node, opts));
     genrpc__conn *conn;
     if ((rc = register_call(node, target, &pr->p, o, &conn, &pr->p.status)) != GENRPC_OK) {
-        free(o);
+        genrpc__out_free(o);
         if (genrpc_err_class_of(rc) != GENRPC_CLASS_BADTCP) {
             if (st)
                 *st = pr->p.status;
@@ -502,7 +502,7 @@ cb_start_on_loop(genrpc_node *node, cb_start *s)
                                           : genrpc__pending_insert(p->conn, p);
     if (rc != GENRPC_OK) {
         genrpc__conn *c = p->conn;
-        free(s->out);
+        genrpc__out_free(s->out);
         if (rc == GENRPC_E_CLOSED && c->close_err)
             genrpc__fail(&p->status, c->close_err, "%s: %s", c->peer, c->close_msg);
         else
@@ -541,7 +541,7 @@ genrpc_call_async_typed(genrpc_node *node, genrpc_target target,
         return rc;
     genrpc__pending *p = calloc(1, sizeof *p);
     if (!p || (rc = genrpc__client_get(node, target, &p->conn, &st)) != GENRPC_OK) {
-        free(o);
+        genrpc__out_free(o);
         free(p);
         return p ? rc : GENRPC_E_NOMEM;
     }
@@ -561,7 +561,7 @@ genrpc_call_async_typed(genrpc_node *node, genrpc_target target,
         *heap = s;
     if (!heap || genrpc__loop_post(node, cb_start_cmd, heap) != GENRPC_OK) {
         free(heap);
-        free(o);
+        genrpc__out_free(o);
         genrpc__conn_unref(p->conn);
         free(p);
         return GENRPC_E_NOMEM;

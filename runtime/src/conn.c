@@ -20,6 +20,7 @@
 /* Bytes a read asks for at least; read chunks are at least this big. */
 #define READ_MIN (16 * 1024)
 #define CHUNK_SIZE (64 * 1024)
+#define CHUNK_MAX (1024 * 1024)
 /* Reads per readable event before giving other connections a turn. */
 #define READS_PER_EVENT 16
 #define IOV_BATCH 64
@@ -40,6 +41,7 @@ genrpc__conn_new(genrpc_node *node, genrpc__role role, int fd)
     atomic_init(&c->state, role == GENRPC__CLIENT ? GENRPC__CONNECTING : GENRPC__WAIT_HELLO);
     c->fd = fd;
     c->next_req_id = 1;
+    c->chunk_size = CHUNK_SIZE;
     pthread_mutex_init(&c->out_mu, NULL);
     pthread_mutex_init(&c->pend_mu, NULL);
     pthread_mutex_init(&c->job_mu, NULL);
@@ -65,7 +67,7 @@ free_outs(genrpc__out *o)
 {
     while (o) {
         genrpc__out *next = o->next;
-        free(o);
+        genrpc__out_free(o);
         o = next;
     }
 }
@@ -185,8 +187,11 @@ frame_limit(const genrpc__conn *c)
 }
 
 /* Makes room for the next read: at least READ_MIN free bytes, and the
- * whole of the frame being received, so large frames are read straight
- * into their final buffer. Moves the unparsed tail when chunks are shared. */
+ * whole of the frame being received, so a large frame is read straight
+ * into its final buffer. A fresh chunk is c->chunk_size bytes, which grows
+ * while reads keep filling it (bulk traffic: many frames per read, as few
+ * system calls as the kernel allows). Moves the unparsed tail of a frame
+ * to a new chunk when the old one is still referenced by requests. */
 static bool
 reserve(genrpc__conn *c)
 {
@@ -201,7 +206,8 @@ reserve(genrpc__conn *c)
     if (old && atomic_load(&old->refs) == 1 && old->cap >= need) {
         memmove(old->data, old->data + c->rstart, have);
     } else {
-        genrpc__chunk *nc = genrpc__chunk_new(need > CHUNK_SIZE ? need : CHUNK_SIZE);
+        size_t size = c->chunk_size > need ? c->chunk_size : need;
+        genrpc__chunk *nc = genrpc__chunk_new(size);
         if (!nc)
             return false;
         if (have)
@@ -266,6 +272,8 @@ read_cb(struct ev_loop *loop, ev_io *w, int revents)
         ssize_t n = read(c->fd, c->rchunk->data + c->rend, room);
         if (n > 0) {
             c->rend += (size_t)n;
+            if ((size_t)n == room && c->chunk_size < CHUNK_MAX)
+                c->chunk_size *= 2; /* more was waiting: read bigger */
             parse(c);
             if ((size_t)n < room)
                 break; /* drained: skip the read that would say EAGAIN */
@@ -302,7 +310,7 @@ genrpc__conn_send(genrpc__conn *c, genrpc__out *out, genrpc__flush how)
     genrpc__state s = atomic_load(&c->state);
     if (s == GENRPC__CLOSED) {
         pthread_mutex_unlock(&c->out_mu);
-        free(out);
+        genrpc__out_free(out);
         return;
     }
     if (s != GENRPC__READY) {
@@ -352,7 +360,7 @@ consume(genrpc__conn *c, size_t n)
 {
     while (n > 0 && c->out_head) {
         genrpc__out *o = c->out_head;
-        size_t left = o->len - o->off;
+        size_t left = o->total - o->off;
         if (n < left) {
             o->off += n;
             return;
@@ -361,7 +369,7 @@ consume(genrpc__conn *c, size_t n)
         c->out_head = o->next;
         if (!c->out_head)
             c->out_tail = NULL;
-        free(o);
+        genrpc__out_free(o);
     }
 }
 
@@ -403,11 +411,8 @@ genrpc__conn_flush(genrpc__conn *c)
     while (c->out_head && atomic_load(&c->state) != GENRPC__CLOSED) {
         struct iovec iov[IOV_BATCH];
         int n = 0;
-        for (genrpc__out *o = c->out_head; o && n < IOV_BATCH; o = o->next) {
-            iov[n].iov_base = o->data + o->off;
-            iov[n].iov_len = o->len - o->off;
-            n++;
-        }
+        for (genrpc__out *o = c->out_head; o && n < IOV_BATCH; o = o->next)
+            n += genrpc__out_iov(o, iov + n, IOV_BATCH - n);
         pthread_mutex_unlock(&c->out_mu);
         struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)n};
         ssize_t w = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "genrpc/genrpc.h"
 #include "frame.h"
@@ -77,15 +78,27 @@ void genrpc__slice_release(genrpc__slice *s);
 
 /* ---- outgoing frames ----------------------------------------------------- */
 
-/* One encoded frame waiting to be written; the queue owns it. */
+/* One encoded frame waiting to be written; the queue owns it.
+ * Usually the frame is data[0, len). A scattered frame (large byte fields
+ * sent from where they already are, without a copy) is segs[0, nsegs)
+ * instead, each pointing into data or into memory that `release(owner)`
+ * frees once the frame has been written or dropped. */
 typedef struct genrpc__out {
     struct genrpc__out *next;
-    size_t len; /* bytes in data */
-    size_t off; /* bytes already written */
+    size_t len;   /* bytes in data */
+    size_t total; /* bytes of the whole frame */
+    size_t off;   /* bytes already written */
+    int nsegs;
+    struct iovec *segs;
+    void (*release)(void *owner);
+    void *owner;
     uint8_t data[];
 } genrpc__out;
 
 genrpc__out *genrpc__out_new(size_t len);
+void genrpc__out_free(genrpc__out *o);
+/* Fills iov with what is left to write of o; returns the count (<= max). */
+int genrpc__out_iov(const genrpc__out *o, struct iovec *iov, int max);
 
 /* ---- module registry ----------------------------------------------------- */
 
@@ -185,6 +198,7 @@ struct genrpc__conn {
     /* read side (loop only): unparsed bytes are rchunk->data[rstart, rend) */
     genrpc__chunk *rchunk;
     size_t rstart, rend;
+    size_t chunk_size; /* size of the next read chunk: grows under bulk traffic */
 
     /* write side */
     pthread_mutex_t out_mu;

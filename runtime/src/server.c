@@ -67,13 +67,33 @@ arena_free_nothing(void *data, void *ptr)
 }
 
 static void
+free_blocks(void *blocks)
+{
+    for (arena_block *b = blocks, *next; b; b = next) {
+        next = b->next;
+        free(b);
+    }
+}
+
+static void
 arena_release(arena *a)
 {
-    while (a->blocks) {
-        arena_block *next = a->blocks->next;
-        free(a->blocks);
-        a->blocks = next;
+    free_blocks(a->blocks);
+    a->blocks = NULL;
+}
+
+/* Whether [p, p + len) lies in one of the arena's heap blocks (never the
+ * inline buffer, which lives on a worker's stack). */
+static bool
+arena_owns(const arena *a, const void *p, size_t len)
+{
+    const char *c = p;
+    for (const arena_block *b = a->blocks; b; b = b->next) {
+        const char *start = (const char *)b->data;
+        if (c >= start && c + len <= start + b->used)
+            return true;
     }
+    return false;
 }
 
 /* ---- handler context ----------------------------------------------------- */
@@ -158,8 +178,81 @@ reply_flush_mode(genrpc_node *node)
                : GENRPC__FLUSH_NOW;
 }
 
+/* ---- zero-copy replies ----------------------------------------------------
+ * A large byte field of the reply that lives in the call's arena (say, the
+ * request's payload echoed back) is sent from where it is: the frame
+ * becomes a list of segments and takes the arena's blocks with it, freeing
+ * them once written. Everything else is copied, as usual. */
+
+#define BORROW_MIN (16 * 1024)
+#define BORROW_MAX 8 /* borrowed fields per reply; more are copied */
+
+typedef struct scatter {
+    ProtobufCBuffer base;
+    const arena *a;
+    genrpc__out *out; /* NULL: the counting pass */
+    size_t inline_bytes;
+    int borrows;
+} scatter;
+
 static void
-send_reply(genrpc__job *job, const ProtobufCMessage *reply)
+scatter_append(ProtobufCBuffer *buf, size_t len, const uint8_t *data)
+{
+    scatter *s = (scatter *)buf;
+    bool borrow = len >= BORROW_MIN && s->borrows < BORROW_MAX && arena_owns(s->a, data, len);
+    genrpc__out *o = s->out;
+    if (borrow)
+        s->borrows++;
+    else
+        s->inline_bytes += len;
+    if (!o)
+        return;
+    struct iovec *last = &o->segs[o->nsegs - 1];
+    if (borrow) {
+        o->segs[o->nsegs++] = (struct iovec){(void *)data, len};
+        return;
+    }
+    uint8_t *dst = o->data + o->len;
+    memcpy(dst, data, len);
+    o->len += len;
+    if ((uint8_t *)last->iov_base + last->iov_len == dst)
+        last->iov_len += len; /* extends the previous inline segment */
+    else
+        o->segs[o->nsegs++] = (struct iovec){dst, len};
+}
+
+/* Returns the scattered frame, or NULL when nothing is worth borrowing (or
+ * no memory): the caller then copies as usual. */
+static genrpc__out *
+scatter_reply(uint64_t req_id, const ProtobufCMessage *reply, size_t size, arena *a)
+{
+    scatter count = {{scatter_append}, a, NULL, 0, 0};
+    protobuf_c_message_pack_to_buffer(reply, &count.base);
+    if (count.borrows == 0)
+        return NULL;
+    size_t hdr = GENRPC__LEN_PREFIX + GENRPC__REPLY_HDR_SIZE;
+    genrpc__out *o = genrpc__out_new(hdr + count.inline_bytes);
+    struct iovec *segs = calloc((size_t)(2 * count.borrows + 2), sizeof *segs);
+    if (!o || !segs) {
+        free(o);
+        free(segs);
+        return NULL;
+    }
+    o->len = genrpc__encode_reply_hdr(o->data, hdr, req_id, size);
+    o->segs = segs;
+    o->segs[0] = (struct iovec){o->data, o->len};
+    o->nsegs = 1;
+    scatter fill = {{scatter_append}, a, o, 0, 0};
+    protobuf_c_message_pack_to_buffer(reply, &fill.base);
+    o->total = hdr + size;
+    o->release = free_blocks; /* the frame now owns the arena's blocks */
+    o->owner = a->blocks;
+    a->blocks = NULL;
+    return o;
+}
+
+static void
+send_reply(genrpc__job *job, const ProtobufCMessage *reply, arena *a)
 {
     genrpc__conn *c = job->conn;
     genrpc_node *node = c->node;
@@ -172,11 +265,13 @@ send_reply(genrpc__job *job, const ProtobufCMessage *reply)
         send_error(c, job->req_id, &st, reply_flush_mode(node));
         return;
     }
-    genrpc__out *o = genrpc__out_new(total);
-    if (!o)
-        return;
-    size_t hdr = genrpc__encode_reply_hdr(o->data, total, job->req_id, size);
-    protobuf_c_message_pack(reply, o->data + hdr);
+    genrpc__out *o = size >= BORROW_MIN ? scatter_reply(job->req_id, reply, size, a) : NULL;
+    if (!o) {
+        if (!(o = genrpc__out_new(total)))
+            return;
+        size_t hdr = genrpc__encode_reply_hdr(o->data, total, job->req_id, size);
+        protobuf_c_message_pack(reply, o->data + hdr);
+    }
     genrpc__conn_send(c, o, reply_flush_mode(node));
 }
 
@@ -240,7 +335,7 @@ genrpc__server_run_job(genrpc__job *job)
         else
             send_error(job->conn, job->req_id, &st, reply_flush_mode(node));
     } else if (!job->is_cast) {
-        send_reply(job, reply);
+        send_reply(job, reply, &a);
     }
 done:
     arena_release(&a);

@@ -116,10 +116,12 @@ hold_loop(genrpc_node *node, bool dedicated, bool *handed_off)
         if (!dedicated && node->ready_head) {
             job = pop_job(node);
             release_token(node);
-            /* More queued: idle workers share them, so a slow handler here
-             * delays none of them. */
-            int more = atomic_load(&node->jobs_queued);
-            for (int i = 0; i < more && i < node->idle_workers; i++)
+            /* More queued: one more worker joins in, so a slow handler
+             * here delays none of them. Only one: each thread that comes
+             * back from the loop with work wakes another, so the pool grows
+             * with the backlog instead of waking every idle thread (on a
+             * small machine that costs more than it gains). */
+            if (node->ready_head && node->idle_workers > 0)
                 pthread_cond_signal(&node->job_cond);
             break;
         }
