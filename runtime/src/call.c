@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
+#include "decode.h"
 #include "internal.h"
 
 /* Where the request id sits in an encoded request: after prefix and kind. */
@@ -23,6 +25,7 @@ struct genrpc_promise {
     bool consumed;       /* mu */
     genrpc__conn *conn;  /* mu: reference while in flight; taken by whoever ends it */
     int64_t deadline_ns; /* the call's own timeout */
+    bool claimed;        /* the runtime collects it (multicall): no expiry */
     /* async_call_inactivity_timeout: a result nobody claims is freed (loop) */
     genrpc_node *node;
     ev_timer expiry;
@@ -67,7 +70,7 @@ expiry_start(genrpc_promise *pr)
 {
     genrpc_node *node = pr->node;
     int64_t ms = node->cfg.async_call_inactivity_timeout_ms;
-    if (ms < 0 || !genrpc__on_loop(node))
+    if (ms < 0 || pr->claimed || !genrpc__on_loop(node))
         return;
     atomic_fetch_add(&pr->refs, 1); /* the timer's */
     ev_timer_init(&pr->expiry, expiry_cb, (double)ms / 1000.0, 0.);
@@ -315,6 +318,15 @@ genrpc_call_async(genrpc_node *node, genrpc_target target, const genrpc_module_d
                   const genrpc_function_desc *fn, const ProtobufCMessage *request,
                   const genrpc_call_opts *opts, genrpc_promise **out, genrpc_status *st)
 {
+    return genrpc__call_async(node, target, module, fn, request, opts, false, out, st);
+}
+
+int
+genrpc__call_async(genrpc_node *node, genrpc_target target, const genrpc_module_desc *module,
+                   const genrpc_function_desc *fn, const ProtobufCMessage *request,
+                   const genrpc_call_opts *opts, bool claimed, genrpc_promise **out,
+                   genrpc_status *st)
+{
     if (!out)
         return genrpc__fail(st, GENRPC_E_INVAL, "out is NULL");
     *out = NULL;
@@ -338,6 +350,7 @@ genrpc_call_async(genrpc_node *node, genrpc_target target, const genrpc_module_d
     pr->p.fn = fn;
     pr->p.promise = pr;
     pr->node = node;
+    pr->claimed = claimed;
     pr->deadline_ns = genrpc__deadline_after_ms(call_timeout_ms(node, opts));
     genrpc__conn *conn;
     if ((rc = register_call(node, target, &pr->p, o, &conn, &pr->p.status)) != GENRPC_OK) {
@@ -474,21 +487,40 @@ cb_timeout(struct ev_loop *loop, ev_timer *w, int revents)
     }
 }
 
+/* Decodes a completed call's reply in place into `a` (protobuf-c for what
+ * the in-place decoder does not handle). */
+static bool
+decode_borrowed(genrpc__pending *p, genrpc__arena *a, ProtobufCMessage **out)
+{
+    const ProtobufCMessageDescriptor *d = p->fn->output;
+    ProtobufCAllocator alloc = genrpc__arena_allocator(a);
+    if (genrpc__decode_inplace(d, p->reply.data, p->reply.len, &alloc, out) == GENRPC__DECODE_OK)
+        return true;
+    *out = protobuf_c_message_unpack(d, &alloc, p->reply.len, p->reply.data);
+    return *out != NULL;
+}
+
 static void
 callback_complete(genrpc__pending *p)
 {
     genrpc_node *node = p->node;
     if (node->loop)
         ev_timer_stop(node->loop, &p->timer);
+    /* The callback only borrows the reply: decode it into an arena with
+     * its byte fields left in the read chunk, free both afterwards. */
+    genrpc__arena a;
+    GENRPC__ARENA_INIT(&a);
     ProtobufCMessage *reply = NULL;
-    genrpc_status st;
-    int err = finish(p, &reply, &st);
+    if (p->status.err == GENRPC_OK && !decode_borrowed(p, &a, &reply))
+        genrpc__fail(&p->status, GENRPC_E_PROTOCOL, "cannot decode the %s reply",
+                     p->fn->output->name);
+    genrpc_status st = p->status;
     if (p->thunk)
-        p->thunk(p->user_cb, err, &st, reply, p->arg);
+        p->thunk(p->user_cb, st.err, &st, reply, p->arg);
     else
-        ((genrpc_reply_cb)p->user_cb)(err, &st, reply, p->arg);
-    if (reply)
-        protobuf_c_message_free_unpacked(reply, NULL);
+        ((genrpc_reply_cb)p->user_cb)(st.err, &st, reply, p->arg);
+    genrpc__arena_release(&a);
+    genrpc__slice_release(&p->reply);
     genrpc__conn_unref(p->conn);
     free(p);
 }

@@ -170,6 +170,16 @@ genrpc__client_forget(genrpc__conn *c)
     genrpc__conns_unlink(c->node, &c->node->clients, c);
 }
 
+void
+genrpc__clients_each_ready(genrpc_node *node, void (*fn)(const char *peer, void *arg), void *arg)
+{
+    pthread_mutex_lock(&node->conns_mu);
+    for (genrpc__conn *c = node->clients; c; c = c->list_next)
+        if (atomic_load(&c->state) == GENRPC__READY)
+            fn(c->peer, arg);
+    pthread_mutex_unlock(&node->conns_mu);
+}
+
 static void
 connect_cmd(genrpc_node *node, void *arg)
 {

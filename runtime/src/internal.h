@@ -160,6 +160,14 @@ typedef struct genrpc__pending {
  * the thread that removed p from its table. */
 void genrpc__pending_complete(genrpc__pending *p);
 
+/* genrpc_call_async for the runtime's own fan-outs (multi.c): a `claimed`
+ * promise is collected by the runtime itself, so its result never expires
+ * (async_call_inactivity_timeout is for results nobody claims). */
+int genrpc__call_async(genrpc_node *node, genrpc_target target, const genrpc_module_desc *module,
+                       const genrpc_function_desc *fn, const ProtobufCMessage *request,
+                       const genrpc_call_opts *opts, bool claimed, genrpc_promise **out,
+                       genrpc_status *st);
+
 /* ---- connections --------------------------------------------------------- */
 
 typedef enum genrpc__role { GENRPC__CLIENT, GENRPC__ACCEPTOR } genrpc__role;
@@ -278,6 +286,11 @@ int genrpc__client_get(genrpc_node *node, genrpc_target t, genrpc__conn **out, g
 void genrpc__client_connected(genrpc__conn *c); /* loop: connect finished */
 void genrpc__conn_timer_start(genrpc__conn *c, int64_t ms); /* loop */
 void genrpc__client_forget(genrpc__conn *c);  /* remove from the map */
+/* Calls fn(peer, arg) for each authenticated client in the map, under
+ * conns_mu (fn must not call into the node). Keyed clients of one node
+ * are visited once each: fn sees the node as often. */
+void genrpc__clients_each_ready(genrpc_node *node, void (*fn)(const char *peer, void *arg),
+                                void *arg);
 
 /* ---- jobs and workers ---------------------------------------------------- */
 

@@ -12,89 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
+#include "decode.h"
 #include "internal.h"
-
-/* ---- per-call arena ------------------------------------------------------ */
-
-/* Everything decoded for one request and everything its handler allocates
- * with genrpc_ctx_alloc lives here and is freed in one go after the reply
- * is encoded: no per-field frees, no leaks on any path. */
-typedef struct arena_block {
-    struct arena_block *next;
-    size_t cap, used;
-    max_align_t data[];
-} arena_block;
-
-typedef struct arena {
-    arena_block *blocks;
-    size_t inline_used;
-    max_align_t inline_buf[256]; /* 4 KiB: small requests never malloc */
-} arena;
-
-static void *
-arena_alloc(void *data, size_t size)
-{
-    arena *a = data;
-    size_t need = (size + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
-    if (need < size)
-        return NULL;
-    if (sizeof a->inline_buf - a->inline_used >= need) {
-        void *p = (char *)a->inline_buf + a->inline_used;
-        a->inline_used += need;
-        return p;
-    }
-    arena_block *b = a->blocks;
-    if (!b || b->cap - b->used < need) {
-        size_t cap = need > 8192 ? need : 8192;
-        b = malloc(sizeof *b + cap);
-        if (!b)
-            return NULL;
-        b->cap = cap;
-        b->used = 0;
-        b->next = a->blocks;
-        a->blocks = b;
-    }
-    void *p = (char *)b->data + b->used;
-    b->used += need;
-    return p;
-}
-
-static void
-arena_free_nothing(void *data, void *ptr)
-{
-    (void)data;
-    (void)ptr;
-}
-
-static void
-free_blocks(void *blocks)
-{
-    for (arena_block *b = blocks, *next; b; b = next) {
-        next = b->next;
-        free(b);
-    }
-}
-
-static void
-arena_release(arena *a)
-{
-    free_blocks(a->blocks);
-    a->blocks = NULL;
-}
-
-/* Whether [p, p + len) lies in one of the arena's heap blocks (never the
- * inline buffer, which lives on a worker's stack). */
-static bool
-arena_owns(const arena *a, const void *p, size_t len)
-{
-    const char *c = p;
-    for (const arena_block *b = a->blocks; b; b = b->next) {
-        const char *start = (const char *)b->data;
-        if (c >= start && c + len <= start + b->used)
-            return true;
-    }
-    return false;
-}
 
 /* ---- handler context ----------------------------------------------------- */
 
@@ -103,7 +23,7 @@ struct genrpc_ctx {
     genrpc__conn *conn;
     void *user;
     bool is_cast;
-    arena *arena;
+    genrpc__arena *arena;
     bool failed;
     int32_t code;
     char message[GENRPC_MESSAGE_MAX];
@@ -126,7 +46,7 @@ genrpc_fail(genrpc_ctx *ctx, int32_t code, const char *fmt, ...)
 void *
 genrpc_ctx_alloc(genrpc_ctx *ctx, size_t size)
 {
-    return arena_alloc(ctx->arena, size ? size : 1);
+    return genrpc__arena_alloc(ctx->arena, size ? size : 1);
 }
 
 void *
@@ -179,27 +99,53 @@ reply_flush_mode(genrpc_node *node)
 }
 
 /* ---- zero-copy replies ----------------------------------------------------
- * A large byte field of the reply that lives in the call's arena (say, the
- * request's payload echoed back) is sent from where it is: the frame
- * becomes a list of segments and takes the arena's blocks with it, freeing
- * them once written. Everything else is copied, as usual. */
+ * A large byte field of the reply that lives in the call's own memory (the
+ * request's payload, decoded in place in its read chunk, or anything the
+ * handler allocated from the call's arena) is sent from where it is: the
+ * frame becomes a list of segments and takes that memory with it, freeing
+ * it once written. Everything else is copied, as usual. */
 
 #define BORROW_MIN (16 * 1024)
 #define BORROW_MAX 8 /* borrowed fields per reply; more are copied */
 
+/* The memory a scattered reply frame keeps alive until written. */
+typedef struct call_mem {
+    genrpc__arena_block *blocks;
+    genrpc__chunk *chunk;
+} call_mem;
+
+static void
+call_mem_free(void *owner)
+{
+    call_mem *m = owner;
+    genrpc__arena_free_blocks(m->blocks);
+    genrpc__chunk_unref(m->chunk);
+    free(m);
+}
+
 typedef struct scatter {
     ProtobufCBuffer base;
-    const arena *a;
+    const genrpc__arena *a;
+    const genrpc__slice *request;
     genrpc__out *out; /* NULL: the counting pass */
     size_t inline_bytes;
     int borrows;
 } scatter;
 
+static bool
+call_owns(const scatter *s, const uint8_t *p, size_t len)
+{
+    const genrpc__chunk *ch = s->request->chunk;
+    if (ch && p >= ch->data && p + len <= ch->data + ch->cap)
+        return true;
+    return genrpc__arena_owns(s->a, p, len);
+}
+
 static void
 scatter_append(ProtobufCBuffer *buf, size_t len, const uint8_t *data)
 {
     scatter *s = (scatter *)buf;
-    bool borrow = len >= BORROW_MIN && s->borrows < BORROW_MAX && arena_owns(s->a, data, len);
+    bool borrow = len >= BORROW_MIN && s->borrows < BORROW_MAX && call_owns(s, data, len);
     genrpc__out *o = s->out;
     if (borrow)
         s->borrows++;
@@ -224,35 +170,42 @@ scatter_append(ProtobufCBuffer *buf, size_t len, const uint8_t *data)
 /* Returns the scattered frame, or NULL when nothing is worth borrowing (or
  * no memory): the caller then copies as usual. */
 static genrpc__out *
-scatter_reply(uint64_t req_id, const ProtobufCMessage *reply, size_t size, arena *a)
+scatter_reply(genrpc__job *job, const ProtobufCMessage *reply, size_t size, genrpc__arena *a)
 {
-    scatter count = {{scatter_append}, a, NULL, 0, 0};
+    scatter count = {{scatter_append}, a, &job->payload, NULL, 0, 0};
     protobuf_c_message_pack_to_buffer(reply, &count.base);
     if (count.borrows == 0)
         return NULL;
     size_t hdr = GENRPC__LEN_PREFIX + GENRPC__REPLY_HDR_SIZE;
     genrpc__out *o = genrpc__out_new(hdr + count.inline_bytes);
     struct iovec *segs = calloc((size_t)(2 * count.borrows + 2), sizeof *segs);
-    if (!o || !segs) {
+    call_mem *mem = malloc(sizeof *mem);
+    if (!o || !segs || !mem) {
         free(o);
         free(segs);
+        free(mem);
         return NULL;
     }
-    o->len = genrpc__encode_reply_hdr(o->data, hdr, req_id, size);
+    o->len = genrpc__encode_reply_hdr(o->data, hdr, job->req_id, size);
     o->segs = segs;
     o->segs[0] = (struct iovec){o->data, o->len};
     o->nsegs = 1;
-    scatter fill = {{scatter_append}, a, o, 0, 0};
+    scatter fill = {{scatter_append}, a, &job->payload, o, 0, 0};
     protobuf_c_message_pack_to_buffer(reply, &fill.base);
     o->total = hdr + size;
-    o->release = free_blocks; /* the frame now owns the arena's blocks */
-    o->owner = a->blocks;
+    /* The frame now owns the arena's blocks and a reference to the chunk. */
+    mem->blocks = a->blocks;
     a->blocks = NULL;
+    mem->chunk = job->payload.chunk;
+    if (mem->chunk)
+        genrpc__chunk_ref(mem->chunk);
+    o->release = call_mem_free;
+    o->owner = mem;
     return o;
 }
 
 static void
-send_reply(genrpc__job *job, const ProtobufCMessage *reply, arena *a)
+send_reply(genrpc__job *job, const ProtobufCMessage *reply, genrpc__arena *a)
 {
     genrpc__conn *c = job->conn;
     genrpc_node *node = c->node;
@@ -265,7 +218,7 @@ send_reply(genrpc__job *job, const ProtobufCMessage *reply, arena *a)
         send_error(c, job->req_id, &st, reply_flush_mode(node));
         return;
     }
-    genrpc__out *o = size >= BORROW_MIN ? scatter_reply(job->req_id, reply, size, a) : NULL;
+    genrpc__out *o = size >= BORROW_MIN ? scatter_reply(job, reply, size, a) : NULL;
     if (!o) {
         if (!(o = genrpc__out_new(total)))
             return;
@@ -299,21 +252,32 @@ genrpc__job_free(genrpc__job *job)
     free(job);
 }
 
+/* Decodes the request into the call's arena, leaving large byte fields in
+ * the read chunk (the job holds it until it is done); what the in-place
+ * decoder does not handle goes to protobuf-c. NULL if undecodable. */
+static ProtobufCMessage *
+decode_request(genrpc__job *job, genrpc__arena *a)
+{
+    const ProtobufCMessageDescriptor *d = job->fn->input;
+    ProtobufCAllocator alloc = genrpc__arena_allocator(a);
+    ProtobufCMessage *req = NULL;
+    if (genrpc__decode_inplace(d, job->payload.data, job->payload.len, &alloc, &req) ==
+        GENRPC__DECODE_OK)
+        return req;
+    return protobuf_c_message_unpack(d, &alloc, job->payload.len, job->payload.data);
+}
+
 void
 genrpc__server_run_job(genrpc__job *job)
 {
     genrpc_node *node = job->conn->node;
     const genrpc_function_desc *fn = job->fn;
-    arena a;
-    a.blocks = NULL;
-    a.inline_used = 0;
-    ProtobufCAllocator alloc = {arena_alloc, arena_free_nothing, &a};
+    genrpc__arena a;
+    GENRPC__ARENA_INIT(&a);
     genrpc_status st;
 
-    ProtobufCMessage *req =
-        protobuf_c_message_unpack(fn->input, &alloc, job->payload.len, job->payload.data);
-    genrpc__slice_release(&job->payload); /* protobuf-c copied what it needs */
-    ProtobufCMessage *reply = req ? arena_alloc(&a, fn->output->sizeof_message) : NULL;
+    ProtobufCMessage *req = decode_request(job, &a);
+    ProtobufCMessage *reply = req ? genrpc__arena_alloc(&a, fn->output->sizeof_message) : NULL;
     if (!req || !reply) {
         genrpc__fail(&st, GENRPC_E_BADARGS, "cannot decode the %s request of %s:%s",
                      fn->input->name, job->reg->desc->name, fn->name);
@@ -338,8 +302,8 @@ genrpc__server_run_job(genrpc__job *job)
         send_reply(job, reply, &a);
     }
 done:
-    arena_release(&a);
-    genrpc__job_free(job);
+    genrpc__arena_release(&a);
+    genrpc__job_free(job); /* releases the request's chunk too */
 }
 
 /* Runs a connection's casts one after another, in order. */

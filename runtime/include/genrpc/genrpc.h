@@ -5,6 +5,7 @@
  *   genrpc/call.h    targets, call/cast/async call, promises
  *   genrpc/module.h  generated dispatch tables, handler context, registration
  *   genrpc/node.h    node configuration, start/stop, introspection
+ *   genrpc/multi.h   connected nodes, multicall, eval everywhere
  */
 #ifndef GENRPC_GENRPC_H
 #define GENRPC_GENRPC_H
@@ -13,6 +14,7 @@
 #include "genrpc/call.h"
 #include "genrpc/module.h"
 #include "genrpc/node.h"
+#include "genrpc/multi.h"
 
 #define GENRPC_VERSION_MAJOR 0
 #define GENRPC_VERSION_MINOR 1

@@ -1,0 +1,27 @@
+/*
+ * decode.h - protobuf decoding that leaves `bytes` fields in the buffer
+ * (see decode.c). Pure; unit-tested against protobuf-c.
+ */
+#ifndef GENRPC_DECODE_H
+#define GENRPC_DECODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <protobuf-c/protobuf-c.h>
+
+enum {
+    GENRPC__DECODE_OK = 0,
+    GENRPC__DECODE_MALFORMED,   /* not a valid encoding of desc */
+    GENRPC__DECODE_UNSUPPORTED, /* valid maybe, but use protobuf_c_message_unpack */
+    GENRPC__DECODE_NOMEM,
+};
+
+/* Decodes data[0, len) as a `desc` message. Memory comes from `alloc` and
+ * is never freed by this function (give it an arena); `bytes` fields point
+ * into `data`, which must outlive the message. On GENRPC__DECODE_OK *out is
+ * the message; otherwise *out is NULL. */
+int genrpc__decode_inplace(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
+                           ProtobufCAllocator *alloc, ProtobufCMessage **out);
+
+#endif /* GENRPC_DECODE_H */

@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""tests/fuzz/make_corpus.py - writes the seed corpus in tests/fuzz/corpus/.
+
+A few valid frames and handshakes per target (layouts: docs/protocol.md;
+input formats: the comment at the top of each fuzz_*.c). Deterministic:
+rerunning it rewrites the same files.
+"""
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+NODE = b"fuzz@127.0.0.1"   # fuzz_node's node name
+PEER = b"peer@127.0.0.1"   # the name it uses for us
+
+
+def s8(b):
+    return bytes([len(b)]) + b
+
+
+def frame(body):
+    return struct.pack(">I", len(body)) + body
+
+
+def hello(frm=PEER, to=NODE, lo=1, hi=1):
+    return b"\x01" + struct.pack(">I", 0x474E5250) + bytes([lo, hi]) + b"\x07" * 32 + s8(frm) + s8(to)
+
+
+def challenge(name=PEER):
+    return b"\x02\x01" + b"\x09" * 32 + s8(name)
+
+
+def mac(kind):
+    return bytes([kind]) + b"\xaa" * 32
+
+
+def reject(reason, text):
+    return bytes([0x05, reason]) + s8(text)
+
+
+def request(kind, rid, version, module, function, payload):
+    return bytes([kind]) + struct.pack(">QI", rid, version) + s8(module) + s8(function) + payload
+
+
+def reply(rid, payload):
+    return b"\x12" + struct.pack(">Q", rid) + payload
+
+
+def error(rid, err, code, msg):
+    return b"\x13" + struct.pack(">QHiH", rid, err, code, len(msg)) + msg
+
+
+def pb_str(field, b):
+    return bytes([field << 3 | 2, len(b)]) + b
+
+
+def varint(n):
+    out = b""
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
+
+
+CALLS = [
+    request(0x10, 1, 0, b"test.Test", b"Ping", pb_str(1, b"hello")),
+    request(0x10, 2, 1, b"test.Test", b"Echo", pb_str(1, b"\x00\x01\x02" * 10)),
+    request(0x10, 3, 0, b"test.Test", b"Sleep", b"\x08\x01\x10\x07"),
+    request(0x10, 4, 0, b"test.Test", b"Fail", b"\x08\x2a" + pb_str(2, b"die")),
+    request(0x10, 5, 2, b"test.Versioned", b"Which", b""),
+    request(0x10, 6, 0, b"test.Nope", b"Ping", b""),
+    request(0x10, 7, 0, b"test.Test", b"Secret", b""),
+    request(0x10, 8, 0, b"test.Test", b"ReadCount", b""),
+    request(0x10, 9, 0, b"test.Test", b"Ping", b"\xff\xff"),
+    request(0x11, 10, 0, b"test.Test", b"Count", b"\x08\x05"),
+    request(0x11, 11, 0, b"test.Test", b"AppError", pb_str(1, b"oops")),
+]
+REPLIES = [reply(1, pb_str(1, b"hello")), error(2, 2, 0, b"undefined"), error(3, 5, 42, b"die")]
+
+
+def units(bodies):
+    return b"".join(struct.pack(">H", len(b)) + b for b in bodies)
+
+
+def write(target, name, data):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def main():
+    # fuzz_frame: frame bodies (what the decoders see), and one whole frame.
+    for name, body in [("hello", hello()), ("challenge", challenge()), ("auth", mac(0x03)),
+                       ("auth_ok", mac(0x04)), ("reject", reject(1, b"invalid_cookie")),
+                       ("call", CALLS[0]), ("cast", CALLS[9]), ("reply", REPLIES[0]),
+                       ("error", REPLIES[2]), ("framed_call", frame(CALLS[1]))]:
+        write("fuzz_frame", name, body)
+
+    # fuzz_node: mode byte + bytes (see fuzz_node.c).
+    write("fuzz_node", "acceptor_hello", b"\x00" + frame(hello()))
+    write("fuzz_node", "acceptor_bad_auth", b"\x00" + frame(hello()) + frame(mac(0x03)))
+    write("fuzz_node", "acceptor_wrong_node", b"\x00" + frame(hello(to=b"x@h")))
+    write("fuzz_node", "acceptor_calls", b"\x02" + b"".join(frame(c) for c in CALLS))
+    write("fuzz_node", "acceptor_calls_units", b"\x06" + units(CALLS))
+    write("fuzz_node", "acceptor_huge", b"\x02\xff\xff\xff\xff\x10")
+    write("fuzz_node", "client_challenge", b"\x01" + frame(challenge()) + frame(mac(0x04)))
+    write("fuzz_node", "client_reject", b"\x01" + frame(reject(3, b"wrong node")))
+    write("fuzz_node", "client_replies", b"\x03" + b"".join(frame(r) for r in REPLIES))
+    write("fuzz_node", "client_replies_units", b"\x07" + units(REPLIES))
+
+    # fuzz_options: 0 + ServiceOptions, 1 + MethodOptions.
+    version = varint(51001 << 3 | 0) + varint(3)
+    module = varint(51002 << 3 | 2) + s8(b"kv.Store")
+    internal_module = varint(51003 << 3 | 0) + b"\x01"
+    deprecated = varint(33 << 3 | 0) + b"\x01"  # a standard field, not genrpc's
+    write("fuzz_options", "service_all", b"\x00" + version + module + internal_module + deprecated)
+    write("fuzz_options", "service_module", b"\x00" + module)
+    write("fuzz_options", "method_internal", b"\x01" + varint(51101 << 3 | 0) + b"\x01")
+    write("fuzz_options", "method_empty", b"\x01")
+
+
+if __name__ == "__main__":
+    main()
