@@ -25,7 +25,14 @@ typedef struct genrpc_ctx genrpc_ctx;
 
 /* Generated thunk: casts `impl` to the module's implementation struct and
  * calls the function's handler with typed request/reply. Returns what the
- * handler returned: 0 on success, non-zero on failure. */
+ * handler returned: 0 on success, non-zero on failure.
+ *
+ * Lifetimes a handler can rely on: the request and everything it points to
+ * (its byte fields point straight into the connection's receive buffer)
+ * are valid until the handler returns: copy what you keep. The reply is
+ * zero-initialised; what it points to must stay valid until the handler
+ * returns and is then encoded — allocate it with genrpc_ctx_alloc, point
+ * it into the request, or at static data. */
 typedef int (*genrpc_invoke_fn)(const void *impl, const ProtobufCMessage *request,
                                 ProtobufCMessage *reply, genrpc_ctx *ctx);
 
