@@ -71,6 +71,7 @@ add_genrpc_method(ident_list *l, const cg_service *s, const cg_method *m)
 {
     static const char *const stub_suffixes[] = {
         "_call", "_cast", "_async", "_yield", "_nb_yield", "_async_cb", "__thunk",
+        "_multicall", "_multicall_free", "_eval_everywhere", "__store",
     };
     cg_strbuf owner = CG_STRBUF_INIT;
     cg_strbuf member = CG_STRBUF_INIT;
@@ -84,6 +85,7 @@ add_genrpc_method(ident_list *l, const cg_service *s, const cg_method *m)
         cg_strbuf cb = CG_STRBUF_INIT;
         cg_strbuf_printf(&cb, "%s__%s", s->c_name, m->camel);
         ident_add(l, "genrpc", s, m->line, owner.data, cb.data, "Cb");
+        ident_add(l, "genrpc", s, m->line, owner.data, cb.data, "Result");
         cg_strbuf_free(&cb);
     }
     cg_strbuf_free(&member);

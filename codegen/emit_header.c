@@ -206,6 +206,55 @@ emit_yield_decls(cg_strbuf *sb, const cg_method *m)
 }
 
 static void
+emit_result_typedef(cg_strbuf *sb, const cg_service *s, const cg_method *m)
+{
+    char *comment = cg_fmt("One target's outcome of %s_multicall: `reply` belongs to the caller "
+                           "(%s__free_unpacked(reply, NULL), or %s_multicall_free) and is NULL "
+                           "unless status.err == GENRPC_OK.",
+                           m->lower, m->output.lower, m->lower);
+    cg_emit_comment(sb, "", comment);
+    free(comment);
+    cg_strbuf_printf(sb, "typedef struct %s__%sResult {\n"
+                         "    genrpc_status status;\n"
+                         "    %s *reply;\n"
+                         "} %s__%sResult;\n",
+                     s->c_name, m->camel, m->output.c_name, s->c_name, m->camel);
+}
+
+static void
+emit_multi_decls(cg_strbuf *sb, const cg_service *s, const cg_method *m)
+{
+    char *p[7] = {cg_fmt("genrpc_node *node"), cg_fmt("const genrpc_target *targets"),
+                  cg_fmt("size_t n"), cg_fmt("const %s *req", m->input.c_name),
+                  cg_fmt("const genrpc_call_opts *opts"),
+                  cg_fmt("%s__%sResult *results", s->c_name, m->camel),
+                  cg_fmt("genrpc_status *st")};
+    emit_result_typedef(sb, s, m);
+    char *name = cg_fmt("%s_multicall", m->lower);
+    char *comment = cg_fmt("Calls %s on every target in parallel, one deadline for all; "
+                           "results[i] (n entries, caller-allocated) is targets[i]'s outcome. "
+                           "GENRPC_OK unless an argument is bad (then nothing is sent).",
+                           m->name);
+    emit_stub_decl(sb, comment, name, p, 7);
+    free(name);
+    free(comment);
+    name = cg_fmt("%s_multicall_free", m->lower);
+    char *free_params[2] = {p[5], cg_fmt("size_t n")};
+    cg_strbuf_puts(sb, "/* Frees the replies of results[0..n) and sets them to NULL. */\n");
+    cg_emit_signature(sb, "void ", name, (const char *const *)free_params, 2, ";\n");
+    free(free_params[1]);
+    free(name);
+    name = cg_fmt("%s_eval_everywhere", m->lower);
+    comment = cg_fmt("Casts %s to every target and returns at once; unreachable targets are "
+                     "neither reported nor waited for.", m->name);
+    char *eval[6] = {p[0], p[1], p[2], p[3], p[4], p[6]};
+    emit_stub_decl(sb, comment, name, eval, 6);
+    free(name);
+    free(comment);
+    cg_free_all(p, 7);
+}
+
+static void
 emit_client_decls(cg_strbuf *sb, const cg_service *s)
 {
     for (size_t i = 0; i < s->n_methods; i++) {
@@ -217,6 +266,7 @@ emit_client_decls(cg_strbuf *sb, const cg_service *s)
         emit_call_and_cast_decls(sb, m);
         emit_async_decls(sb, s, m);
         emit_yield_decls(sb, m);
+        emit_multi_decls(sb, s, m);
         cg_strbuf_puts(sb, "\n");
     }
 }

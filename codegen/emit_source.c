@@ -1,7 +1,7 @@
 /*
  * emit_source.c - <file>.genrpc.c: per service the handler thunks, the
  * dispatch table (genrpc_module_desc), register/unregister and the client
- * stubs, each a thin typed wrapper over genrpc/call.h.
+ * stubs, each a thin typed wrapper over genrpc/call.h or genrpc/multi.h.
  *
  * Replies come back from the runtime as ProtobufCMessage *; the stubs
  * receive them in a local of that type and convert the pointer, instead
@@ -96,21 +96,33 @@ emit_register(cg_strbuf *sb, const cg_service *s)
     cg_free_all(reg, 3);
 }
 
-/* Appends "<head><fn>(node, target, &module, &function, (const
+/* Appends "<head><fn>(node, <where>, &module, &function, (const
  * ProtobufCMessage *)req, <rest>);": the call every stub makes into
- * genrpc/call.h. `rest` is a NULL-terminated list. */
+ * genrpc/call.h or genrpc/multi.h. `where` and `rest` are NULL-terminated
+ * lists ({"target"} for one node, {"targets", "n"} for many). */
+static void
+emit_runtime_call_to(cg_strbuf *sb, const char *head, const char *fn, const cg_service *s,
+                     size_t index, const char *const *where, const char *const *rest)
+{
+    char *args[12];
+    size_t n = 0;
+    args[n++] = cg_fmt("node");
+    for (; *where && n < 3; where++)
+        args[n++] = cg_xstrdup(*where);
+    args[n++] = cg_fmt("&%s__module", s->lower);
+    args[n++] = cg_fmt("&%s__functions[%zu]", s->lower, index);
+    args[n++] = cg_fmt("(const ProtobufCMessage *)req");
+    for (; *rest && n < 12; rest++)
+        args[n++] = cg_xstrdup(*rest);
+    cg_emit_signature(sb, head, fn, (const char *const *)args, n, ";\n");
+    cg_free_all(args, n);
+}
+
 static void
 emit_runtime_call(cg_strbuf *sb, const char *head, const char *fn, const cg_service *s,
                   size_t index, const char *const *rest)
 {
-    char *args[10] = {cg_fmt("node"), cg_fmt("target"), cg_fmt("&%s__module", s->lower),
-                      cg_fmt("&%s__functions[%zu]", s->lower, index),
-                      cg_fmt("(const ProtobufCMessage *)req")};
-    size_t n = 5;
-    for (; *rest && n < 10; rest++)
-        args[n++] = cg_xstrdup(*rest);
-    cg_emit_signature(sb, head, fn, (const char *const *)args, n, ";\n");
-    cg_free_all(args, n);
+    emit_runtime_call_to(sb, head, fn, s, index, (const char *const[]){"target", NULL}, rest);
 }
 
 static void
@@ -206,6 +218,56 @@ emit_callback_stub(cg_strbuf *sb, const cg_service *s, const cg_method *m, size_
     cg_free_all(p, 6);
 }
 
+/* The store thunk hands each target's outcome to the typed result array
+ * (the runtime cannot know its type), then multicall, the free helper and
+ * eval everywhere. */
+static void
+emit_multi_stubs(cg_strbuf *sb, const cg_service *s, const cg_method *m, size_t index)
+{
+    static const char *const store_params[] = {"void *results", "size_t i",
+                                               "const genrpc_status *status",
+                                               "ProtobufCMessage *reply"};
+    static const char *const many[] = {"targets", "n", NULL};
+    char *store = cg_fmt("%s__store", m->lower);
+    cg_emit_signature(sb, "static void\n", store, store_params, 4, "\n");
+    cg_strbuf_printf(sb, "{\n    %s__%sResult *r = (%s__%sResult *)results + i;\n"
+                         "    r->status = *status;\n"
+                         "    r->reply = (%s *)reply;\n}\n\n",
+                     s->c_name, m->camel, s->c_name, m->camel, m->output.c_name);
+    char *p[7] = {cg_fmt("genrpc_node *node"), cg_fmt("const genrpc_target *targets"),
+                  cg_fmt("size_t n"), cg_fmt("const %s *req", m->input.c_name),
+                  cg_fmt("const genrpc_call_opts *opts"),
+                  cg_fmt("%s__%sResult *results", s->c_name, m->camel),
+                  cg_fmt("genrpc_status *st")};
+    char *name = cg_fmt("%s_multicall", m->lower);
+    cg_emit_signature(sb, "int\n", name, (const char *const *)p, 7, "\n");
+    cg_strbuf_puts(sb, "{\n");
+    emit_runtime_call_to(sb, "    return ", "genrpc_multicall_typed", s, index, many,
+                         (const char *const[]){"opts", "results", store, "st", NULL});
+    cg_strbuf_puts(sb, "}\n\n");
+    free(name);
+    name = cg_fmt("%s_multicall_free", m->lower);
+    char *free_params[2] = {p[5], cg_fmt("size_t n")};
+    cg_emit_signature(sb, "void\n", name, (const char *const *)free_params, 2, "\n");
+    cg_strbuf_printf(sb, "{\n    for (size_t i = 0; i < n; i++) {\n"
+                         "        if (results[i].reply)\n"
+                         "            %s__free_unpacked(results[i].reply, NULL);\n"
+                         "        results[i].reply = NULL;\n    }\n}\n\n",
+                     m->output.lower);
+    free(free_params[1]);
+    free(name);
+    name = cg_fmt("%s_eval_everywhere", m->lower);
+    char *eval[6] = {p[0], p[1], p[2], p[3], p[4], p[6]};
+    cg_emit_signature(sb, "int\n", name, (const char *const *)eval, 6, "\n");
+    cg_strbuf_puts(sb, "{\n");
+    emit_runtime_call_to(sb, "    return ", "genrpc_eval_everywhere", s, index, many,
+                         (const char *const[]){"opts", "st", NULL});
+    cg_strbuf_puts(sb, "}\n\n");
+    free(name);
+    free(store);
+    cg_free_all(p, 7);
+}
+
 static void
 emit_service(cg_strbuf *sb, const cg_service *s, const cg_params *params)
 {
@@ -231,6 +293,7 @@ emit_service(cg_strbuf *sb, const cg_service *s, const cg_params *params)
         emit_async_stub(sb, s, m, i);
         emit_yield_stubs(sb, m);
         emit_callback_stub(sb, s, m, i);
+        emit_multi_stubs(sb, s, m, i);
     }
 }
 

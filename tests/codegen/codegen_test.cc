@@ -90,7 +90,9 @@ class BadIdlTest : public testing::TestWithParam<BadIdl> {};
 TEST_P(BadIdlTest, FailsNamingFileLineServiceAndFixWithoutWritingFiles)
 {
     const BadIdl &c = GetParam();
-    fs::path out = out_dir("bad");
+    /* one directory per case: ctest -j runs the cases in parallel, and
+     * run_protoc empties its directory first */
+    fs::path out = out_dir("bad_" + fs::path(c.proto).stem().string());
     ProtocRun r = run_protoc(c.proto, out);
     EXPECT_NE(r.status, 0) << r.output;
     EXPECT_NE(r.output.find(c.expected), std::string::npos)
@@ -112,6 +114,10 @@ INSTANTIATE_TEST_SUITE_P(
                "bad/collision_cast.proto:8: service Store: rpc Get (in genrpc's code) and rpc "
                "GetCast (in protobuf-c's code) both generate the C identifier "
                "kv__store__get_cast"},
+        BadIdl{"bad/collision_multicall.proto",
+               "bad/collision_multicall.proto:8: service Store: rpc Get (in genrpc's code) "
+               "and rpc GetMulticall (in protobuf-c's code) both generate the C identifier "
+               "kv__store__get_multicall"},
         BadIdl{"bad/collision_protobuf_c.proto",
                "bad/collision_protobuf_c.proto:8: service Store: rpc Get (in genrpc's code) "
                "and rpc GetCall (in protobuf-c's code) both generate the C identifier "

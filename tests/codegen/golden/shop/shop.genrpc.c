@@ -162,6 +162,44 @@ a__b__shop__get_price_async_cb(genrpc_node *node, genrpc_target target,
                                    a__b__shop__get_price__thunk, (genrpc_generic_fn)cb, arg);
 }
 
+static void
+a__b__shop__get_price__store(void *results, size_t i, const genrpc_status *status,
+                             ProtobufCMessage *reply)
+{
+    A__B__Shop__GetPriceResult *r = (A__B__Shop__GetPriceResult *)results + i;
+    r->status = *status;
+    r->reply = (A__B__PriceReply *)reply;
+}
+
+int
+a__b__shop__get_price_multicall(genrpc_node *node, const genrpc_target *targets, size_t n,
+                                const A__B__PriceRequest *req, const genrpc_call_opts *opts,
+                                A__B__Shop__GetPriceResult *results, genrpc_status *st)
+{
+    return genrpc_multicall_typed(node, targets, n, &a__b__shop__module, &a__b__shop__functions[0],
+                                  (const ProtobufCMessage *)req, opts, results,
+                                  a__b__shop__get_price__store, st);
+}
+
+void
+a__b__shop__get_price_multicall_free(A__B__Shop__GetPriceResult *results, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (results[i].reply)
+            a__b__price_reply__free_unpacked(results[i].reply, NULL);
+        results[i].reply = NULL;
+    }
+}
+
+int
+a__b__shop__get_price_eval_everywhere(genrpc_node *node, const genrpc_target *targets, size_t n,
+                                      const A__B__PriceRequest *req, const genrpc_call_opts *opts,
+                                      genrpc_status *st)
+{
+    return genrpc_eval_everywhere(node, targets, n, &a__b__shop__module, &a__b__shop__functions[0],
+                                  (const ProtobufCMessage *)req, opts, st);
+}
+
 /* -- rpc PlaceOrder -- */
 
 int
@@ -227,6 +265,44 @@ a__b__shop__place_order_async_cb(genrpc_node *node, genrpc_target target, const 
     return genrpc_call_async_typed(node, target, &a__b__shop__module, &a__b__shop__functions[1],
                                    (const ProtobufCMessage *)req, opts,
                                    a__b__shop__place_order__thunk, (genrpc_generic_fn)cb, arg);
+}
+
+static void
+a__b__shop__place_order__store(void *results, size_t i, const genrpc_status *status,
+                               ProtobufCMessage *reply)
+{
+    A__B__Shop__PlaceOrderResult *r = (A__B__Shop__PlaceOrderResult *)results + i;
+    r->status = *status;
+    r->reply = (A__B__OrderReply *)reply;
+}
+
+int
+a__b__shop__place_order_multicall(genrpc_node *node, const genrpc_target *targets, size_t n,
+                                  const A__B__Order *req, const genrpc_call_opts *opts,
+                                  A__B__Shop__PlaceOrderResult *results, genrpc_status *st)
+{
+    return genrpc_multicall_typed(node, targets, n, &a__b__shop__module, &a__b__shop__functions[1],
+                                  (const ProtobufCMessage *)req, opts, results,
+                                  a__b__shop__place_order__store, st);
+}
+
+void
+a__b__shop__place_order_multicall_free(A__B__Shop__PlaceOrderResult *results, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (results[i].reply)
+            a__b__order_reply__free_unpacked(results[i].reply, NULL);
+        results[i].reply = NULL;
+    }
+}
+
+int
+a__b__shop__place_order_eval_everywhere(genrpc_node *node, const genrpc_target *targets, size_t n,
+                                        const A__B__Order *req, const genrpc_call_opts *opts,
+                                        genrpc_status *st)
+{
+    return genrpc_eval_everywhere(node, targets, n, &a__b__shop__module, &a__b__shop__functions[1],
+                                  (const ProtobufCMessage *)req, opts, st);
 }
 
 /* -- rpc HTTPHealth -- */
@@ -296,6 +372,44 @@ a__b__shop__httphealth_async_cb(genrpc_node *node, genrpc_target target,
     return genrpc_call_async_typed(node, target, &a__b__shop__module, &a__b__shop__functions[2],
                                    (const ProtobufCMessage *)req, opts,
                                    a__b__shop__httphealth__thunk, (genrpc_generic_fn)cb, arg);
+}
+
+static void
+a__b__shop__httphealth__store(void *results, size_t i, const genrpc_status *status,
+                              ProtobufCMessage *reply)
+{
+    A__B__Shop__HTTPHealthResult *r = (A__B__Shop__HTTPHealthResult *)results + i;
+    r->status = *status;
+    r->reply = (Common__Types__Empty *)reply;
+}
+
+int
+a__b__shop__httphealth_multicall(genrpc_node *node, const genrpc_target *targets, size_t n,
+                                 const Common__Types__Empty *req, const genrpc_call_opts *opts,
+                                 A__B__Shop__HTTPHealthResult *results, genrpc_status *st)
+{
+    return genrpc_multicall_typed(node, targets, n, &a__b__shop__module, &a__b__shop__functions[2],
+                                  (const ProtobufCMessage *)req, opts, results,
+                                  a__b__shop__httphealth__store, st);
+}
+
+void
+a__b__shop__httphealth_multicall_free(A__B__Shop__HTTPHealthResult *results, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (results[i].reply)
+            common__types__empty__free_unpacked(results[i].reply, NULL);
+        results[i].reply = NULL;
+    }
+}
+
+int
+a__b__shop__httphealth_eval_everywhere(genrpc_node *node, const genrpc_target *targets, size_t n,
+                                       const Common__Types__Empty *req,
+                                       const genrpc_call_opts *opts, genrpc_status *st)
+{
+    return genrpc_eval_everywhere(node, targets, n, &a__b__shop__module, &a__b__shop__functions[2],
+                                  (const ProtobufCMessage *)req, opts, st);
 }
 
 /* ==== service a.b.ShopV4: module "a.b.Shop" version 4 ==== */
@@ -426,6 +540,45 @@ a__b__shop_v4__get_price_async_cb(genrpc_node *node, genrpc_target target,
                                    arg);
 }
 
+static void
+a__b__shop_v4__get_price__store(void *results, size_t i, const genrpc_status *status,
+                                ProtobufCMessage *reply)
+{
+    A__B__ShopV4__GetPriceResult *r = (A__B__ShopV4__GetPriceResult *)results + i;
+    r->status = *status;
+    r->reply = (A__B__PriceReply *)reply;
+}
+
+int
+a__b__shop_v4__get_price_multicall(genrpc_node *node, const genrpc_target *targets, size_t n,
+                                   const A__B__PriceRequest *req, const genrpc_call_opts *opts,
+                                   A__B__ShopV4__GetPriceResult *results, genrpc_status *st)
+{
+    return genrpc_multicall_typed(node, targets, n, &a__b__shop_v4__module,
+                                  &a__b__shop_v4__functions[0], (const ProtobufCMessage *)req, opts,
+                                  results, a__b__shop_v4__get_price__store, st);
+}
+
+void
+a__b__shop_v4__get_price_multicall_free(A__B__ShopV4__GetPriceResult *results, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (results[i].reply)
+            a__b__price_reply__free_unpacked(results[i].reply, NULL);
+        results[i].reply = NULL;
+    }
+}
+
+int
+a__b__shop_v4__get_price_eval_everywhere(genrpc_node *node, const genrpc_target *targets, size_t n,
+                                         const A__B__PriceRequest *req,
+                                         const genrpc_call_opts *opts, genrpc_status *st)
+{
+    return genrpc_eval_everywhere(node, targets, n, &a__b__shop_v4__module,
+                                  &a__b__shop_v4__functions[0], (const ProtobufCMessage *)req, opts,
+                                  st);
+}
+
 /* -- rpc check_line -- */
 
 int
@@ -494,6 +647,45 @@ a__b__shop_v4__check_line_async_cb(genrpc_node *node, genrpc_target target,
                                    &a__b__shop_v4__functions[1], (const ProtobufCMessage *)req,
                                    opts, a__b__shop_v4__check_line__thunk, (genrpc_generic_fn)cb,
                                    arg);
+}
+
+static void
+a__b__shop_v4__check_line__store(void *results, size_t i, const genrpc_status *status,
+                                 ProtobufCMessage *reply)
+{
+    A__B__ShopV4__CheckLineResult *r = (A__B__ShopV4__CheckLineResult *)results + i;
+    r->status = *status;
+    r->reply = (Common__Types__Empty *)reply;
+}
+
+int
+a__b__shop_v4__check_line_multicall(genrpc_node *node, const genrpc_target *targets, size_t n,
+                                    const A__B__Order__Line *req, const genrpc_call_opts *opts,
+                                    A__B__ShopV4__CheckLineResult *results, genrpc_status *st)
+{
+    return genrpc_multicall_typed(node, targets, n, &a__b__shop_v4__module,
+                                  &a__b__shop_v4__functions[1], (const ProtobufCMessage *)req, opts,
+                                  results, a__b__shop_v4__check_line__store, st);
+}
+
+void
+a__b__shop_v4__check_line_multicall_free(A__B__ShopV4__CheckLineResult *results, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (results[i].reply)
+            common__types__empty__free_unpacked(results[i].reply, NULL);
+        results[i].reply = NULL;
+    }
+}
+
+int
+a__b__shop_v4__check_line_eval_everywhere(genrpc_node *node, const genrpc_target *targets, size_t n,
+                                          const A__B__Order__Line *req,
+                                          const genrpc_call_opts *opts, genrpc_status *st)
+{
+    return genrpc_eval_everywhere(node, targets, n, &a__b__shop_v4__module,
+                                  &a__b__shop_v4__functions[1], (const ProtobufCMessage *)req, opts,
+                                  st);
 }
 
 /* ==== service a.b.Admin: module "a.b.Admin" version 1, internal ==== */

@@ -76,6 +76,26 @@ int a__b__shop__get_price_yield(genrpc_promise *promise, A__B__PriceReply **repl
  * promise pending. */
 int a__b__shop__get_price_nb_yield(genrpc_promise *promise, int64_t timeout_ms,
                                    A__B__PriceReply **reply, genrpc_status *st);
+/* One target's outcome of a__b__shop__get_price_multicall: `reply` belongs to the caller
+ * (a__b__price_reply__free_unpacked(reply, NULL), or a__b__shop__get_price_multicall_free) and
+ * is NULL unless status.err == GENRPC_OK. */
+typedef struct A__B__Shop__GetPriceResult {
+    genrpc_status status;
+    A__B__PriceReply *reply;
+} A__B__Shop__GetPriceResult;
+/* Calls GetPrice on every target in parallel, one deadline for all; results[i] (n entries,
+ * caller-allocated) is targets[i]'s outcome. GENRPC_OK unless an argument is bad (then nothing
+ * is sent). */
+int a__b__shop__get_price_multicall(genrpc_node *node, const genrpc_target *targets, size_t n,
+                                    const A__B__PriceRequest *req, const genrpc_call_opts *opts,
+                                    A__B__Shop__GetPriceResult *results, genrpc_status *st);
+/* Frees the replies of results[0..n) and sets them to NULL. */
+void a__b__shop__get_price_multicall_free(A__B__Shop__GetPriceResult *results, size_t n);
+/* Casts GetPrice to every target and returns at once; unreachable targets are neither reported
+ * nor waited for. */
+int a__b__shop__get_price_eval_everywhere(genrpc_node *node, const genrpc_target *targets, size_t n,
+                                          const A__B__PriceRequest *req,
+                                          const genrpc_call_opts *opts, genrpc_status *st);
 
 /* -- rpc PlaceOrder -- */
 
@@ -109,6 +129,26 @@ int a__b__shop__place_order_yield(genrpc_promise *promise, A__B__OrderReply **re
  * the promise pending. */
 int a__b__shop__place_order_nb_yield(genrpc_promise *promise, int64_t timeout_ms,
                                      A__B__OrderReply **reply, genrpc_status *st);
+/* One target's outcome of a__b__shop__place_order_multicall: `reply` belongs to the caller
+ * (a__b__order_reply__free_unpacked(reply, NULL), or a__b__shop__place_order_multicall_free) and
+ * is NULL unless status.err == GENRPC_OK. */
+typedef struct A__B__Shop__PlaceOrderResult {
+    genrpc_status status;
+    A__B__OrderReply *reply;
+} A__B__Shop__PlaceOrderResult;
+/* Calls PlaceOrder on every target in parallel, one deadline for all; results[i] (n entries,
+ * caller-allocated) is targets[i]'s outcome. GENRPC_OK unless an argument is bad (then nothing
+ * is sent). */
+int a__b__shop__place_order_multicall(genrpc_node *node, const genrpc_target *targets, size_t n,
+                                      const A__B__Order *req, const genrpc_call_opts *opts,
+                                      A__B__Shop__PlaceOrderResult *results, genrpc_status *st);
+/* Frees the replies of results[0..n) and sets them to NULL. */
+void a__b__shop__place_order_multicall_free(A__B__Shop__PlaceOrderResult *results, size_t n);
+/* Casts PlaceOrder to every target and returns at once; unreachable targets are neither reported
+ * nor waited for. */
+int a__b__shop__place_order_eval_everywhere(genrpc_node *node, const genrpc_target *targets,
+                                            size_t n, const A__B__Order *req,
+                                            const genrpc_call_opts *opts, genrpc_status *st);
 
 /* -- rpc HTTPHealth -- */
 
@@ -142,6 +182,26 @@ int a__b__shop__httphealth_yield(genrpc_promise *promise, Common__Types__Empty *
  * the promise pending. */
 int a__b__shop__httphealth_nb_yield(genrpc_promise *promise, int64_t timeout_ms,
                                     Common__Types__Empty **reply, genrpc_status *st);
+/* One target's outcome of a__b__shop__httphealth_multicall: `reply` belongs to the caller
+ * (common__types__empty__free_unpacked(reply, NULL), or a__b__shop__httphealth_multicall_free)
+ * and is NULL unless status.err == GENRPC_OK. */
+typedef struct A__B__Shop__HTTPHealthResult {
+    genrpc_status status;
+    Common__Types__Empty *reply;
+} A__B__Shop__HTTPHealthResult;
+/* Calls HTTPHealth on every target in parallel, one deadline for all; results[i] (n entries,
+ * caller-allocated) is targets[i]'s outcome. GENRPC_OK unless an argument is bad (then nothing
+ * is sent). */
+int a__b__shop__httphealth_multicall(genrpc_node *node, const genrpc_target *targets, size_t n,
+                                     const Common__Types__Empty *req, const genrpc_call_opts *opts,
+                                     A__B__Shop__HTTPHealthResult *results, genrpc_status *st);
+/* Frees the replies of results[0..n) and sets them to NULL. */
+void a__b__shop__httphealth_multicall_free(A__B__Shop__HTTPHealthResult *results, size_t n);
+/* Casts HTTPHealth to every target and returns at once; unreachable targets are neither reported
+ * nor waited for. */
+int a__b__shop__httphealth_eval_everywhere(genrpc_node *node, const genrpc_target *targets,
+                                           size_t n, const Common__Types__Empty *req,
+                                           const genrpc_call_opts *opts, genrpc_status *st);
 
 /* ==== service a.b.ShopV4: module "a.b.Shop" version 4 ==== */
 
@@ -202,6 +262,26 @@ int a__b__shop_v4__get_price_yield(genrpc_promise *promise, A__B__PriceReply **r
  * the promise pending. */
 int a__b__shop_v4__get_price_nb_yield(genrpc_promise *promise, int64_t timeout_ms,
                                       A__B__PriceReply **reply, genrpc_status *st);
+/* One target's outcome of a__b__shop_v4__get_price_multicall: `reply` belongs to the caller
+ * (a__b__price_reply__free_unpacked(reply, NULL), or a__b__shop_v4__get_price_multicall_free)
+ * and is NULL unless status.err == GENRPC_OK. */
+typedef struct A__B__ShopV4__GetPriceResult {
+    genrpc_status status;
+    A__B__PriceReply *reply;
+} A__B__ShopV4__GetPriceResult;
+/* Calls GetPrice on every target in parallel, one deadline for all; results[i] (n entries,
+ * caller-allocated) is targets[i]'s outcome. GENRPC_OK unless an argument is bad (then nothing
+ * is sent). */
+int a__b__shop_v4__get_price_multicall(genrpc_node *node, const genrpc_target *targets, size_t n,
+                                       const A__B__PriceRequest *req, const genrpc_call_opts *opts,
+                                       A__B__ShopV4__GetPriceResult *results, genrpc_status *st);
+/* Frees the replies of results[0..n) and sets them to NULL. */
+void a__b__shop_v4__get_price_multicall_free(A__B__ShopV4__GetPriceResult *results, size_t n);
+/* Casts GetPrice to every target and returns at once; unreachable targets are neither reported
+ * nor waited for. */
+int a__b__shop_v4__get_price_eval_everywhere(genrpc_node *node, const genrpc_target *targets,
+                                             size_t n, const A__B__PriceRequest *req,
+                                             const genrpc_call_opts *opts, genrpc_status *st);
 
 /* -- rpc check_line -- */
 
@@ -236,6 +316,26 @@ int a__b__shop_v4__check_line_yield(genrpc_promise *promise, Common__Types__Empt
  * the promise pending. */
 int a__b__shop_v4__check_line_nb_yield(genrpc_promise *promise, int64_t timeout_ms,
                                        Common__Types__Empty **reply, genrpc_status *st);
+/* One target's outcome of a__b__shop_v4__check_line_multicall: `reply` belongs to the caller
+ * (common__types__empty__free_unpacked(reply, NULL), or
+ * a__b__shop_v4__check_line_multicall_free) and is NULL unless status.err == GENRPC_OK. */
+typedef struct A__B__ShopV4__CheckLineResult {
+    genrpc_status status;
+    Common__Types__Empty *reply;
+} A__B__ShopV4__CheckLineResult;
+/* Calls check_line on every target in parallel, one deadline for all; results[i] (n entries,
+ * caller-allocated) is targets[i]'s outcome. GENRPC_OK unless an argument is bad (then nothing
+ * is sent). */
+int a__b__shop_v4__check_line_multicall(genrpc_node *node, const genrpc_target *targets, size_t n,
+                                        const A__B__Order__Line *req, const genrpc_call_opts *opts,
+                                        A__B__ShopV4__CheckLineResult *results, genrpc_status *st);
+/* Frees the replies of results[0..n) and sets them to NULL. */
+void a__b__shop_v4__check_line_multicall_free(A__B__ShopV4__CheckLineResult *results, size_t n);
+/* Casts check_line to every target and returns at once; unreachable targets are neither reported
+ * nor waited for. */
+int a__b__shop_v4__check_line_eval_everywhere(genrpc_node *node, const genrpc_target *targets,
+                                              size_t n, const A__B__Order__Line *req,
+                                              const genrpc_call_opts *opts, genrpc_status *st);
 
 /* ==== service a.b.Admin: module "a.b.Admin" version 1, internal ==== */
 
