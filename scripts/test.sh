@@ -3,6 +3,8 @@
 #   build/       gcc, RelWithDebInfo
 #   build-asan/  clang, AddressSanitizer + UndefinedBehaviorSanitizer
 # Exits non-zero if either build or any test fails.
+# GENRPC_FUZZ_SECONDS=<n> (unset: skipped) also runs every libFuzzer target
+# for n seconds (tests/fuzz/run.sh, build-fuzz/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=${JOBS:-2}
@@ -20,4 +22,8 @@ echo "== tests: gcc build (build/)"
 ctest --test-dir build --output-on-failure -j"$jobs" --timeout 180 || status=1
 echo "== tests: clang ASan+UBSan build (build-asan/)"
 ctest --test-dir build-asan --output-on-failure -j"$jobs" --timeout 300 || status=1
+if [ -n "${GENRPC_FUZZ_SECONDS:-}" ]; then
+  echo "== fuzzing: ${GENRPC_FUZZ_SECONDS}s per target (build-fuzz/)"
+  tests/fuzz/run.sh "$GENRPC_FUZZ_SECONDS" || status=1
+fi
 exit $status

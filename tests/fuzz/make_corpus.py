@@ -111,6 +111,26 @@ def main():
     write("fuzz_node", "client_replies", b"\x03" + b"".join(frame(r) for r in REPLIES))
     write("fuzz_node", "client_replies_units", b"\x07" + units(REPLIES))
 
+    # fuzz_decode: dtest.Everything encodings (tests/proto/decode_test.proto).
+    def key(field, wt):
+        return varint(field << 3 | wt)
+    inner = key(1, 0) + varint(7) + key(2, 2) + s8(b"in") + key(3, 2) + s8(b"\x00\xff") + \
+        key(4, 2) + s8(varint(3) + varint(4))
+    write("fuzz_decode", "scalars", key(1, 0) + varint(2**64 - 1) + key(2, 0) + varint(5) +
+          key(5, 0) + varint(3) + key(7, 5) + b"\x01\x02\x03\x04" +
+          key(8, 1) + b"\x01" * 8 + key(11, 5) + b"\x00\x00\x80\x3f" + key(13, 0) + b"\x01" +
+          key(14, 0) + b"\x02")
+    write("fuzz_decode", "strings", key(15, 2) + s8(b"hello") + key(16, 2) + s8(b"\x00" * 20) +
+          key(22, 2) + s8(b"a") + key(22, 2) + s8(b"") + key(23, 2) + s8(b"bytes"))
+    write("fuzz_decode", "nested", key(17, 2) + s8(inner) + key(24, 2) + s8(inner) +
+          key(24, 2) + s8(b""))
+    write("fuzz_decode", "packed", key(20, 2) + s8(varint(1) + varint(300)) +
+          key(21, 2) + s8(b"\x00" * 16) + key(25, 2) + s8(b"\x01\x00") + key(26, 2) +
+          s8(b"\x00" * 8) + key(27, 2) + s8(b"\x01\x02"))
+    write("fuzz_decode", "oneof_map", key(30, 2) + s8(b"o") + key(32, 2) + s8(inner) +
+          key(40, 2) + s8(key(1, 2) + s8(b"k") + key(2, 0) + varint(9)) +
+          key(536870911, 0) + varint(1))
+
     # fuzz_options: 0 + ServiceOptions, 1 + MethodOptions.
     version = varint(51001 << 3 | 0) + varint(3)
     module = varint(51002 << 3 | 2) + s8(b"kv.Store")

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/fuzz/run.sh [seconds-per-target]
+# tests/fuzz/run.sh [seconds-per-target]   (default: $GENRPC_FUZZ_SECONDS, else 60)
 # Builds the libFuzzer targets (clang, ASan + UBSan) in build-fuzz/ and runs
 # each for the given time (default 60 s) from its seed corpus in
 # tests/fuzz/corpus/<target>/ (new inputs go to build-fuzz/corpus/<target>/,
@@ -8,10 +8,10 @@
 # Env: BUILD_DIR (build-fuzz), JOBS (2), FUZZ_TARGETS (all).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-seconds=${1:-60}
+seconds=${1:-${GENRPC_FUZZ_SECONDS:-60}}
 build=${BUILD_DIR:-build-fuzz}
 jobs=${JOBS:-2}
-targets=${FUZZ_TARGETS:-"fuzz_frame fuzz_node fuzz_options"}
+targets=${FUZZ_TARGETS:-"fuzz_frame fuzz_decode fuzz_node fuzz_options"}
 
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGENRPC_FUZZ=ON \
       -DGENRPC_BUILD_TESTS=OFF -DGENRPC_BUILD_EXAMPLES=OFF -DGENRPC_BUILD_BENCH=OFF \
