@@ -45,7 +45,8 @@ find_client(genrpc_node *node, const char *name, bool has_key, uint64_t hash)
 /* driver and port for `name`: discovery callback, then the per-node map,
  * then the defaults. */
 static int
-lookup_port(genrpc_node *node, const char *name, int *port, genrpc_status *st)
+lookup_port(genrpc_node *node, const char *name, int *port, genrpc_driver *drv,
+            genrpc_status *st)
 {
     genrpc_driver driver = node->cfg.default_client_driver;
     bool found = false;
@@ -64,9 +65,13 @@ lookup_port(genrpc_node *node, const char *name, int *port, genrpc_status *st)
     if (!found)
         *port = driver == GENRPC_DRIVER_TCP ? node->cfg.tcp_client_port
                                             : node->cfg.ssl_client_port;
-    if (driver != GENRPC_DRIVER_TCP)
-        return genrpc__fail(st, GENRPC_E_TLS, "node %s: the TLS driver is not available yet",
-                            name);
+    if (driver != GENRPC_DRIVER_TCP && driver != GENRPC_DRIVER_TLS)
+        return genrpc__fail(st, GENRPC_E_DISCOVERY, "node %s: unknown driver %d", name, driver);
+    if (driver == GENRPC_DRIVER_TLS && !node->tls_ctx)
+        return genrpc__fail(st, GENRPC_E_TLS,
+                            "node %s is reached by TLS but node %s has no TLS configuration",
+                            name, node->name);
+    *drv = driver;
     if (*port <= 0 || *port > 65535)
         return genrpc__fail(st, GENRPC_E_DISCOVERY, "node %s: bad port %d", name, *port);
     return GENRPC_OK;
@@ -74,12 +79,12 @@ lookup_port(genrpc_node *node, const char *name, int *port, genrpc_status *st)
 
 static int
 resolve(genrpc_node *node, const char *name, struct sockaddr_storage *ss, socklen_t *len,
-        genrpc_status *st)
+        genrpc_driver *driver, genrpc_status *st)
 {
     const char *at = strchr(name, '@');
     if (!at || at == name || !at[1])
         return genrpc__fail(st, GENRPC_E_INVAL, "node name '%s' is not name@host", name);
-    int port, rc = lookup_port(node, name, &port, st);
+    int port, rc = lookup_port(node, name, &port, driver, st);
     if (rc != GENRPC_OK)
         return rc;
     char portstr[8];
@@ -123,7 +128,8 @@ genrpc__client_get(genrpc_node *node, genrpc_target t, genrpc__conn **out, genrp
 
     struct sockaddr_storage ss;
     socklen_t len = 0;
-    int rc = resolve(node, t.node, &ss, &len, st);
+    genrpc_driver driver = GENRPC_DRIVER_TCP;
+    int rc = resolve(node, t.node, &ss, &len, &driver, st);
     if (rc != GENRPC_OK)
         return rc;
 
@@ -141,6 +147,8 @@ genrpc__client_get(genrpc_node *node, genrpc_target t, genrpc__conn **out, genrp
         return genrpc__fail(st, GENRPC_E_NOMEM, "no memory for a client");
     }
     strcpy(c->peer, t.node);
+    if (driver == GENRPC_DRIVER_TLS)
+        c->tp = &genrpc__tls_transport;
     c->has_key = has_key;
     c->key_hash = hash;
     memcpy(&c->addr, &ss, len);
@@ -224,8 +232,7 @@ genrpc__client_connected(genrpc__conn *c)
         genrpc__conn_close(c, GENRPC_E_CONNECT, "connect: %s", strerror(err));
         return;
     }
-    genrpc__conn_start_io(c);
-    genrpc__handshake_start_client(c);
+    genrpc__conn_up(c);
 }
 
 /* ---- pending table ------------------------------------------------------- */

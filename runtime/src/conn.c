@@ -1,7 +1,8 @@
 /*
- * conn.c - one TCP connection, client or acceptor: reading and splitting
+ * conn.c - one connection, client or acceptor: reading and splitting
  * frames, the write queue (direct writes from any thread, or deferred and
- * batched into one writev per loop iteration), and closing.
+ * batched into one writev per loop iteration), and closing. Bytes go
+ * through the connection's transport (transport.h: TCP or TLS).
  *
  * The fd is shut down when the connection closes but only close()d when the
  * last reference goes, so a thread still inside sendmsg() can never write
@@ -40,6 +41,7 @@ genrpc__conn_new(genrpc_node *node, genrpc__role role, int fd)
     atomic_init(&c->refs, 1);
     atomic_init(&c->state, role == GENRPC__CLIENT ? GENRPC__CONNECTING : GENRPC__WAIT_HELLO);
     c->fd = fd;
+    c->tp = &genrpc__tcp_transport;
     c->next_req_id = 1;
     c->chunk_size = CHUNK_SIZE;
     pthread_mutex_init(&c->out_mu, NULL);
@@ -77,6 +79,8 @@ genrpc__conn_unref(genrpc__conn *c)
 {
     if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
         return;
+    if (c->tp->destroy)
+        c->tp->destroy(c);
     if (c->fd >= 0)
         close(c->fd);
     genrpc__chunk_unref(c->rchunk);
@@ -97,6 +101,25 @@ genrpc__conn_start_io(genrpc__conn *c)
     ev_io_set(&c->rw, c->fd, EV_READ);
     ev_io_set(&c->ww, c->fd, EV_WRITE);
     ev_io_start(c->node->loop, &c->rw);
+}
+
+void
+genrpc__conn_up(genrpc__conn *c)
+{
+    genrpc__conn_start_io(c);
+    if (c->role == GENRPC__ACCEPTOR)
+        genrpc__handshake_start_acceptor(c); /* its timer bounds the TLS handshake too */
+    if (!c->tp->start || c->tp->start(c))
+        genrpc__conn_transport_ready(c);
+}
+
+void
+genrpc__conn_transport_ready(genrpc__conn *c)
+{
+    if (c->role == GENRPC__CLIENT)
+        genrpc__handshake_start_client(c);
+    else
+        atomic_store(&c->state, GENRPC__WAIT_HELLO);
 }
 
 /* ---- closing ------------------------------------------------------------- */
@@ -256,12 +279,25 @@ parse(genrpc__conn *c)
         c->rstart = c->rend = 0;
 }
 
+/* A transport's write waited for the socket to be readable (TLS): now
+ * it may go on. Loop only. */
 static void
-read_cb(struct ev_loop *loop, ev_io *w, int revents)
+flush_after_read(genrpc__conn *c)
 {
-    (void)loop;
-    (void)revents;
-    genrpc__conn *c = w->data;
+    pthread_mutex_lock(&c->out_mu);
+    bool again = c->flush_on_readable;
+    if (again)
+        c->flush_on_readable = c->write_wait = false;
+    pthread_mutex_unlock(&c->out_mu);
+    if (again) {
+        ev_timer_stop(c->node->loop, &c->send_timer);
+        genrpc__conn_flush(c);
+    }
+}
+
+static void
+conn_read(genrpc__conn *c)
+{
     genrpc__conn_ref(c); /* handlers below may close c */
     for (int i = 0; i < READS_PER_EVENT && atomic_load(&c->state) != GENRPC__CLOSED; i++) {
         if (!reserve(c)) {
@@ -269,7 +305,7 @@ read_cb(struct ev_loop *loop, ev_io *w, int revents)
             break;
         }
         size_t room = c->rchunk->cap - c->rend;
-        ssize_t n = read(c->fd, c->rchunk->data + c->rend, room);
+        ssize_t n = c->tp->read(c, c->rchunk->data + c->rend, room);
         if (n > 0) {
             c->rend += (size_t)n;
             if ((size_t)n == room && c->chunk_size < CHUNK_MAX)
@@ -279,15 +315,31 @@ read_cb(struct ev_loop *loop, ev_io *w, int revents)
                 break; /* drained: skip the read that would say EAGAIN */
         } else if (n == 0) {
             genrpc__conn_close(c, GENRPC_E_CLOSED, "closed by peer");
-        } else if (errno == EINTR) {
-            continue;
         } else {
-            if (errno != EAGAIN && errno != EWOULDBLOCK)
+            if (n == GENRPC__IO_WANT_WRITE && atomic_load(&c->state) != GENRPC__CLOSED) {
+                c->read_on_writable = true;
+                ev_io_start(c->node->loop, &c->ww);
+            } else if (n == GENRPC__IO_ERROR) {
                 genrpc__conn_close(c, GENRPC_E_CLOSED, "read: %s", strerror(errno));
+            }
             break;
         }
     }
+    if (c->tp->loop_only && atomic_load(&c->state) != GENRPC__CLOSED)
+        flush_after_read(c);
     genrpc__conn_unref(c);
+}
+
+static void
+read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    genrpc__conn *c = w->data;
+    if (atomic_load(&c->state) == GENRPC__TLS_HANDSHAKE)
+        c->tp->handshake(c);
+    else
+        conn_read(c);
 }
 
 /* ---- writing ------------------------------------------------------------- */
@@ -373,17 +425,24 @@ consume(genrpc__conn *c, size_t n)
     }
 }
 
+/* Loop only. */
+static void
+arm_send_timer(genrpc__conn *c)
+{
+    int64_t ms = c->node->cfg.send_timeout_ms;
+    if (ms >= 0 && !ev_is_active(&c->send_timer) && atomic_load(&c->state) != GENRPC__CLOSED) {
+        ev_timer_set(&c->send_timer, (double)ms / 1000.0, 0.);
+        ev_timer_start(c->node->loop, &c->send_timer);
+    }
+}
+
 static void
 arm_write(genrpc__conn *c)
 {
     if (atomic_load(&c->state) == GENRPC__CLOSED)
         return;
     ev_io_start(c->node->loop, &c->ww);
-    int64_t ms = c->node->cfg.send_timeout_ms;
-    if (ms >= 0 && !ev_is_active(&c->send_timer)) {
-        ev_timer_set(&c->send_timer, (double)ms / 1000.0, 0.);
-        ev_timer_start(c->node->loop, &c->send_timer);
-    }
+    arm_send_timer(c);
 }
 
 static void
@@ -395,15 +454,23 @@ arm_write_cmd(genrpc_node *node, void *arg)
 }
 
 /* Writes what is queued until done or EAGAIN. One thread at a time does
- * (c->flushing); others just queue. The lock is dropped around sendmsg. */
+ * (c->flushing); others just queue. The lock is dropped around sendmsg.
+ * A loop-only transport (TLS) is flushed by the loop: other threads hand
+ * it the connection (the deferred-flush list). */
 void
 genrpc__conn_flush(genrpc__conn *c)
 {
     bool wait_writable = false;
     int sys_err = 0;
+    if (c->tp->loop_only && !genrpc__on_loop(c->node)) {
+        if (atomic_load(&c->state) != GENRPC__CLOSED) /* else nothing to write, ever */
+            genrpc__loop_defer_flush(c);
+        return;
+    }
     pthread_mutex_lock(&c->out_mu);
     genrpc__state s = atomic_load(&c->state);
-    if (c->flushing || c->write_wait || s == GENRPC__CLOSED || s == GENRPC__CONNECTING) {
+    if (c->flushing || c->write_wait || s == GENRPC__CLOSED || s == GENRPC__CONNECTING ||
+        s == GENRPC__TLS_HANDSHAKE) {
         pthread_mutex_unlock(&c->out_mu);
         return;
     }
@@ -414,18 +481,22 @@ genrpc__conn_flush(genrpc__conn *c)
         for (genrpc__out *o = c->out_head; o && n < IOV_BATCH; o = o->next)
             n += genrpc__out_iov(o, iov + n, IOV_BATCH - n);
         pthread_mutex_unlock(&c->out_mu);
-        struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)n};
-        ssize_t w = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t w = c->tp->writev(c, iov, n);
         int e = errno;
         pthread_mutex_lock(&c->out_mu);
         if (w >= 0) {
             consume(c, (size_t)w);
-        } else if (e == EAGAIN || e == EWOULDBLOCK) {
+        } else if (w == GENRPC__IO_WANT_WRITE) {
             c->write_wait = wait_writable = true;
             break;
-        } else if (e != EINTR) {
-            sys_err = e;
+        } else if (w == GENRPC__IO_WANT_READ) { /* loop-only transport: on the loop */
+            c->write_wait = c->flush_on_readable = true;
+            arm_send_timer(c);
             break;
+        } else {
+            if (w == GENRPC__IO_ERROR)
+                sys_err = e ? e : EIO;
+            break; /* GENRPC__IO_CLOSED: the transport closed c */
         }
     }
     c->flushing = false;
@@ -451,16 +522,29 @@ write_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
     (void)revents;
     genrpc__conn *c = w->data;
-    if (atomic_load(&c->state) == GENRPC__CONNECTING) {
+    genrpc__state s = atomic_load(&c->state);
+    if (s == GENRPC__CONNECTING) {
         genrpc__client_connected(c);
         return;
     }
+    if (s == GENRPC__TLS_HANDSHAKE) {
+        c->tp->handshake(c);
+        return;
+    }
     ev_io_stop(loop, &c->ww);
-    ev_timer_stop(loop, &c->send_timer);
+    bool read_too = c->read_on_writable;
+    c->read_on_writable = false;
     pthread_mutex_lock(&c->out_mu);
-    c->write_wait = false;
+    bool was_waiting = c->write_wait && !c->flush_on_readable;
+    if (was_waiting)
+        c->write_wait = false;
     pthread_mutex_unlock(&c->out_mu);
-    genrpc__conn_flush(c);
+    if (was_waiting) {
+        ev_timer_stop(loop, &c->send_timer);
+        genrpc__conn_flush(c);
+    }
+    if (read_too && atomic_load(&c->state) != GENRPC__CLOSED)
+        conn_read(c);
 }
 
 static void

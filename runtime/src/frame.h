@@ -39,6 +39,7 @@ typedef enum genrpc__reject_reason {
     GENRPC__REJ_VERSION = 2,  /* no common protocol version */
     GENRPC__REJ_WRONG_NODE = 3, /* HELLO addressed another node name */
     GENRPC__REJ_PROTOCOL = 4, /* malformed handshake */
+    GENRPC__REJ_CERT = 5,     /* TLS: the client's certificate does not name it */
 } genrpc__reject_reason;
 
 /* A name as it appears on the wire: u8 length + bytes (no NUL). */

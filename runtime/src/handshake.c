@@ -41,9 +41,13 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
     (void)revents;
     genrpc__conn *c = w->data;
     genrpc_node *node = c->node;
-    if (atomic_load(&c->state) == GENRPC__CONNECTING)
+    genrpc__state s = atomic_load(&c->state);
+    if (s == GENRPC__CONNECTING)
         genrpc__conn_close(c, GENRPC_E_CONNECT, "connect timed out after %lld ms",
                            (long long)node->cfg.connect_timeout_ms);
+    else if (s == GENRPC__TLS_HANDSHAKE)
+        genrpc__conn_close(c, GENRPC_E_TLS, "TLS handshake not finished within %lld ms",
+                           (long long)node->cfg.authentication_timeout_ms);
     else
         genrpc__conn_close(c, GENRPC_E_AUTH, "not authenticated within %lld ms",
                            (long long)node->cfg.authentication_timeout_ms);
@@ -67,7 +71,7 @@ reject(genrpc__conn *c, uint8_t reason, int err, const char *why)
 {
     uint8_t buf[GENRPC__LEN_PREFIX + 3 + GENRPC__NAME_MAX];
     send_ctl(c, buf, genrpc__encode_reject(buf, sizeof buf, reason, why));
-    if (reason == GENRPC__REJ_COOKIE)
+    if (reason == GENRPC__REJ_COOKIE || reason == GENRPC__REJ_CERT)
         atomic_fetch_add(&c->node->auth_failures, 1);
     else
         atomic_fetch_add(&c->node->protocol_errors, 1);
@@ -108,6 +112,11 @@ on_hello(genrpc__conn *c, const uint8_t *body, size_t len)
     }
     memcpy(c->peer, h.from.p, h.from.len);
     c->peer[h.from.len] = '\0';
+    char why[160];
+    if (c->tp->peer_is && !c->tp->peer_is(c, c->peer, why, sizeof why)) {
+        reject(c, GENRPC__REJ_CERT, GENRPC_E_TLS, why); /* TLS: the cert must name `from` */
+        return;
+    }
     if (h.min_version > GENRPC__PROTO_VERSION || h.max_version < GENRPC__PROTO_VERSION) {
         reject(c, GENRPC__REJ_VERSION, GENRPC_E_PROTOCOL, "no common protocol version");
         return;
@@ -164,9 +173,9 @@ on_reject(genrpc__conn *c, const uint8_t *body, size_t len)
         genrpc__conn_close(c, GENRPC_E_PROTOCOL, "malformed REJECT");
         return true;
     }
-    int err = reason == GENRPC__REJ_COOKIE || reason == GENRPC__REJ_WRONG_NODE
-                  ? GENRPC_E_AUTH
-                  : GENRPC_E_PROTOCOL;
+    int err = reason == GENRPC__REJ_COOKIE || reason == GENRPC__REJ_WRONG_NODE ? GENRPC_E_AUTH
+              : reason == GENRPC__REJ_CERT                                   ? GENRPC_E_TLS
+                                                                             : GENRPC_E_PROTOCOL;
     genrpc__conn_close(c, err, "%.*s", (int)text.len, text.p);
     return true;
 }

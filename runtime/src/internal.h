@@ -28,6 +28,7 @@
 #include "genrpc/genrpc.h"
 #include "frame.h"
 #include "policy.h"
+#include "transport.h"
 
 typedef struct genrpc__conn genrpc__conn;
 typedef struct genrpc__job genrpc__job;
@@ -174,6 +175,7 @@ typedef enum genrpc__role { GENRPC__CLIENT, GENRPC__ACCEPTOR } genrpc__role;
 
 typedef enum genrpc__state {
     GENRPC__CONNECTING,     /* client: TCP connect in progress */
+    GENRPC__TLS_HANDSHAKE,  /* both: the transport's own handshake (TLS) */
     GENRPC__WAIT_HELLO,     /* acceptor */
     GENRPC__WAIT_CHALLENGE, /* client */
     GENRPC__WAIT_AUTH,      /* acceptor */
@@ -188,6 +190,9 @@ struct genrpc__conn {
     atomic_int refs;
     _Atomic genrpc__state state; /* written on the loop */
     int fd;
+    const genrpc__transport *tp; /* set before the fd is (never changes after) */
+    void *tp_state;              /* the transport's (tls.c: its SSL object) */
+    bool read_on_writable;       /* loop: a read waits for the socket to be writable */
     ev_io rw, ww;
     ev_timer timer;      /* connect / authentication timeout */
     ev_timer send_timer; /* send_timeout while the socket is full */
@@ -214,6 +219,7 @@ struct genrpc__conn {
     genrpc__out *held_head, *held_tail; /* app frames queued before READY */
     bool flushing;     /* a thread is inside writev */
     bool write_wait;   /* EAGAIN: the loop's write watcher is armed */
+    bool flush_on_readable; /* ... or the transport's write waits for readable */
     bool flush_queued; /* on node->flush list (node->cmd_mu) */
     genrpc__conn *flush_next;
 
@@ -247,7 +253,11 @@ void genrpc__conn_unref(genrpc__conn *c);
 /* Allocates a conn in its initial state (refs = 1, owned by the caller). */
 genrpc__conn *genrpc__conn_new(genrpc_node *node, genrpc__role role, int fd);
 
-/* Loop only: start reading/writing an fd (after accept or connect). */
+/* Loop only: TCP is up (accepted or connected): start reading, run the
+ * transport's handshake, then the genrpc handshake. */
+void genrpc__conn_up(genrpc__conn *c);
+/* Loop only: just start reading/writing the fd (conn_up's first step;
+ * a TCP conn driven by hand, as tests/fuzz does). */
 void genrpc__conn_start_io(genrpc__conn *c);
 
 /* Loop only: close with err; fails every pending call with err. */
@@ -352,6 +362,11 @@ struct genrpc_node {
     int listen_fd;
     int port;
     ev_io listen_w;
+    int tls_listen_fd; /* the TLS listener (ssl_server_port), or -1 */
+    int tls_port;
+    ev_io tls_listen_w;
+    void *tls_ctx;     /* SSL_CTX (tls.c), NULL without a TLS configuration */
+    char *tls_files[4]; /* copies of the tls_* strings of cfg */
     pthread_mutex_t cmd_mu;
     genrpc__cmd *cmds_head, *cmds_tail;
     genrpc__conn *flush_list; /* conns with deferred output (cmd_mu) */

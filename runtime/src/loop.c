@@ -150,8 +150,9 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
     (void)loop;
     (void)revents;
     genrpc_node *node = w->data;
+    bool tls = w == &node->tls_listen_w;
     for (int i = 0; i < 64; i++) {
-        int fd = accept4(node->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno != EAGAIN && errno != EINTR)
                 genrpc__log(node, GENRPC_LOG_WARN, "accept: %s", strerror(errno));
@@ -163,19 +164,22 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
             close(fd);
             continue;
         }
+        if (tls)
+            c->tp = &genrpc__tls_transport;
         /* conn_new's reference is the loop's; the list takes its own. */
         genrpc__conns_link(node, &node->acceptors, c);
-        genrpc__conn_start_io(c);
-        genrpc__handshake_start_acceptor(c);
+        genrpc__conn_up(c);
     }
 }
 
-int
-genrpc__listen(genrpc_node *node, genrpc_status *st)
+/* One listener (TCP or TLS) on `cfg_port`; fills *fd_out, *port_out, w. */
+static int
+listen_on(genrpc_node *node, int cfg_port, int *fd_out, int *port_out, ev_io *w,
+          genrpc_status *st)
 {
-    node->listen_fd = -1;
-    node->port = GENRPC_PORT_DISABLED;
-    if (node->cfg.tcp_server_port == GENRPC_PORT_DISABLED)
+    *fd_out = -1;
+    *port_out = GENRPC_PORT_DISABLED;
+    if (cfg_port == GENRPC_PORT_DISABLED)
         return genrpc__ok(st);
 
     struct addrinfo hints = {0}, *res = NULL;
@@ -183,7 +187,7 @@ genrpc__listen(genrpc_node *node, genrpc_status *st)
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE;
-    snprintf(port, sizeof port, "%d", node->cfg.tcp_server_port);
+    snprintf(port, sizeof port, "%d", cfg_port);
     int rc = getaddrinfo(node->listen_host, port, &hints, &res);
     if (rc != 0)
         return genrpc__fail(st, GENRPC_E_INVAL, "cannot resolve listen host '%s': %s",
@@ -205,13 +209,31 @@ genrpc__listen(genrpc_node *node, genrpc_status *st)
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     getsockname(fd, (struct sockaddr *)&ss, &sl);
-    node->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                                : ((struct sockaddr_in *)&ss)->sin_port);
-    node->listen_fd = fd;
-    ev_io_init(&node->listen_w, accept_cb, fd, EV_READ);
-    node->listen_w.data = node;
-    ev_io_start(node->loop, &node->listen_w);
+    *port_out = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                               : ((struct sockaddr_in *)&ss)->sin_port);
+    *fd_out = fd;
+    ev_io_init(w, accept_cb, fd, EV_READ);
+    w->data = node;
+    ev_io_start(node->loop, w);
     return genrpc__ok(st);
+}
+
+/* The TCP listener and the TLS one; either may be off. */
+int
+genrpc__listen(genrpc_node *node, genrpc_status *st)
+{
+    int rc = listen_on(node, node->cfg.tcp_server_port, &node->listen_fd, &node->port,
+                       &node->listen_w, st);
+    if (rc != GENRPC_OK)
+        return rc;
+    rc = listen_on(node, node->cfg.ssl_server_port, &node->tls_listen_fd, &node->tls_port,
+                   &node->tls_listen_w, st);
+    if (rc != GENRPC_OK && node->listen_fd >= 0) {
+        ev_io_stop(node->loop, &node->listen_w);
+        close(node->listen_fd);
+        node->listen_fd = -1;
+    }
+    return rc;
 }
 
 void
@@ -261,6 +283,11 @@ shutdown_cmd(genrpc_node *node, void *arg)
         ev_io_stop(node->loop, &node->listen_w);
         close(node->listen_fd);
         node->listen_fd = -1;
+    }
+    if (node->tls_listen_fd >= 0) {
+        ev_io_stop(node->loop, &node->tls_listen_w);
+        close(node->tls_listen_fd);
+        node->tls_listen_fd = -1;
     }
     for (;;) {
         pthread_mutex_lock(&node->conns_mu);

@@ -37,8 +37,9 @@ check_config(const genrpc_node_config *cfg, genrpc_status *st)
     if (cfg->tcp_server_port < GENRPC_PORT_DISABLED || cfg->tcp_server_port > 65535)
         return genrpc__fail(st, GENRPC_E_INVAL, "tcp_server_port %d out of range",
                             cfg->tcp_server_port);
-    if (cfg->ssl_server_port != GENRPC_PORT_DISABLED)
-        return genrpc__fail(st, GENRPC_E_TLS, "the TLS listener is not available yet");
+    if (cfg->ssl_server_port < GENRPC_PORT_DISABLED || cfg->ssl_server_port > 65535)
+        return genrpc__fail(st, GENRPC_E_INVAL, "ssl_server_port %d out of range",
+                            cfg->ssl_server_port);
     if (cfg->max_frame_size < 1024 || cfg->max_frame_size > UINT32_MAX)
         return genrpc__fail(st, GENRPC_E_INVAL, "max_frame_size %zu out of range [1024, 4 GiB)",
                             cfg->max_frame_size);
@@ -81,6 +82,13 @@ copy_config(genrpc_node *node, const genrpc_node_config *cfg)
     node->cfg.listen_host = node->listen_host;
     node->cfg.module_list = (const char *const *)node->module_list;
     node->cfg.node_addrs = node->node_addrs;
+    const char **tls[] = {&node->cfg.tls_ca_file, &node->cfg.tls_cert_file,
+                          &node->cfg.tls_key_file, &node->cfg.tls_ciphers};
+    for (int i = 0; i < 4; i++) {
+        if (*tls[i] && !(node->tls_files[i] = strdup(*tls[i])))
+            return false;
+        *tls[i] = node->tls_files[i];
+    }
     if (node->cfg.call_receive_timeout_ms == 0)
         node->cfg.call_receive_timeout_ms = 15000;
     return true;
@@ -100,6 +108,9 @@ free_node(genrpc_node *node)
     for (size_t i = 0; node->node_addrs && i < node->cfg.n_node_addrs; i++)
         free((char *)node->node_addrs[i].node);
     free(node->node_addrs);
+    for (int i = 0; i < 4; i++)
+        free(node->tls_files[i]);
+    genrpc__tls_node_free(node);
     for (size_t i = 0; i < node->n_regs; i++)
         free(node->regs[i]);
     free(node->regs);
@@ -142,10 +153,14 @@ genrpc_node_start(const genrpc_node_config *cfg, genrpc_node **out, genrpc_statu
     pthread_mutex_init(&node->job_mu, NULL);
     pthread_cond_init(&node->job_cond, NULL);
     pthread_cond_init(&node->loop_cond, NULL);
-    node->listen_fd = -1;
+    node->listen_fd = node->tls_listen_fd = -1;
     if (!copy_config(node, cfg)) {
         free_node(node);
         return genrpc__fail(st, GENRPC_E_NOMEM, "no memory for the configuration");
+    }
+    if ((rc = genrpc__tls_node_init(node, st)) != GENRPC_OK) {
+        free_node(node);
+        return rc;
     }
     if ((rc = genrpc__loop_start(node, st)) != GENRPC_OK) {
         free_node(node);
@@ -162,12 +177,14 @@ genrpc_node_start(const genrpc_node_config *cfg, genrpc_node **out, genrpc_statu
         genrpc__workers_stop(node);
         if (node->listen_fd >= 0)
             close(node->listen_fd);
+        if (node->tls_listen_fd >= 0)
+            close(node->tls_listen_fd);
         ev_loop_destroy(node->loop);
         free_node(node);
         return genrpc__fail(st, rc, "cannot start the node's threads");
     }
-    genrpc__log(node, GENRPC_LOG_INFO, "node %s started (tcp port %d, %d workers)", node->name,
-                node->port, workers);
+    genrpc__log(node, GENRPC_LOG_INFO, "node %s started (tcp port %d, tls port %d, %d workers)",
+                node->name, node->port, node->tls_port, workers);
     *out = node;
     return genrpc__ok(st);
 }
@@ -199,6 +216,12 @@ int
 genrpc_node_tcp_port(const genrpc_node *node)
 {
     return node->port;
+}
+
+int
+genrpc_node_ssl_port(const genrpc_node *node)
+{
+    return node->tls_port;
 }
 
 void

@@ -67,7 +67,7 @@ typedef struct genrpc_node_config {
 
     int tcp_server_port;         /* 5369; 0 = ephemeral; GENRPC_PORT_DISABLED */
     int tcp_client_port;         /* 5369: port dialled for nodes not in node_addrs */
-    int ssl_server_port;         /* GENRPC_PORT_DISABLED (TLS: see docs/tls.md) */
+    int ssl_server_port;         /* GENRPC_PORT_DISABLED; 0 = ephemeral (TLS: docs/tls.md) */
     int ssl_client_port;         /* 5370 */
     genrpc_driver default_client_driver; /* GENRPC_DRIVER_TCP */
     const genrpc_node_addr *node_addrs;  /* gen_rpc's client_config_per_node */
@@ -97,6 +97,19 @@ typedef struct genrpc_node_config {
     genrpc_log_cb log_cb;        /* NULL: silent */
     void *log_arg;
     genrpc_log_level log_level;  /* GENRPC_LOG_INFO: most verbose level passed to log_cb */
+
+    /* TLS (docs/tls.md): needed by ssl_server_port and to dial nodes whose
+     * driver is GENRPC_DRIVER_TLS. PEM files, read once by genrpc_node_start
+     * (the three together or none). TLS 1.2 minimum, 1.3 preferred; both
+     * sides present a certificate and verify the peer's against
+     * tls_ca_file; the peer's certificate must carry its node name as its
+     * subject CN or as a SAN (DNS, email or URI), compared exactly. */
+    const char *tls_ca_file;     /* NULL: CA certificate(s) peers must chain to */
+    const char *tls_cert_file;   /* NULL: this node's certificate, then any intermediates */
+    const char *tls_key_file;    /* NULL: its private key (not encrypted) */
+    int tls_verify_depth;        /* 99: most intermediate CAs accepted in a peer's chain */
+    const char *tls_ciphers;     /* NULL: ECDHE + AES-GCM/ChaCha20-Poly1305 (TLS 1.2 list;
+                                    TLS 1.3 suites are OpenSSL's, all AEAD) */
 } genrpc_node_config;
 
 #define GENRPC_NODE_CONFIG_INIT                                                          \
@@ -104,7 +117,7 @@ typedef struct genrpc_node_config {
         NULL, NULL, NULL, 5369, 5369, GENRPC_PORT_DISABLED, 5370, GENRPC_DRIVER_TCP, NULL, \
             0, NULL, NULL, GENRPC_CONTROL_DISABLED, NULL, 0, 5000, 5000, 5000, 15000,    \
             15000, GENRPC_INFINITY, GENRPC_INFINITY, GENRPC_INFINITY, 5, 5, 2,           \
-            (size_t)64 << 20, 0, NULL, NULL, GENRPC_LOG_INFO                             \
+            (size_t)64 << 20, 0, NULL, NULL, GENRPC_LOG_INFO, NULL, NULL, NULL, 99, NULL \
     }
 
 /* Sets every field of *cfg to its default (same as GENRPC_NODE_CONFIG_INIT). */
@@ -129,6 +142,9 @@ const char *genrpc_node_name(const genrpc_node *node);
 /* The TCP port the node listens on (the bound one when configured as 0),
  * or GENRPC_PORT_DISABLED. */
 int genrpc_node_tcp_port(const genrpc_node *node);
+
+/* The same for its TLS listener (ssl_server_port). */
+int genrpc_node_ssl_port(const genrpc_node *node);
 
 /* A snapshot of the node's counters, for tests and monitoring. */
 typedef struct genrpc_node_info {
