@@ -1,8 +1,8 @@
 // gen_rpc's remote_SUITE (CONFORMANCE.md §2) translated: this process's node
 // ("master") calls a helper node process ("slave", tests/helpers/test_node.c).
-// Written over a transport parameter; only TCP is instantiated until TLS
-// lands. Rows are named R<n>_<Case>; bodies shared with the local suite are
-// in support/rows.h.
+// Every row runs over plain TCP and over TLS (the slave then listens on TLS
+// only; certificates from tests/tls/make_certs.sh). Rows are named
+// R<n>_<Case>; bodies shared with the local suite are in support/rows.h.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -16,15 +16,20 @@
 namespace genrpc_test {
 namespace {
 
-enum class Transport { kTcp };
+enum class Transport { kTcp, kTls };
 
 std::string TransportName(const ::testing::TestParamInfo<Transport> &info) {
   switch (info.param) {
     case Transport::kTcp:
       return "TCP";
+    case Transport::kTls:
+      return "TLS";
   }
   return "unknown";
 }
+
+// "master@127.0.0.1" -> "master": the certificate files of that node.
+std::string CertBase(const std::string &node) { return node.substr(0, node.find('@')); }
 
 constexpr const char *kMaster = "master@127.0.0.1";
 constexpr const char *kSlave = "slave@127.0.0.1";
@@ -47,6 +52,13 @@ class RemoteTest : public ::testing::TestWithParam<Transport> {
     if (slave_) slave_->ExpectCleanStop();
     slave_.reset();
     std::vector<std::string> args = {"--name", kSlave, "--cookie", slave_cookie, "--port", "0"};
+    if (tls()) {
+      std::vector<std::string> t = {"--port", "-1", "--ssl-port", "0",
+                                    "--tls-ca", CertFile("ca.pem"),
+                                    "--tls-cert", CertFile("slave.pem"),
+                                    "--tls-key", CertFile("slave.key")};
+      args.insert(args.end(), t.begin(), t.end());
+    }
     args.insert(args.end(), slave_flags.begin(), slave_flags.end());
     std::string error;
     slave_ = HelperProcess::Spawn(args, &error);
@@ -61,9 +73,17 @@ class RemoteTest : public ::testing::TestWithParam<Transport> {
     o.name = name;
     o.cookie = cookie;
     o.connect_timeout_ms = kConnectTimeoutMs;
-    o.addrs = {{kSlave, slave_->port()}, {kDead, FreeTcpPort()}};
+    o.addrs = {{kSlave, tls() ? slave_->ssl_port() : slave_->port()}, {kDead, FreeTcpPort()}};
+    if (tls()) {
+      o.addr_driver = GENRPC_DRIVER_TLS;
+      o.tls_ca = CertFile("ca.pem");
+      o.tls_cert = CertFile(CertBase(name) + ".pem");
+      o.tls_key = CertFile(CertBase(name) + ".key");
+    }
     return Node::Start(o, error);
   }
+
+  bool tls() const { return GetParam() == Transport::kTls; }
 
   genrpc_node *n() { return master_->get(); }
   std::string slave() { return kSlave; }
@@ -179,8 +199,8 @@ TEST_P(RemoteTest, R32_WrongCookie) {
   EXPECT_TRUE(PingOk(good->get(), kSlave));
 }
 
-INSTANTIATE_TEST_SUITE_P(Transports, RemoteTest, ::testing::Values(Transport::kTcp),
-                         TransportName);
+INSTANTIATE_TEST_SUITE_P(Transports, RemoteTest,
+                         ::testing::Values(Transport::kTcp, Transport::kTls), TransportName);
 
 }  // namespace
 }  // namespace genrpc_test

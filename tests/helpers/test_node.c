@@ -2,7 +2,8 @@
  * genrpc_test_node - a real node process for the multi-process tests.
  *
  * Registers the modules of tests/proto/test.proto, prints exactly
- * "PORT <n>\n" on stdout once it serves, and stops cleanly (genrpc_node_stop,
+ * "PORT <tcp> SSL <tls>\n" on stdout once it serves (-1: that listener is
+ * off), and stops cleanly (genrpc_node_stop,
  * exit 0) when stdin reaches EOF or on SIGTERM. Nothing else goes to stdout;
  * diagnostics go to stderr.
  */
@@ -32,6 +33,9 @@ typedef struct options {
     size_t n_nodes;
     int64_t auth_timeout_ms;
     int verbose;
+    int ssl_port;
+    const char *tls_ca, *tls_cert, *tls_key;
+    genrpc_driver driver; /* --default-driver */
 } options;
 
 static volatile sig_atomic_t g_stop;
@@ -45,11 +49,16 @@ static void usage(FILE *out) {
     fputs("usage: genrpc_test_node [options]\n"
           "  --name NAME            node name (default helper@127.0.0.1)\n"
           "  --cookie COOKIE        shared secret (default genrpc-test-cookie)\n"
-          "  --port N               TCP port, 0 = ephemeral (default 0)\n"
+          "  --port N               TCP port, 0 = ephemeral, -1 = off (default 0)\n"
+          "  --ssl-port N           TLS port, 0 = ephemeral, -1 = off (default -1)\n"
+          "  --tls-ca FILE          CA certificate(s) (PEM)\n"
+          "  --tls-cert FILE        this node's certificate (PEM)\n"
+          "  --tls-key FILE         its private key (PEM)\n"
+          "  --default-driver tcp|tls  driver for nodes not given with --node\n"
           "  --whitelist m1,m2      only these modules are callable\n"
           "  --blacklist m1,m2      these modules are not callable\n"
           "  --workers N            worker threads (default: runtime's)\n"
-          "  --node NAME=PORT       where to reach another node (repeatable)\n"
+          "  --node NAME=[tls:]PORT where to reach another node (repeatable)\n"
           "  --auth-timeout-ms N    authentication timeout (default 5000)\n"
           "  --verbose              runtime log on stderr\n"
           "  --help                 this text\n"
@@ -79,12 +88,13 @@ static int parse_list(char *s, options *o) {
 static int parse_node(char *s, options *o) {
     char *eq = strrchr(s, '=');
     long port;
-    if (eq == NULL || o->n_nodes == MAX_NODES || parse_int(eq + 1, 1, 65535, &port) != 0)
+    if (eq == NULL || o->n_nodes == MAX_NODES ||
+        parse_int(eq + 1 + (strncmp(eq + 1, "tls:", 4) == 0 ? 4 : 0), 1, 65535, &port) != 0)
         return -1;
     *eq = '\0';
     genrpc_node_addr *a = &o->nodes[o->n_nodes++];
     a->node = s;
-    a->driver = GENRPC_DRIVER_TCP;
+    a->driver = strncmp(eq + 1, "tls:", 4) == 0 ? GENRPC_DRIVER_TLS : GENRPC_DRIVER_TCP;
     a->port = (int)port;
     return 0;
 }
@@ -108,8 +118,19 @@ static int parse_args(int argc, char **argv, options *o) {
             o->name = v;
         else if (strcmp(a, "--cookie") == 0)
             o->cookie = v;
-        else if (strcmp(a, "--port") == 0 && parse_int(v, 0, 65535, &n) == 0)
+        else if (strcmp(a, "--port") == 0 && parse_int(v, -1, 65535, &n) == 0)
             o->port = (int)n;
+        else if (strcmp(a, "--ssl-port") == 0 && parse_int(v, -1, 65535, &n) == 0)
+            o->ssl_port = (int)n;
+        else if (strcmp(a, "--tls-ca") == 0)
+            o->tls_ca = v;
+        else if (strcmp(a, "--tls-cert") == 0)
+            o->tls_cert = v;
+        else if (strcmp(a, "--tls-key") == 0)
+            o->tls_key = v;
+        else if (strcmp(a, "--default-driver") == 0 &&
+                 (strcmp(v, "tcp") == 0 || strcmp(v, "tls") == 0))
+            o->driver = strcmp(v, "tls") == 0 ? GENRPC_DRIVER_TLS : GENRPC_DRIVER_TCP;
         else if (strcmp(a, "--whitelist") == 0 && o->control == GENRPC_CONTROL_DISABLED) {
             o->control = GENRPC_CONTROL_WHITELIST;
             if (parse_list(v, o) != 0)
@@ -158,6 +179,7 @@ main(int argc, char **argv) {
     memset(&o, 0, sizeof o);
     o.name = "helper@127.0.0.1";
     o.cookie = "genrpc-test-cookie";
+    o.ssl_port = GENRPC_PORT_DISABLED;
     int rc = parse_args(argc, argv, &o);
     if (rc != 0) {
         usage(rc > 0 ? stdout : stderr);
@@ -174,6 +196,11 @@ main(int argc, char **argv) {
     cfg.name = o.name;
     cfg.cookie = o.cookie;
     cfg.tcp_server_port = o.port;
+    cfg.ssl_server_port = o.ssl_port;
+    cfg.tls_ca_file = o.tls_ca;
+    cfg.tls_cert_file = o.tls_cert;
+    cfg.tls_key_file = o.tls_key;
+    cfg.default_client_driver = o.driver;
     cfg.module_control = o.control;
     cfg.module_list = (const char *const *)o.modules;
     cfg.n_module_list = o.n_modules;
@@ -213,7 +240,7 @@ main(int argc, char **argv) {
         return 1;
     }
 
-    printf("PORT %d\n", genrpc_node_tcp_port(node));
+    printf("PORT %d SSL %d\n", genrpc_node_tcp_port(node), genrpc_node_ssl_port(node));
     fflush(stdout);
 
     wait_for_stop();

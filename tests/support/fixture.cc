@@ -22,6 +22,9 @@
 #ifndef GENRPC_TEST_NODE_PATH
 #error "GENRPC_TEST_NODE_PATH must be defined by the build"
 #endif
+#if !defined(GENRPC_TEST_CERT_DIR) || !defined(GENRPC_TEST_CERT_SCRIPT)
+#error "GENRPC_TEST_CERT_DIR and GENRPC_TEST_CERT_SCRIPT must be defined by the build"
+#endif
 
 namespace genrpc_test {
 namespace {
@@ -69,6 +72,20 @@ bool WaitPid(pid_t pid, int64_t timeout_ms, int *status) {
 }  // namespace
 
 const char *HelperPath() { return GENRPC_TEST_NODE_PATH; }
+
+std::string CertDir() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    std::string ca = std::string(GENRPC_TEST_CERT_DIR) + "/ca.pem";
+    if (access(ca.c_str(), R_OK) == 0) return;
+    std::string cmd = std::string("sh '") + GENRPC_TEST_CERT_SCRIPT + "' '" +
+                      GENRPC_TEST_CERT_DIR + "' >&2";
+    if (system(cmd.c_str()) != 0) fprintf(stderr, "%s failed\n", cmd.c_str());
+  });
+  return GENRPC_TEST_CERT_DIR;
+}
+
+std::string CertFile(const std::string &name) { return CertDir() + "/" + name; }
 
 int FreeTcpPort() {
   int port = -1;
@@ -151,12 +168,15 @@ std::unique_ptr<HelperProcess> HelperProcess::Spawn(const std::vector<std::strin
     }
     line.append(buf, static_cast<size_t>(n));
   }
-  int port = -1;
-  if (sscanf(line.c_str(), "PORT %d", &port) != 1 || port <= 0 || port > 65535) {
+  int port = -1, ssl_port = -1;
+  int got = sscanf(line.c_str(), "PORT %d SSL %d", &port, &ssl_port);
+  if (got < 1 || port == 0 || port > 65535 || ssl_port == 0 || ssl_port > 65535 ||
+      (port < 0 && ssl_port < 0)) {
     *error = "bad PORT line from helper: '" + line + "'";
     return nullptr;
   }
   h->port_ = port;
+  h->ssl_port_ = ssl_port;
   return h;
 }
 
@@ -221,7 +241,7 @@ std::unique_ptr<Node> Node::Start(const NodeOptions &o, std::string *error) {
   n->state_ok_ = true;
 
   std::vector<genrpc_node_addr> addrs;
-  for (auto &a : o.addrs) addrs.push_back({a.first.c_str(), GENRPC_DRIVER_TCP, a.second});
+  for (auto &a : o.addrs) addrs.push_back({a.first.c_str(), o.addr_driver, a.second});
   std::vector<const char *> mods;
   for (auto &m : o.modules) mods.push_back(m.c_str());
 
@@ -240,6 +260,12 @@ std::unique_ptr<Node> Node::Start(const NodeOptions &o, std::string *error) {
   cfg.module_list = mods.empty() ? nullptr : mods.data();
   cfg.n_module_list = mods.size();
   cfg.worker_threads = o.workers;
+  cfg.default_client_driver = o.default_driver;
+  cfg.ssl_server_port = o.ssl_server_port;
+  cfg.ssl_client_port = o.ssl_client_port;
+  if (!o.tls_ca.empty()) cfg.tls_ca_file = o.tls_ca.c_str();
+  if (!o.tls_cert.empty()) cfg.tls_cert_file = o.tls_cert.c_str();
+  if (!o.tls_key.empty()) cfg.tls_key_file = o.tls_key.c_str();
   if (getenv("GENRPC_TEST_LOG") != nullptr) {
     cfg.log_cb = LogToStderr;
     cfg.log_arg = const_cast<char *>(n->name_.c_str());

@@ -61,7 +61,8 @@ class HelperProcess {
   HelperProcess(const HelperProcess &) = delete;
   HelperProcess &operator=(const HelperProcess &) = delete;
 
-  int port() const { return port_; }
+  int port() const { return port_; }          // TCP, or -1 if off
+  int ssl_port() const { return ssl_port_; }  // TLS, or -1 if off
   pid_t pid() const { return pid_; }
 
   // Graceful stop: closes stdin, waits ≤ 5 s, then SIGKILL. Returns the
@@ -80,10 +81,17 @@ class HelperProcess {
   int stdin_fd_ = -1;
   int stdout_fd_ = -1;
   int port_ = -1;
+  int ssl_port_ = -1;
 };
 
 // Path of the genrpc_test_node binary (compile definition from CMake).
 const char *HelperPath();
+
+// Directory of the test PKI made by tests/tls/make_certs.sh (a ctest
+// fixture; made here on first use when the binary runs outside ctest).
+// CertFile("master.pem") is a path inside it.
+std::string CertDir();
+std::string CertFile(const std::string &name);
 
 // How to start an in-process node.
 struct NodeOptions {
@@ -91,7 +99,12 @@ struct NodeOptions {
   std::string cookie = kCookie;
   int server_port = 0;                // 0 = ephemeral
   int client_port = 5369;             // for nodes not in addrs
-  std::vector<std::pair<std::string, int>> addrs;  // node name -> TCP port
+  std::vector<std::pair<std::string, int>> addrs;  // node name -> port
+  genrpc_driver addr_driver = GENRPC_DRIVER_TCP;   // driver for every addrs entry
+  genrpc_driver default_driver = GENRPC_DRIVER_TCP;
+  int ssl_server_port = GENRPC_PORT_DISABLED;
+  int ssl_client_port = 5370;                      // for nodes not in addrs
+  std::string tls_ca, tls_cert, tls_key;           // PEM files; empty: no TLS
   int64_t connect_timeout_ms = 500;   // as in gen_rpc's suites
   int64_t send_timeout_ms = 500;
   int64_t auth_timeout_ms = 5000;
@@ -117,6 +130,7 @@ class Node {
   genrpc_node *get() const { return node_; }
   const std::string &name() const { return name_; }
   int port() const { return genrpc_node_tcp_port(node_); }
+  int ssl_port() const { return genrpc_node_ssl_port(node_); }
   genrpc_node_info Info() const;
   genrpc_test_state *state() { return &state_; }
   uint64_t CountRuns();  // Count handler runs on this node
