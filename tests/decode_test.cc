@@ -237,6 +237,38 @@ TEST(DecodeInplaceTest, MutatedInputsNeverCrashNorAcceptWhatProtobufCRefuses) {
     EXPECT_GT(refused, 0);
 }
 
+// Regressions found by tests/fuzz/fuzz_decode (reproducers in tests/fuzz/repro).
+struct Case {
+    const char *name;
+    std::vector<uint8_t> bytes;
+};
+
+TEST(DecodeInplaceTest, FuzzRegressionsAgreeWithProtobufC) {
+    const Case cases[] = {
+        // sint32 in an over-long varint: truncate to 32 bits, then unzigzag
+        {"packs-differently", {0x28, 0xff, 0xff, 0xff, 0xff, 0x1e}},
+        // field number above 2^29 - 1: invalid
+        {"tag-over-32-bits", {0x88, 0xff, 0xc0, 0xff, 0xf9, 0x00, 0x20}},
+        // field number 0: an unknown field, as protobuf-c sees it
+        {"field-number-0", {0x80, 0x00, 0x00}},
+    };
+    for (const auto &c : cases) {
+        Arena arena;
+        ProtobufCMessage *mine = nullptr;
+        int rc = genrpc__decode_inplace(&dtest__everything__descriptor, c.bytes.data(),
+                                        c.bytes.size(), &arena.allocator, &mine);
+        auto *theirs = protobuf_c_message_unpack(&dtest__everything__descriptor, nullptr,
+                                                 c.bytes.size(), c.bytes.data());
+        EXPECT_EQ(rc == GENRPC__DECODE_OK, theirs != nullptr) << c.name;
+        if (rc == GENRPC__DECODE_OK && theirs) {
+            auto *m = reinterpret_cast<Dtest__Everything *>(mine);
+            auto *t = reinterpret_cast<Dtest__Everything *>(theirs);
+            EXPECT_EQ(m->s32, t->s32) << c.name;
+        }
+        if (theirs) protobuf_c_message_free_unpacked(theirs, nullptr);
+    }
+}
+
 TEST(DecodeInplaceTest, EmptyInputIsTheDefaultMessage) {
     Arena arena;
     ProtobufCMessage *out = nullptr;

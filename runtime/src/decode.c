@@ -62,6 +62,29 @@ get_len(cursor *c, cursor *sub)
     return true;
 }
 
+/* A field key (field number << 3 | wire type), read exactly as protobuf-c
+ * reads it, so that both accept the same inputs: at most 5 bytes, and the
+ * first byte must carry field-number bits. */
+static bool
+get_key(cursor *c, uint32_t *field, unsigned *wire)
+{
+    if (c->p >= c->end || (*c->p & 0xf8) == 0)
+        return false;
+    uint64_t key = 0;
+    for (int i = 0; i < 5; i++) {
+        if (c->p >= c->end)
+            return false;
+        uint8_t b = *c->p++;
+        key |= (uint64_t)(b & 0x7f) << (7 * i);
+        if (!(b & 0x80)) {
+            *field = (uint32_t)(key >> 3);
+            *wire = (unsigned)(key & 7);
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Skips a field of an unknown tag. */
 static bool
 skip(cursor *c, unsigned wire)
@@ -168,7 +191,8 @@ read_scalar(cursor *c, ProtobufCType t, void *dst)
         return false;
     switch (t) {
     case PROTOBUF_C_TYPE_SINT32: {
-        int32_t s = (int32_t)((uint32_t)(v >> 1) ^ (uint32_t)-(int32_t)(v & 1));
+        uint32_t u = (uint32_t)v; /* 32-bit fields truncate first, then unzigzag */
+        int32_t s = (int32_t)((u >> 1) ^ (uint32_t)-(int32_t)(u & 1));
         memcpy(dst, &s, 4);
         return true;
     }
@@ -232,11 +256,11 @@ static int
 count_repeated(const ProtobufCMessageDescriptor *d, cursor in, size_t *counts)
 {
     while (in.p < in.end) {
-        uint64_t key;
-        if (!get_varint(&in, &key) || key >> 3 == 0 || key >> 3 > UINT32_MAX)
+        uint32_t id;
+        unsigned wire;
+        if (!get_key(&in, &id, &wire))
             return GENRPC__DECODE_MALFORMED;
-        unsigned wire = key & 7;
-        const ProtobufCFieldDescriptor *f = find_field(d, (uint32_t)(key >> 3));
+        const ProtobufCFieldDescriptor *f = find_field(d, id);
         if (f && f->label == PROTOBUF_C_LABEL_REPEATED && wire == 2 && is_packable(f->type)) {
             cursor sub;
             if (!get_len(&in, &sub))
@@ -350,11 +374,11 @@ decode_into(ctx *x, const ProtobufCMessageDescriptor *d, ProtobufCMessage *m, cu
     if (rc == GENRPC__DECODE_OK)
         rc = alloc_repeated(x, d, m, counts);
     while (rc == GENRPC__DECODE_OK && in.p < in.end) {
-        uint64_t key = 0;
-        if (!get_varint(&in, &key)) /* validated by count_repeated already */
+        uint32_t id = 0;
+        unsigned wire = 0;
+        if (!get_key(&in, &id, &wire)) /* validated by count_repeated already */
             return GENRPC__DECODE_MALFORMED;
-        unsigned wire = key & 7;
-        const ProtobufCFieldDescriptor *f = find_field(d, (uint32_t)(key >> 3));
+        const ProtobufCFieldDescriptor *f = find_field(d, id);
         if (!f)
             rc = skip(&in, wire) ? GENRPC__DECODE_OK : GENRPC__DECODE_MALFORMED;
         else if (f->label == PROTOBUF_C_LABEL_REPEATED)

@@ -27,6 +27,7 @@ summary=""
 for t in $targets; do
   work="$build/corpus/$t"
   art="$build/artifacts/$t/"
+  rm -rf "$art"   # findings of earlier runs would be counted again
   mkdir -p "$work" "$art"
   log="$build/$t.log"
   echo "== $t: ${seconds}s"
