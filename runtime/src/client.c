@@ -364,6 +364,7 @@ on_reply(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len)
     const uint8_t *payload;
     size_t plen;
     if (!genrpc__decode_reply(body, len, &id, &payload, &plen)) {
+        atomic_fetch_add(&c->node->protocol_errors, 1);
         genrpc__conn_close(c, GENRPC_E_PROTOCOL, "malformed REPLY");
         return;
     }
@@ -385,6 +386,7 @@ on_error(genrpc__conn *c, const uint8_t *body, size_t len)
 {
     genrpc__error_body e;
     if (!genrpc__decode_error(body, len, &e) || !remote_error_ok(e.err)) {
+        atomic_fetch_add(&c->node->protocol_errors, 1);
         genrpc__conn_close(c, GENRPC_E_PROTOCOL, "malformed ERROR");
         return;
     }
