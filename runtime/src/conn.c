@@ -222,8 +222,13 @@ reserve(genrpc__conn *c)
     size_t need = have + READ_MIN;
     genrpc__chunk *old = c->rchunk;
     if (genrpc__frame_peek(old ? old->data + c->rstart : NULL, have, &body) &&
-        body <= frame_limit(c) && GENRPC__LEN_PREFIX + body > need)
-        need = GENRPC__LEN_PREFIX + body;
+        body <= frame_limit(c) && GENRPC__LEN_PREFIX + body > need) {
+        /* Room for the whole frame, but never more than 1 MiB (or double)
+         * ahead of the bytes that actually arrived: a peer announcing a
+         * huge frame and sending nothing costs little memory. */
+        size_t ahead = have + CHUNK_MAX > 2 * have ? have + CHUNK_MAX : 2 * have;
+        need = GENRPC__LEN_PREFIX + body < ahead ? GENRPC__LEN_PREFIX + body : ahead;
+    }
     if (old && old->cap - c->rstart >= need)
         return true;
     if (old && atomic_load(&old->refs) == 1 && old->cap >= need) {
