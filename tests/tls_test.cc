@@ -286,6 +286,33 @@ TEST_F(TlsTest, TcpAndTlsSideBySide) {
   EXPECT_EQ(RemoteCounters(a->get(), kSlave).acceptors, 2);
 }
 
+// The discovery callback picks the driver: TLS, on the slave's TLS port.
+TEST_F(TlsTest, DiscoveryPicksTls) {
+  int port = slave_->ssl_port();
+  std::string ca = CertFile("ca.pem"), cert = CertFile("master.pem"), key = CertFile("master.key");
+  genrpc_node_config cfg;
+  genrpc_node_config_init(&cfg);
+  cfg.name = "master@127.0.0.1";
+  cfg.cookie = kCookie;
+  cfg.tcp_server_port = GENRPC_PORT_DISABLED;
+  cfg.tls_ca_file = ca.c_str();
+  cfg.tls_cert_file = cert.c_str();
+  cfg.tls_key_file = key.c_str();
+  cfg.discovery = [](const char *, genrpc_driver *driver, int *p, void *arg) {
+    *driver = GENRPC_DRIVER_TLS;
+    *p = *static_cast<int *>(arg);
+    return 0;
+  };
+  cfg.discovery_arg = &port;
+  genrpc_node *node = nullptr;
+  genrpc_status st{};
+  ASSERT_GENRPC_OK(genrpc_node_start(&cfg, &node, &st), st);
+  EXPECT_TRUE(PingOk(node, kSlave));
+  EXPECT_EQ(genrpc_node_tcp_port(node), GENRPC_PORT_DISABLED);
+  EXPECT_EQ(genrpc_node_ssl_port(node), GENRPC_PORT_DISABLED);
+  genrpc_node_stop(node);
+}
+
 // Large frames (many TLS records, socket buffers full: WANT_WRITE and
 // partial writes) and a burst of small ones (gathered into records) arrive
 // intact and in order.

@@ -18,6 +18,7 @@
  * workers and callers are handed to the loop's end-of-iteration flush
  * (docs/RATIONALE.md, "TLS writes on the loop").
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -249,6 +250,31 @@ describe(SSL *ssl, int ssl_err, int sys_err, char *buf, size_t len)
         snprintf(buf, len, "connection closed by the peer");
 }
 
+/* The peer for messages: its node name once known, else its address. */
+static const char *
+peer_label(genrpc__conn *c, char *buf, size_t len)
+{
+    if (c->peer[0])
+        return c->peer;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    char ip[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+            inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
+            port = ntohs(a->sin6_port);
+        } else if (ss.ss_family == AF_INET) {
+            struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+            inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
+            port = ntohs(a->sin_port);
+        }
+    }
+    snprintf(buf, len, "a peer at %s:%d", ip, port);
+    return buf;
+}
+
 /* Closes c with E_TLS and why ssl_err happened during `what`. */
 static void
 fail(genrpc__conn *c, const char *what, int ssl_err)
@@ -260,8 +286,9 @@ fail(genrpc__conn *c, const char *what, int ssl_err)
     ERR_clear_error();
     if (c->role == GENRPC__ACCEPTOR && atomic_load(&c->state) != GENRPC__READY)
         atomic_fetch_add(&c->node->auth_failures, 1); /* a peer we did not let in */
+    char who[INET6_ADDRSTRLEN + 32];
     genrpc__conn_close(c, GENRPC_E_TLS, "TLS %s %s %s: %s", what,
-                       c->role == GENRPC__CLIENT ? "to" : "from", c->peer[0] ? c->peer : "a peer",
+                       c->role == GENRPC__CLIENT ? "to" : "from", peer_label(c, who, sizeof who),
                        why);
 }
 
@@ -291,9 +318,12 @@ handshake_step(genrpc__conn *c)
         genrpc__conn_close(c, GENRPC_E_TLS, "TLS handshake to %s: %s", c->peer, why);
         return;
     }
-    genrpc__log(c->node, GENRPC_LOG_DEBUG, "TLS %s %s: %s, %s",
-                c->role == GENRPC__CLIENT ? "to" : "from", c->peer[0] ? c->peer : "a peer",
-                SSL_get_version(t->ssl), SSL_get_cipher_name(t->ssl));
+    if (GENRPC__LOG_ON(c->node, GENRPC_LOG_DEBUG)) {
+        char who[INET6_ADDRSTRLEN + 32];
+        genrpc__log(c->node, GENRPC_LOG_DEBUG, "TLS %s %s: %s, %s",
+                    c->role == GENRPC__CLIENT ? "to" : "from", peer_label(c, who, sizeof who),
+                    SSL_get_version(t->ssl), SSL_get_cipher_name(t->ssl));
+    }
     genrpc__conn_transport_ready(c);
     /* Bytes that came with the handshake may wait inside OpenSSL already. */
     if (atomic_load(&c->state) != GENRPC__CLOSED)
