@@ -22,6 +22,9 @@
 
 #include "fixture.h"
 #include "rows.h"
+extern "C" {
+#include "frame.h"
+}
 
 namespace genrpc_test {
 namespace {
@@ -348,6 +351,49 @@ TEST_F(TlsTest, LargePayloadsAndCastBursts) {
                          Millis(10000)));
   ASSERT_EQ(seqs.size(), static_cast<size_t>(kCasts));
   for (int i = 0; i < kCasts; i++) ASSERT_EQ(seqs[i], static_cast<uint64_t>(i + 1));
+}
+
+// S11 (gen_rpc's TLS had no framing): TLS carries exactly the TCP frames,
+// whatever the TLS records: a HELLO split over two records, its length
+// prefix cut in the middle, is answered with a CHALLENGE frame.
+TEST_F(TlsTest, S11_SameFramesAsTcpWhateverTheRecords) {
+  SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+  ASSERT_EQ(SSL_CTX_load_verify_locations(ctx, CertFile("ca.pem").c_str(), nullptr), 1);
+  ASSERT_EQ(SSL_CTX_use_certificate_file(ctx, CertFile("master.pem").c_str(), SSL_FILETYPE_PEM), 1);
+  ASSERT_EQ(SSL_CTX_use_PrivateKey_file(ctx, CertFile("master.key").c_str(), SSL_FILETYPE_PEM), 1);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  int fd = ConnectRaw(slave_->ssl_port());
+  ASSERT_GE(fd, 0);
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  SSL *ssl = SSL_new(ctx);
+  SSL_set_fd(ssl, fd);
+  EXPECT_EQ(SSL_connect(ssl), 1);
+
+  const char *me = "master@127.0.0.1";
+  uint8_t nonce[GENRPC__NONCE_LEN] = {7};
+  genrpc__hello h = {GENRPC__PROTO_VERSION, GENRPC__PROTO_VERSION, nonce,
+                     {me, strlen(me)}, {kSlave, strlen(kSlave)}};
+  uint8_t hello[GENRPC__PREAUTH_MAX];
+  size_t n = genrpc__encode_hello(hello, sizeof hello, &h);
+  ASSERT_GT(n, 3u);
+  EXPECT_EQ(SSL_write(ssl, hello, 2), 2);  // one record: half a length prefix
+  EXPECT_EQ(SSL_write(ssl, hello + 2, static_cast<int>(n - 2)), static_cast<int>(n - 2));
+
+  uint8_t buf[GENRPC__PREAUTH_MAX + GENRPC__LEN_PREFIX];
+  size_t have = 0, body = 0;
+  while (!(genrpc__frame_peek(buf, have, &body) && have >= GENRPC__LEN_PREFIX + body)) {
+    int r = SSL_read(ssl, buf + have, static_cast<int>(sizeof buf - have));
+    ASSERT_GT(r, 0) << "no CHALLENGE frame";
+    have += static_cast<size_t>(r);
+  }
+  genrpc__challenge ch;
+  ASSERT_TRUE(genrpc__decode_challenge(buf + GENRPC__LEN_PREFIX, body, &ch));
+  EXPECT_EQ(std::string(ch.name.p, ch.name.len), kSlave);
+  EXPECT_EQ(ch.version, GENRPC__PROTO_VERSION);
+  SSL_free(ssl);
+  close(fd);
+  SSL_CTX_free(ctx);
 }
 
 // ---- configuration --------------------------------------------------------------
