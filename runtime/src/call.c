@@ -13,6 +13,9 @@
 #include "decode.h"
 #include "internal.h"
 
+/* Unsent bytes on one connection past which casts fail with OVERLOAD. */
+#define CAST_QUEUE_MAX ((size_t)64 << 20)
+
 /* Where the request id sits in an encoded request: after prefix and kind. */
 #define REQ_ID_OFFSET (GENRPC__LEN_PREFIX + 1)
 
@@ -256,6 +259,18 @@ genrpc_cast(genrpc_node *node, genrpc_target target, const genrpc_module_desc *m
     genrpc__conn *conn;
     if ((rc = genrpc__client_get(node, target, &conn, st)) != GENRPC_OK) {
         genrpc__out_free(o);
+        return rc;
+    }
+    /* Casts have no reply to wait for, so nothing else bounds them: past
+     * CAST_QUEUE_MAX unsent bytes (a peer that stopped reading) they fail
+     * instead of growing the caller's memory without end. */
+    size_t queued = genrpc__conn_queued_bytes(conn);
+    if (queued > CAST_QUEUE_MAX) {
+        genrpc__out_free(o);
+        rc = genrpc__fail(st, GENRPC_E_OVERLOAD,
+                          "%zu bytes already queued for %s: it is not reading", queued,
+                          target.node);
+        genrpc__conn_unref(conn);
         return rc;
     }
     /* Nobody waits for a cast: let the loop write them in batches (one

@@ -142,6 +142,7 @@ genrpc__conn_close(genrpc__conn *c, int err, const char *fmt, ...)
     free_outs(c->held_head);
     c->held_head = c->held_tail = NULL;
     pthread_mutex_unlock(&c->out_mu);
+    c->queued_bytes = 0;
 
     va_list ap;
     va_start(ap, fmt);
@@ -377,6 +378,7 @@ genrpc__conn_send(genrpc__conn *c, genrpc__out *out, genrpc__flush how)
     }
     append(&c->out_head, &c->out_tail, out);
     pthread_mutex_unlock(&c->out_mu);
+    c->queued_bytes += out->total;
     if (how == GENRPC__FLUSH_NOW)
         genrpc__conn_flush(c);
     else
@@ -391,10 +393,20 @@ genrpc__conn_send_ctl(genrpc__conn *c, genrpc__out *out)
     pthread_mutex_unlock(&c->out_mu);
     genrpc__conn_flush(c);
 }
+size_t
+genrpc__conn_queued_bytes(genrpc__conn *c)
+{
+    pthread_mutex_lock(&c->out_mu);
+    size_t n = c->queued_bytes;
+    pthread_mutex_unlock(&c->out_mu);
+    return n;
+}
+
 
 /* Handshake done: what callers queued meanwhile goes out now. */
 void
 genrpc__conn_ready(genrpc__conn *c)
+    c->queued_bytes += out->total;
 {
     pthread_mutex_lock(&c->out_mu);
     c->was_ready = true;
@@ -430,8 +442,10 @@ consume(genrpc__conn *c, size_t n)
     }
 }
 
+            c->queued_bytes -= n;
 /* Loop only. */
 static void
+        c->queued_bytes -= left;
 arm_send_timer(genrpc__conn *c)
 {
     int64_t ms = c->node->cfg.send_timeout_ms;

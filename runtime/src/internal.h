@@ -236,6 +236,12 @@ struct genrpc__conn {
     /* acceptor: its mailbox of requests waiting for a worker (node->job_mu) */
     genrpc__job *mbox_head, *mbox_tail;
     genrpc__conn *ready_next;
+    /* acceptor: requests received and not yet started (server.c backpressure) */
+    atomic_int backlog;
+    bool read_paused; /* loop only: not reading while the backlog is too long */
+    /* client: bytes queued and not yet written (out_mu), for the cast bound */
+    size_t queued_bytes;
+
     bool ready_linked;
 
     /* acceptor: casts run one at a time, in order (job_mu) */
@@ -350,6 +356,10 @@ struct genrpc_node {
     char *cookie;
     size_t cookie_len;
     char *listen_host;
+void genrpc__backlog_queued(genrpc__conn *c);  /* loop */
+void genrpc__backlog_started(genrpc__conn *c); /* any thread */
+/* Bytes queued on c and not yet written (held frames included). */
+size_t genrpc__conn_queued_bytes(genrpc__conn *c);
     char **module_list;
     genrpc_node_addr *node_addrs;
     atomic_bool stopping;
@@ -403,7 +413,7 @@ struct genrpc_node {
     /* counters */
     atomic_int n_clients, n_clients_ready, n_acceptors;
     atomic_uint_least64_t calls_served, casts_dropped, late_replies, auth_failures,
-        protocol_errors;
+        protocol_errors, reads_paused;
 };
 
 int genrpc__loop_start(genrpc_node *node, genrpc_status *st);

@@ -238,6 +238,7 @@ genrpc_node_get_info(genrpc_node *node, genrpc_node_info *out)
     out->protocol_errors = atomic_load(&node->protocol_errors);
 }
 
+    out->reads_paused = atomic_load(&node->reads_paused);
 /* ---- registry ------------------------------------------------------------ */
 
 static bool

@@ -275,6 +275,7 @@ genrpc__server_run_job(genrpc__job *job)
     genrpc__arena a;
     GENRPC__ARENA_INIT(&a);
     genrpc_status st;
+    genrpc__backlog_started(job->conn);
 
     ProtobufCMessage *req = decode_request(job, &a);
     ProtobufCMessage *reply = req ? genrpc__arena_alloc(&a, fn->output->sizeof_message) : NULL;
@@ -381,6 +382,52 @@ queue_cast(genrpc__conn *c, genrpc__job *job)
         genrpc__job_submit(c->node, drainer);
 }
 
+/* ---- backpressure ---------------------------------------------------------
+ * A peer may have at most BACKLOG_HIGH requests waiting for a worker (calls
+ * in its mailbox plus casts in its cast queue). Past that the node stops
+ * reading its connection, so TCP pushes back on that peer alone; reading
+ * resumes when the backlog is down to BACKLOG_LOW. One peer cannot make the
+ * node queue unbounded work (gen_rpc can: CONFORMANCE S13). */
+
+#define BACKLOG_HIGH 1024
+#define BACKLOG_LOW 512
+
+/* Loop: one more request queued. */
+void
+genrpc__backlog_queued(genrpc__conn *c)
+{
+    if (atomic_fetch_add(&c->backlog, 1) + 1 >= BACKLOG_HIGH && !c->read_paused) {
+        c->read_paused = true;
+        ev_io_stop(c->node->loop, &c->rw);
+        atomic_fetch_add(&c->node->reads_paused, 1);
+        genrpc__log(c->node, GENRPC_LOG_DEBUG, "%s has %d requests waiting: not reading it",
+                    c->peer, BACKLOG_HIGH);
+    }
+}
+
+static void
+resume_read_cmd(genrpc_node *node, void *arg)
+{
+    genrpc__conn *c = arg;
+    if (c->read_paused && atomic_load(&c->state) != GENRPC__CLOSED &&
+        atomic_load(&c->backlog) < BACKLOG_HIGH) {
+        c->read_paused = false;
+        ev_io_start(node->loop, &c->rw);
+    }
+    genrpc__conn_unref(c);
+}
+
+/* Any thread: a queued request has started running. */
+void
+genrpc__backlog_started(genrpc__conn *c)
+{
+    if (atomic_fetch_sub(&c->backlog, 1) - 1 != BACKLOG_LOW)
+        return; /* only the thread that crosses the low mark resumes reading */
+    genrpc__conn_ref(c);
+    if (genrpc__loop_post(c->node, resume_read_cmd, c) != GENRPC_OK)
+        genrpc__conn_unref(c);
+}
+
 /* On the loop: a CALL or CAST frame from an authenticated peer. */
 static void
 on_request(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len)
@@ -412,6 +459,7 @@ on_request(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t le
     job->fn = fn;
     job->req_id = h.req_id;
     job->is_cast = is_cast;
+    genrpc__backlog_queued(c);
     if (is_cast)
         queue_cast(c, job);
     else

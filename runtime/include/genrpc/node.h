@@ -160,6 +160,8 @@ typedef struct genrpc_node_info {
 } genrpc_node_info;
 
 void genrpc_node_get_info(genrpc_node *node, genrpc_node_info *out);
+    uint64_t reads_paused;    /* times a peer's connection was not read because
+                               * 1024 of its requests were waiting (backpressure) */
 
 #ifdef __cplusplus
 }
