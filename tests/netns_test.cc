@@ -1,0 +1,489 @@
+// CONFORMANCE.md §6 (integration_SUITE, rows I1-I3) across separate hosts,
+// plus a network partition (issue 4, "Separate hosts").
+//
+// gen_rpc ran these in Docker: one master and N peers, each with its own
+// address. Here the test makes its own hosts with Linux network namespaces:
+//
+//     ns <prefix>-hub:  bridge br0, ports v1 v2 v3 v100 (veth ends)
+//     ns <prefix>-h1:   eth0 10.77.0.1/24    genrpc_test_node node1@10.77.0.1
+//     ns <prefix>-h2:   eth0 10.77.0.2/24    genrpc_test_node node2@10.77.0.2
+//     ns <prefix>-h3:   eth0 10.77.0.3/24    genrpc_test_node node3@10.77.0.3
+//     ns <prefix>-m:    eth0 10.77.0.100/24  this process's node master@10.77.0.100
+//
+// The subnet exists only inside these namespaces (nothing is added to the
+// machine's own network namespace), and every node uses the default port
+// 5369: separate hosts need no per-node port map. The helper processes are
+// forked while this thread is inside their host's namespace; this process's
+// node is started while its main thread is inside the master's namespace
+// (setns on the calling thread; the node's threads inherit it). Everything is
+// undone by destructors, also when a test fails: the node is stopped, the
+// helpers are stopped or killed by PID, the thread goes back to its original
+// namespace, the namespaces are deleted. Namespaces left behind by a test
+// process that crashed are deleted by the next run (their prefix carries the
+// dead process's PID).
+//
+// Without root, without `ip` or when a namespace cannot be made, each test
+// says why and is skipped (GTEST_SKIP), never passed.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fixture.h"
+#include "rows.h"
+
+namespace genrpc_test {
+namespace {
+
+constexpr int kPeers = 3;
+constexpr int kMasterHost = 100;
+constexpr const char *kSubnet = "10.77.0.";  // private, only inside our namespaces
+constexpr const char *kPrefixStem = "genrpc-nt";
+
+std::string PeerName(int i) { return "node" + std::to_string(i) + "@" + kSubnet + std::to_string(i); }
+std::string MasterName() { return std::string("master@") + kSubnet + std::to_string(kMasterHost); }
+
+// Runs a shell command (fixed strings only, no user input); returns its exit
+// status and, in *out, what it printed (stdout and stderr).
+int Sh(const std::string &cmd, std::string *out = nullptr) {
+  std::string full = cmd + " 2>&1";
+  FILE *f = popen(full.c_str(), "r");
+  if (f == nullptr) {
+    if (out) *out = std::string("popen: ") + strerror(errno);
+    return -1;
+  }
+  std::string text;
+  char buf[256];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+  int status = pclose(f);
+  if (out) *out = text;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// Deletes namespaces of earlier runs of this test whose process is gone.
+void DeleteStaleNamespaces() {
+  std::string list;
+  if (Sh("ip netns list", &list) != 0) return;
+  size_t pos = 0;
+  std::string stem = std::string(kPrefixStem) + "-";
+  while (pos < list.size()) {
+    size_t eol = list.find('\n', pos);
+    if (eol == std::string::npos) eol = list.size();
+    std::string line = list.substr(pos, eol - pos);
+    pos = eol + 1;
+    std::string name = line.substr(0, line.find(' '));
+    if (name.compare(0, stem.size(), stem) != 0) continue;
+    long pid = strtol(name.c_str() + stem.size(), nullptr, 10);
+    if (pid <= 0 || (kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH))
+      Sh("ip netns delete " + name);
+  }
+}
+
+// The namespaces, their links and addresses; deleted by the destructor.
+class TestNetwork {
+ public:
+  TestNetwork() : prefix_(std::string(kPrefixStem) + "-" + std::to_string(getpid())) {}
+  ~TestNetwork() {
+    Leave();
+    if (orig_fd_ >= 0) close(orig_fd_);
+    for (auto it = made_.rbegin(); it != made_.rend(); ++it) {
+      std::string out;
+      if (Sh("ip netns delete " + *it, &out) != 0)
+        fprintf(stderr, "netns_test: could not delete namespace %s: %s\n", it->c_str(),
+                out.c_str());
+    }
+  }
+  TestNetwork(const TestNetwork &) = delete;
+  TestNetwork &operator=(const TestNetwork &) = delete;
+
+  std::string Ns(int host) const {
+    return prefix_ + (host == kMasterHost ? std::string("-m") : "-h" + std::to_string(host));
+  }
+  std::string Hub() const { return prefix_ + "-hub"; }
+  // The hub-side end of a host's link: down = that host is cut off.
+  std::string HubPort(int host) const { return "v" + std::to_string(host); }
+
+  // Makes the hub and one namespace per host. On failure returns false and
+  // says why in *why (the caller skips or fails).
+  bool Build(const std::vector<int> &hosts, std::string *why) {
+    orig_fd_ = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (orig_fd_ < 0) {
+      *why = std::string("cannot open /proc/thread-self/ns/net: ") + strerror(errno);
+      return false;
+    }
+    if (!Add(Hub(), why)) return false;
+    if (!Run("ip -n " + Hub() + " link add br0 type bridge forward_delay 0 stp_state 0", why) ||
+        !Run("ip -n " + Hub() + " link set br0 up", why))
+      return false;
+    for (int h : hosts) {
+      std::string ns = Ns(h);
+      if (!Add(ns, why)) return false;
+      std::string addr = kSubnet + std::to_string(h) + "/24";
+      if (!Run("ip -n " + Hub() + " link add " + HubPort(h) + " type veth peer name eth0 netns " +
+                   ns,
+               why) ||
+          !Run("ip -n " + Hub() + " link set " + HubPort(h) + " master br0", why) ||
+          !Run("ip -n " + Hub() + " link set " + HubPort(h) + " up", why) ||
+          !Run("ip -n " + ns + " link set lo up", why) ||
+          !Run("ip -n " + ns + " addr add " + addr + " dev eth0", why) ||
+          !Run("ip -n " + ns + " link set eth0 up", why))
+        return false;
+    }
+    return true;
+  }
+
+  // Moves the calling thread into host's namespace (threads it starts from
+  // now on, and processes it forks, are there too).
+  bool Enter(int host, std::string *why) {
+    std::string path = "/run/netns/" + Ns(host);
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      *why = "open " + path + ": " + strerror(errno);
+      return false;
+    }
+    int r = setns(fd, CLONE_NEWNET);
+    int e = errno;
+    close(fd);
+    if (r != 0) {
+      *why = "setns " + path + ": " + strerror(e);
+      return false;
+    }
+    return true;
+  }
+
+  // Back to the namespace the thread started in.
+  void Leave() {
+    if (orig_fd_ >= 0 && setns(orig_fd_, CLONE_NEWNET) != 0)
+      fprintf(stderr, "netns_test: setns back failed: %s\n", strerror(errno));
+  }
+
+  bool SetLink(int host, bool up, std::string *why) {
+    return Run("ip -n " + Hub() + " link set " + HubPort(host) + (up ? " up" : " down"), why);
+  }
+
+ private:
+  bool Add(const std::string &ns, std::string *why) {
+    if (!Run("ip netns add " + ns, why)) return false;
+    made_.push_back(ns);
+    return true;
+  }
+  static bool Run(const std::string &cmd, std::string *why) {
+    std::string out;
+    int rc = Sh(cmd, &out);
+    if (rc == 0) return true;
+    *why = "`" + cmd + "` failed (exit " + std::to_string(rc) + "): " + out;
+    return false;
+  }
+
+  std::string prefix_;
+  std::vector<std::string> made_;
+  int orig_fd_ = -1;
+};
+
+std::vector<std::string> Nodes(genrpc_node *n) {
+  char **names = nullptr;
+  size_t count = 0;
+  genrpc_status st{};
+  std::vector<std::string> out;
+  int err = genrpc_nodes(n, &names, &count, &st);
+  EXPECT_EQ(err, GENRPC_OK) << Describe(err, st);
+  for (size_t i = 0; i < count; i++) out.push_back(names[i]);
+  genrpc_nodes_free(names);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// test.NodeInfo.Name on target; "" on error (*err says which).
+std::string RemoteName(genrpc_node *n, const std::string &target, int64_t timeout_ms,
+                       int *err_out = nullptr, genrpc_status *st_out = nullptr) {
+  Test__Empty req = TEST__EMPTY__INIT;
+  Test__NameReply *reply = nullptr;
+  genrpc_status st{};
+  genrpc_call_opts o = Opts(timeout_ms);
+  int err = test__node_info__name_call(n, genrpc_node_target(target.c_str()), &req, &reply, &o,
+                                       &st);
+  std::string name = err == GENRPC_OK && reply && reply->name ? reply->name : "";
+  if (reply) test__name_reply__free_unpacked(reply, nullptr);
+  if (err_out) *err_out = err;
+  if (st_out) *st_out = st;
+  return name;
+}
+
+class NetnsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0)
+      GTEST_SKIP() << "network namespaces need root (euid " << geteuid() << "): skipped";
+    std::string out;
+    if (Sh("ip -V", &out) != 0)
+      GTEST_SKIP() << "no usable `ip` (iproute2): " << out << " - skipped";
+    DeleteStaleNamespaces();
+    net_ = std::make_unique<TestNetwork>();
+    std::vector<int> hosts;
+    for (int i = 1; i <= kPeers; i++) hosts.push_back(i);
+    hosts.push_back(kMasterHost);
+    std::string why;
+    if (!net_->Build(hosts, &why)) {
+      net_.reset();
+      GTEST_SKIP() << "network namespaces unavailable: " << why << " - skipped";
+    }
+    // One helper per host, each forked from inside its namespace.
+    for (int i = 1; i <= kPeers; i++) {
+      ASSERT_TRUE(net_->Enter(i, &why)) << why;
+      std::string error;
+      auto h = HelperProcess::Spawn(
+          {"--name", PeerName(i), "--cookie", kCookie, "--port", "5369"}, &error);
+      net_->Leave();
+      ASSERT_NE(h, nullptr) << PeerName(i) << ": " << error;
+      EXPECT_EQ(h->port(), 5369);
+      peers_.push_back(std::move(h));
+    }
+    // This process's node lives in the master's namespace: default ports,
+    // no address map (every host has its own address).
+    ASSERT_TRUE(net_->Enter(kMasterHost, &why)) << why;
+    entered_ = true;
+    NodeOptions o;
+    o.name = MasterName();
+    o.server_port = 5369;
+    o.client_port = 5369;
+    std::string error;
+    master_ = Node::Start(o, &error);
+    ASSERT_NE(master_, nullptr) << error;
+  }
+
+  void TearDown() override {
+    master_.reset();  // stops the node's threads while still in its namespace
+    if (net_ && entered_) net_->Leave();
+    for (auto &p : peers_)
+      if (p->Running()) p->ExpectCleanStop();
+    peers_.clear();
+    net_.reset();  // deletes the namespaces
+  }
+
+  genrpc_node *n() { return master_->get(); }
+
+  std::vector<std::string> AllPeers() const {
+    std::vector<std::string> v;
+    for (int i = 1; i <= kPeers; i++) v.push_back(PeerName(i));
+    std::sort(v.begin(), v.end());
+    return v;
+  }
+
+  // I1's check, also the "everything is up" precondition of the others.
+  void CallEveryPeer() {
+    for (int i = 1; i <= kPeers; i++) {
+      int err = 0;
+      genrpc_status st{};
+      EXPECT_EQ(RemoteName(n(), PeerName(i), 2000, &err, &st), PeerName(i))
+          << Describe(err, st);
+    }
+  }
+
+  std::unique_ptr<TestNetwork> net_;
+  bool entered_ = false;
+  std::vector<std::unique_ptr<HelperProcess>> peers_;
+  std::unique_ptr<Node> master_;
+};
+
+// I1: every peer answers a call (Test.Timestamp, gen_rpc's os:timestamp),
+// NodeInfo.Name (erlang:node) returns the peer's own name, and every peer is
+// in genrpc_nodes.
+TEST_F(NetnsTest, I1_CallEveryPeerOnItsOwnHost) {
+  Stopwatch sw;
+  for (int i = 1; i <= kPeers; i++) {
+    Test__Empty req = TEST__EMPTY__INIT;
+    Test__TimestampReply *reply = nullptr;
+    genrpc_status st{};
+    genrpc_call_opts o = Opts(2000);
+    std::string peer = PeerName(i);
+    int err = test__test__timestamp_call(n(), genrpc_node_target(peer.c_str()), &req, &reply, &o,
+                                         &st);
+    EXPECT_EQ(err, GENRPC_OK) << peer << ": " << Describe(err, st);
+    if (reply) {
+      EXPECT_GT(reply->unix_us, 0);
+      test__timestamp_reply__free_unpacked(reply, nullptr);
+    }
+  }
+  CallEveryPeer();
+  EXPECT_EQ(Nodes(n()), AllPeers());
+  printf("I1: %d peers on 3 hosts called in %lld ms\n", kPeers,
+         static_cast<long long>(sw.ElapsedMs()));
+}
+
+// I2: multicall over genrpc_cluster_targets (this node, then every
+// connected node): one result per node, len = len(nodes) + 1, no bad node,
+// each reply naming its target.
+TEST_F(NetnsTest, I2_MulticallOverClusterTargets) {
+  CallEveryPeer();  // connect, as gen_rpc's suite does before multicall
+  ASSERT_EQ(Nodes(n()), AllPeers());
+  genrpc_target *targets = nullptr;
+  size_t count = 0;
+  genrpc_status st{};
+  ASSERT_GENRPC_OK(genrpc_cluster_targets(n(), &targets, &count, &st), st);
+  std::unique_ptr<genrpc_target, void (*)(genrpc_target *)> guard(targets, genrpc_targets_free);
+  ASSERT_EQ(count, Nodes(n()).size() + 1);
+  EXPECT_EQ(std::string(targets[0].node), MasterName());
+
+  std::vector<Test__NodeInfo__NameResult> results(count);
+  Test__Empty req = TEST__EMPTY__INIT;
+  genrpc_call_opts o = Opts(2000);
+  Stopwatch sw;
+  int err = test__node_info__name_multicall(n(), targets, count, &req, &o, results.data(), &st);
+  int64_t ms = sw.ElapsedMs();
+  EXPECT_EQ(err, GENRPC_OK) << Describe(err, st);
+  size_t bad = 0;
+  for (size_t i = 0; i < count; i++) {
+    if (results[i].status.err != GENRPC_OK) {
+      bad++;
+      ADD_FAILURE() << targets[i].node << ": " << Describe(results[i].status.err, results[i].status);
+      continue;
+    }
+    ASSERT_NE(results[i].reply, nullptr);
+    EXPECT_STREQ(results[i].reply->name, targets[i].node);
+  }
+  EXPECT_EQ(bad, 0u);
+  EXPECT_EQ(results.size(), Nodes(n()).size() + 1);
+  test__node_info__name_multicall_free(results.data(), count);
+  printf("I2: multicall over %zu targets in %lld ms, %zu bad\n", count,
+         static_cast<long long>(ms), bad);
+}
+
+// I3 (remote_socket_close): each peer's side of the connection goes away ->
+// within 1 s no peer is in genrpc_nodes. gen_rpc has each peer kill its
+// acceptor; genrpc has no hook to close a node's acceptors from outside, so
+// the peer processes are killed (SIGKILL: the kernel closes their sockets,
+// which the client sees as the same EOF).
+TEST_F(NetnsTest, I3_PeersGoneWithinOneSecond) {
+  CallEveryPeer();
+  ASSERT_EQ(Nodes(n()), AllPeers());
+  Stopwatch sw;
+  for (auto &p : peers_) p->Kill9();
+  bool gone = Eventually([&] { return Nodes(n()).empty(); }, Millis(1000));
+  int64_t ms = sw.ElapsedMs();
+  EXPECT_TRUE(gone) << "still listed after 1 s: " << ::testing::PrintToString(Nodes(n()));
+  printf("I3: %d peers killed, genrpc_nodes empty after %lld ms\n", kPeers,
+         static_cast<long long>(ms));
+}
+
+// Partition: one host's link is cut while calls run to every peer. Calls to
+// it fail within their deadline with a transport/timeout error; calls to
+// the others keep succeeding. The link comes back and calls to it succeed
+// again, nothing restarted.
+TEST_F(NetnsTest, PartitionOneHostThenHeal) {
+  CallEveryPeer();
+  ASSERT_EQ(Nodes(n()), AllPeers());
+  constexpr int kCut = 2;
+  constexpr int64_t kTimeoutMs = 300;
+  // The call returns at its deadline; the slack covers scheduling on a busy
+  // 2-core machine and the sanitizer build.
+  constexpr int64_t kSlackMs = 400;
+
+  // Per peer: calls started while the link was cut, and all failures.
+  struct PeerStats {
+    std::atomic<int> ok_in_cut{0}, failed_in_cut{0}, failed{0}, late{0}, bad_error{0};
+    std::atomic<int> last_err{0};
+  };
+  std::vector<PeerStats> stats(kPeers + 1);
+  std::atomic<bool> cut{false}, stop{false};
+
+  // One caller thread per peer, calling in a loop (bounded by `stop` and a
+  // count). Threads started here are in the master's namespace too.
+  std::vector<std::thread> callers;
+  for (int i = 1; i <= kPeers; i++) {
+    callers.emplace_back([&, i] {
+      std::string peer = PeerName(i);
+      for (int k = 0; k < 3000 && !stop.load(); k++) {
+        bool in_cut = cut.load();
+        Stopwatch sw;
+        int err = 0;
+        genrpc_status st{};
+        std::string got = RemoteName(n(), peer, kTimeoutMs, &err, &st);
+        if (sw.ElapsedMs() > kTimeoutMs + kSlackMs) stats[i].late++;
+        if (err == GENRPC_OK) {
+          if (got != peer) stats[i].bad_error++;
+          if (in_cut) stats[i].ok_in_cut++;
+        } else {
+          stats[i].failed++;
+          if (in_cut) stats[i].failed_in_cut++;
+          stats[i].last_err = err;
+          int cls = genrpc_err_class_of(err);
+          bool expected = (err == GENRPC_E_TIMEOUT || err == GENRPC_E_CONNECT ||
+                           err == GENRPC_E_CLOSED) &&
+                          (cls == GENRPC_CLASS_BADRPC || cls == GENRPC_CLASS_BADTCP);
+          if (!expected) stats[i].bad_error++;
+        }
+        std::this_thread::sleep_for(Millis(10));
+      }
+    });
+  }
+
+  std::string why;
+  std::this_thread::sleep_for(Millis(300));  // calls flowing everywhere
+  Stopwatch cut_sw;
+  bool cut_ok = net_->SetLink(kCut, false, &why);
+  EXPECT_TRUE(cut_ok) << why;
+  cut = true;  // calls started from now on run across the partition
+  std::this_thread::sleep_for(Millis(1500));  // well under keepalive's 15 s
+  cut = false;
+  // Let the calls started during the cut end (at their deadline) before the
+  // link comes back, so none of them can be answered after the heal.
+  std::this_thread::sleep_for(Millis(kTimeoutMs + kSlackMs));
+  // TODO(node events): genrpc_node_monitor is being added to the runtime
+  // by another change and is not in main yet. Once it is: subscribe before
+  // the cut, assert node-down for node2 during the partition (when the
+  // connection is declared dead: keepalive, or a closed connection) and
+  // node-up after the heal below, and none for node1 and node3.
+  bool heal_ok = net_->SetLink(kCut, true, &why);
+  int64_t partition_ms = cut_sw.ElapsedMs();
+
+  // Healed: calls to the cut host succeed again with the same processes
+  // and node (TCP retransmits on the old connection, or a new connection).
+  Stopwatch heal_sw;
+  bool healed = heal_ok && Eventually(
+      [&] { return RemoteName(n(), PeerName(kCut), kTimeoutMs) == PeerName(kCut); },
+      Millis(8000));
+  int64_t heal_ms = heal_sw.ElapsedMs();
+  stop = true;
+  for (auto &t : callers) t.join();
+  ASSERT_TRUE(cut_ok && heal_ok) << why;
+
+  EXPECT_EQ(stats[kCut].ok_in_cut.load(), 0) << "calls to the cut host succeeded during the cut";
+  EXPECT_GT(stats[kCut].failed_in_cut.load(), 0) << "no call to the cut host failed";
+  for (int i = 1; i <= kPeers; i++) {
+    EXPECT_EQ(stats[i].bad_error.load(), 0)
+        << PeerName(i) << ": unexpected outcome, last error " << genrpc_err_name(stats[i].last_err);
+    EXPECT_EQ(stats[i].late.load(), 0)
+        << PeerName(i) << ": calls returned later than their deadline + " << kSlackMs << " ms";
+    if (i == kCut) continue;
+    EXPECT_GT(stats[i].ok_in_cut.load(), 5) << PeerName(i) << " barely answered during the cut";
+    EXPECT_EQ(stats[i].failed.load(), 0) << PeerName(i) << " had failed calls";
+  }
+  EXPECT_TRUE(healed) << PeerName(kCut) << " not callable 8 s after the link came back";
+  CallEveryPeer();
+  EXPECT_EQ(Nodes(n()), AllPeers());
+  for (auto &p : peers_) EXPECT_TRUE(p->Running());
+  printf("partition: link of node%d down %lld ms; calls started during the cut: node%d "
+         "%d failed (last %s) / %d ok, node1 %d ok, node3 %d ok; node%d callable again "
+         "%lld ms after the heal\n",
+         kCut, static_cast<long long>(partition_ms), kCut, stats[kCut].failed_in_cut.load(),
+         genrpc_err_name(stats[kCut].last_err), stats[kCut].ok_in_cut.load(),
+         stats[1].ok_in_cut.load(), stats[3].ok_in_cut.load(), kCut,
+         static_cast<long long>(heal_ms));
+}
+
+}  // namespace
+}  // namespace genrpc_test
