@@ -141,8 +141,8 @@ genrpc__conn_close(genrpc__conn *c, int err, const char *fmt, ...)
     }
     free_outs(c->held_head);
     c->held_head = c->held_tail = NULL;
-    pthread_mutex_unlock(&c->out_mu);
     c->queued_bytes = 0;
+    pthread_mutex_unlock(&c->out_mu);
 
     va_list ap;
     va_start(ap, fmt);
@@ -371,6 +371,7 @@ genrpc__conn_send(genrpc__conn *c, genrpc__out *out, genrpc__flush how)
         genrpc__out_free(out);
         return;
     }
+    c->queued_bytes += out->total;
     if (s != GENRPC__READY) {
         append(&c->held_head, &c->held_tail, out);
         pthread_mutex_unlock(&c->out_mu);
@@ -378,21 +379,12 @@ genrpc__conn_send(genrpc__conn *c, genrpc__out *out, genrpc__flush how)
     }
     append(&c->out_head, &c->out_tail, out);
     pthread_mutex_unlock(&c->out_mu);
-    c->queued_bytes += out->total;
     if (how == GENRPC__FLUSH_NOW)
         genrpc__conn_flush(c);
     else
         genrpc__loop_defer_flush(c);
 }
 
-void
-genrpc__conn_send_ctl(genrpc__conn *c, genrpc__out *out)
-{
-    pthread_mutex_lock(&c->out_mu);
-    append(&c->out_head, &c->out_tail, out);
-    pthread_mutex_unlock(&c->out_mu);
-    genrpc__conn_flush(c);
-}
 size_t
 genrpc__conn_queued_bytes(genrpc__conn *c)
 {
@@ -402,11 +394,19 @@ genrpc__conn_queued_bytes(genrpc__conn *c)
     return n;
 }
 
+void
+genrpc__conn_send_ctl(genrpc__conn *c, genrpc__out *out)
+{
+    pthread_mutex_lock(&c->out_mu);
+    c->queued_bytes += out->total;
+    append(&c->out_head, &c->out_tail, out);
+    pthread_mutex_unlock(&c->out_mu);
+    genrpc__conn_flush(c);
+}
 
 /* Handshake done: what callers queued meanwhile goes out now. */
 void
 genrpc__conn_ready(genrpc__conn *c)
-    c->queued_bytes += out->total;
 {
     pthread_mutex_lock(&c->out_mu);
     c->was_ready = true;
@@ -432,8 +432,10 @@ consume(genrpc__conn *c, size_t n)
         size_t left = o->total - o->off;
         if (n < left) {
             o->off += n;
+            c->queued_bytes -= n;
             return;
         }
+        c->queued_bytes -= left;
         n -= left;
         c->out_head = o->next;
         if (!c->out_head)
@@ -442,10 +444,8 @@ consume(genrpc__conn *c, size_t n)
     }
 }
 
-            c->queued_bytes -= n;
 /* Loop only. */
 static void
-        c->queued_bytes -= left;
 arm_send_timer(genrpc__conn *c)
 {
     int64_t ms = c->node->cfg.send_timeout_ms;

@@ -233,15 +233,15 @@ struct genrpc__conn {
     int close_err; /* why it closed: pending calls fail with this */
     char close_msg[GENRPC_MESSAGE_MAX];
 
-    /* acceptor: its mailbox of requests waiting for a worker (node->job_mu) */
-    genrpc__job *mbox_head, *mbox_tail;
-    genrpc__conn *ready_next;
     /* acceptor: requests received and not yet started (server.c backpressure) */
     atomic_int backlog;
     bool read_paused; /* loop only: not reading while the backlog is too long */
     /* client: bytes queued and not yet written (out_mu), for the cast bound */
     size_t queued_bytes;
 
+    /* acceptor: its mailbox of requests waiting for a worker (node->job_mu) */
+    genrpc__job *mbox_head, *mbox_tail;
+    genrpc__conn *ready_next;
     bool ready_linked;
 
     /* acceptor: casts run one at a time, in order (job_mu) */
@@ -334,6 +334,10 @@ void genrpc__loop_thread_main(genrpc_node *node);
 void genrpc__loop_done(genrpc_node *node);
 void genrpc__set_on_loop(const genrpc_node *node); /* the calling thread now runs node's loop */
 void genrpc__server_run_job(genrpc__job *job);
+void genrpc__backlog_queued(genrpc__conn *c);  /* loop */
+void genrpc__backlog_started(genrpc__conn *c); /* any thread */
+/* Bytes queued on c and not yet written (held frames included). */
+size_t genrpc__conn_queued_bytes(genrpc__conn *c);
 
 /* ---- commands to the loop ------------------------------------------------ */
 
@@ -356,10 +360,6 @@ struct genrpc_node {
     char *cookie;
     size_t cookie_len;
     char *listen_host;
-void genrpc__backlog_queued(genrpc__conn *c);  /* loop */
-void genrpc__backlog_started(genrpc__conn *c); /* any thread */
-/* Bytes queued on c and not yet written (held frames included). */
-size_t genrpc__conn_queued_bytes(genrpc__conn *c);
     char **module_list;
     genrpc_node_addr *node_addrs;
     atomic_bool stopping;

@@ -236,9 +236,9 @@ genrpc_node_get_info(genrpc_node *node, genrpc_node_info *out)
     out->late_replies = atomic_load(&node->late_replies);
     out->auth_failures = atomic_load(&node->auth_failures);
     out->protocol_errors = atomic_load(&node->protocol_errors);
+    out->reads_paused = atomic_load(&node->reads_paused);
 }
 
-    out->reads_paused = atomic_load(&node->reads_paused);
 /* ---- registry ------------------------------------------------------------ */
 
 static bool

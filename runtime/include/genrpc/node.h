@@ -157,11 +157,11 @@ typedef struct genrpc_node_info {
     uint64_t late_replies;    /* replies that arrived after their caller gave up */
     uint64_t auth_failures;   /* connections refused during authentication */
     uint64_t protocol_errors; /* connections closed for bad input */
+    uint64_t reads_paused;    /* times a peer's connection was not read because
+                               * 1024 of its requests were waiting (backpressure) */
 } genrpc_node_info;
 
 void genrpc_node_get_info(genrpc_node *node, genrpc_node_info *out);
-    uint64_t reads_paused;    /* times a peer's connection was not read because
-                               * 1024 of its requests were waiting (backpressure) */
 
 #ifdef __cplusplus
 }
