@@ -443,10 +443,15 @@ TEST_F(NetnsTest, PartitionOneHostThenHeal) {
   // link comes back, so none of them can be answered after the heal.
   std::this_thread::sleep_for(Millis(kTimeoutMs + kSlackMs));
   // TODO(node events): genrpc_node_monitor is being added to the runtime
-  // by another change and is not in main yet. Once it is: subscribe before
-  // the cut, assert node-down for node2 during the partition (when the
-  // connection is declared dead: keepalive, or a closed connection) and
-  // node-up after the heal below, and none for node1 and node3.
+  // by another change and is not in main yet, so node-down / node-up are
+  // NOT asserted here. Once it is: subscribe before the cut, assert
+  // node-down for node2 during the partition and node-up after the heal
+  // below, and no event for node1 and node3. A silent partition is only
+  // noticed when the connection is declared dead, by TCP keepalive
+  // (defaults 5 s idle + 2 x 5 s: 15 s) or a call's send_timeout; so start
+  // the master with socket_keepalive_idle_s = 1, _interval_s = 1, _count = 2
+  // (about 3 s; NodeOptions has no such fields yet) and hold the cut
+  // longer than that.
   bool heal_ok = net_->SetLink(kCut, true, &why);
   int64_t partition_ms = cut_sw.ElapsedMs();
 
