@@ -51,6 +51,7 @@ genrpc__conn_new(genrpc_node *node, genrpc__role role, int fd)
     ev_init(&c->ww, write_cb);
     ev_init(&c->send_timer, send_timeout_cb);
     c->rw.data = c->ww.data = c->send_timer.data = c;
+    genrpc__idle_init(c);
     if (role == GENRPC__CLIENT)
         atomic_fetch_add(&node->n_clients, 1);
     else
@@ -158,6 +159,7 @@ genrpc__conn_close(genrpc__conn *c, int err, const char *fmt, ...)
     ev_io_stop(node->loop, &c->ww);
     ev_timer_stop(node->loop, &c->timer);
     ev_timer_stop(node->loop, &c->send_timer);
+    ev_timer_stop(node->loop, &c->idle_timer);
     bool had_io = c->fd >= 0;
     if (c->fd >= 0)
         shutdown(c->fd, SHUT_RDWR);
@@ -172,6 +174,8 @@ genrpc__conn_close(genrpc__conn *c, int err, const char *fmt, ...)
         genrpc__conns_unlink(node, &node->acceptors, c);
         atomic_fetch_sub(&node->n_acceptors, 1);
     }
+    if (was == GENRPC__READY)
+        genrpc__events_conn_down(c);
     if (had_io)
         genrpc__conn_unref(c); /* the loop's reference */
 }
@@ -253,9 +257,12 @@ static void
 dispatch(genrpc__conn *c, const uint8_t *body, size_t len)
 {
     genrpc__state s = atomic_load(&c->state);
-    if (s != GENRPC__READY)
+    if (s != GENRPC__READY) {
         genrpc__handshake_frame(c, body, len);
-    else if (c->role == GENRPC__CLIENT)
+        return;
+    }
+    genrpc__conn_active(c);
+    if (c->role == GENRPC__CLIENT)
         genrpc__client_frame(c, c->rchunk, body, len);
     else
         genrpc__server_frame(c, c->rchunk, body, len);
@@ -379,6 +386,7 @@ genrpc__conn_send(genrpc__conn *c, genrpc__out *out, genrpc__flush how)
     }
     append(&c->out_head, &c->out_tail, out);
     pthread_mutex_unlock(&c->out_mu);
+    genrpc__conn_active(c);
     if (how == GENRPC__FLUSH_NOW)
         genrpc__conn_flush(c);
     else
@@ -404,7 +412,7 @@ genrpc__conn_send_ctl(genrpc__conn *c, genrpc__out *out)
     genrpc__conn_flush(c);
 }
 
-/* Handshake done: what callers queued meanwhile goes out now. */
+/* Handshake done (loop): what callers queued meanwhile goes out now. */
 void
 genrpc__conn_ready(genrpc__conn *c)
 {
@@ -420,6 +428,8 @@ genrpc__conn_ready(genrpc__conn *c)
         c->held_head = c->held_tail = NULL;
     }
     pthread_mutex_unlock(&c->out_mu);
+    genrpc__idle_start(c);
+    genrpc__events_conn_up(c);
     genrpc__conn_flush(c);
 }
 

@@ -196,6 +196,9 @@ struct genrpc__conn {
     ev_io rw, ww;
     ev_timer timer;      /* connect / authentication timeout */
     ev_timer send_timer; /* send_timeout while the socket is full */
+    ev_timer idle_timer; /* client/server inactivity timeout (lifetime.c) */
+    int64_t idle_ms;     /* that timeout, 0 = none; set by conn_new, never changes */
+    _Atomic int64_t last_active_ms; /* coarse clock at the last frame in or out */
 
     /* identity */
     char peer[GENRPC__NAME_MAX + 1]; /* client: node dialled; acceptor: node after HELLO */
@@ -308,6 +311,25 @@ void genrpc__client_forget(genrpc__conn *c);  /* remove from the map */
 void genrpc__clients_each_ready(genrpc_node *node, void (*fn)(const char *peer, void *arg),
                                 void *arg);
 
+/* ---- connection lifetime and node events (lifetime.c) --------------------- */
+
+/* Coarse monotonic milliseconds (a few ns to read, a few ms of resolution). */
+int64_t genrpc__coarse_ms(void);
+/* A frame went in or out: resets the inactivity timer. Any thread; costs a
+ * clock read and a relaxed store, and nothing without a timeout. */
+static inline void
+genrpc__conn_active(genrpc__conn *c)
+{
+    if (c->idle_ms)
+        atomic_store_explicit(&c->last_active_ms, genrpc__coarse_ms(), memory_order_relaxed);
+}
+void genrpc__idle_init(genrpc__conn *c);  /* conn_new */
+void genrpc__idle_start(genrpc__conn *c); /* loop: the conn became READY */
+/* Loop only: an authenticated conn appeared / went away (node events). */
+void genrpc__events_conn_up(genrpc__conn *c);
+void genrpc__events_conn_down(genrpc__conn *c);
+void genrpc__events_free(genrpc_node *node);
+
 /* ---- jobs and workers ---------------------------------------------------- */
 
 struct genrpc__job {
@@ -409,6 +431,13 @@ struct genrpc_node {
     bool loop_done;           /* shut down: nobody takes the token again */
     pthread_t *workers;
     int n_workers;
+
+    /* node events (lifetime.c): subscribers under mon_mu (held while
+     * delivering); peers_up is loop only */
+    pthread_mutex_t mon_mu;
+    struct genrpc__monitor *monitors;
+    struct genrpc__peer_up *peers_up;
+    size_t n_peers_up, cap_peers_up;
 
     /* counters */
     atomic_int n_clients, n_clients_ready, n_acceptors;

@@ -114,6 +114,7 @@ free_node(genrpc_node *node)
     for (size_t i = 0; i < node->n_regs; i++)
         free(node->regs[i]);
     free(node->regs);
+    genrpc__events_free(node);
     pthread_mutex_destroy(&node->cmd_mu);
     pthread_mutex_destroy(&node->conns_mu);
     pthread_rwlock_destroy(&node->reg_lock);
@@ -147,6 +148,7 @@ genrpc_node_start(const genrpc_node_config *cfg, genrpc_node **out, genrpc_statu
         return genrpc__fail(st, GENRPC_E_NOMEM, "no memory for the node");
     pthread_mutex_init(&node->cmd_mu, NULL);
     pthread_mutex_init(&node->conns_mu, NULL);
+    pthread_mutex_init(&node->mon_mu, NULL);
     pthread_rwlock_init(&node->reg_lock, NULL);
     pthread_mutex_init(&node->reg_wait_mu, NULL);
     pthread_cond_init(&node->reg_wait_cond, NULL);

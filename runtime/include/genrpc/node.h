@@ -84,8 +84,11 @@ typedef struct genrpc_node_config {
     int64_t send_timeout_ms;             /* 5000 */
     int64_t call_receive_timeout_ms;     /* 15000 */
     int64_t sbcast_receive_timeout_ms;   /* 15000 */
-    int64_t client_inactivity_timeout_ms;     /* GENRPC_INFINITY */
-    int64_t server_inactivity_timeout_ms;     /* GENRPC_INFINITY */
+    int64_t client_inactivity_timeout_ms;     /* GENRPC_INFINITY: a client with no
+                                                 frame in or out and no call in flight
+                                                 for this long closes (and is freed) */
+    int64_t server_inactivity_timeout_ms;     /* GENRPC_INFINITY: the same for an
+                                                 acceptor with no request running */
     int64_t async_call_inactivity_timeout_ms; /* GENRPC_INFINITY */
     int socket_keepalive_idle_s;         /* 5 */
     int socket_keepalive_interval_s;     /* 5 */
@@ -162,6 +165,47 @@ typedef struct genrpc_node_info {
 } genrpc_node_info;
 
 void genrpc_node_get_info(genrpc_node *node, genrpc_node_info *out);
+
+/* ---- node events (docs/multinode.md, "Node events") ------------------------ */
+
+typedef enum genrpc_node_event {
+    GENRPC_NODE_UP = 1,   /* the first authenticated connection with the node */
+    GENRPC_NODE_DOWN = 2, /* the last one closed */
+} genrpc_node_event;
+
+/* Called on the node's event loop (one call at a time, in the order the
+ * connections changed). It must not block: no blocking call, yield or
+ * genrpc_node_stop; async calls and casts are fine. `peer` is valid during
+ * the call. */
+typedef void (*genrpc_node_event_cb)(genrpc_node *node, const char *peer,
+                                     genrpc_node_event event, void *user);
+
+/* Subscribes cb(user) to node-up / node-down events. A remote node is up
+ * while at least one authenticated connection links the two nodes, in
+ * either direction: a client of this node (keyless or {node, key}) or an
+ * acceptor for a connection the other node opened. UP fires when the first
+ * becomes authenticated, DOWN when the last closes; a keyed shard opening
+ * or closing while another connection stays up fires nothing. This node
+ * itself is never reported. Soon after subscribing, cb receives UP for
+ * every node already up (from the loop, before any later event).
+ * GENRPC_E_INVAL from an event callback (the loop) or for a NULL cb. */
+int genrpc_node_monitor(genrpc_node *node, genrpc_node_event_cb cb, void *user,
+                        genrpc_status *st);
+
+/* Removes the subscription (cb, user). Once it returns, cb(user) is not
+ * running and will not be called again. GENRPC_E_INVAL if there was no such
+ * subscription or when called from an event callback. */
+int genrpc_node_unmonitor(genrpc_node *node, genrpc_node_event_cb cb, void *user);
+
+/* ---- debugging and tests only ------------------------------------------- */
+
+/* Closes up to `max` (0: all) of this node's acceptors for connections
+ * from `peer` (NULL: from any node), most recently accepted first, as if
+ * the connection had dropped: the peer's client sees the close. Runs on
+ * the node's loop; returns the number closed once they are closed (or a
+ * negative genrpc error). Not for production use: a fault-injection hook
+ * for tests (CONFORMANCE L33, R27, R28, K10, K11). */
+int genrpc_node_debug_close_acceptors(genrpc_node *node, const char *peer, int max);
 
 #ifdef __cplusplus
 }
