@@ -6,6 +6,14 @@
  * off), and stops cleanly (genrpc_node_stop,
  * exit 0) when stdin reaches EOF or on SIGTERM. Nothing else goes to stdout;
  * diagnostics go to stderr.
+ *
+ * Lines on stdin are control commands (tests/lifetime_test.cc), run in order:
+ *   drop [PEER [MAX]]  close up to MAX (0/none: all) acceptors for PEER
+ *                      ("*" or none: any), newest first
+ *                      (genrpc_node_debug_close_acceptors)
+ *   ping NODE [KEY]    call test.Test.Ping on NODE (or the {NODE, KEY} shard),
+ *                      2 s timeout; a failure is reported on stderr
+ * Unknown lines are reported on stderr and ignored.
  */
 #include <errno.h>
 #include <poll.h>
@@ -17,6 +25,8 @@
 
 #include "genrpc/genrpc.h"
 #include "test_impl.h"
+#include "test.genrpc.h"
+#include "test.pb-c.h"
 
 #define MAX_LIST 32
 #define MAX_NODES 32
@@ -32,6 +42,7 @@ typedef struct options {
     genrpc_node_addr nodes[MAX_NODES];
     size_t n_nodes;
     int64_t auth_timeout_ms;
+    int64_t client_idle_ms, server_idle_ms;
     int verbose;
     int ssl_port;
     const char *tls_ca, *tls_cert, *tls_key;
@@ -60,9 +71,12 @@ static void usage(FILE *out) {
           "  --workers N            worker threads (default: runtime's)\n"
           "  --node NAME=[tls:]PORT where to reach another node (repeatable)\n"
           "  --auth-timeout-ms N    authentication timeout (default 5000)\n"
+          "  --client-inactivity-ms N  client_inactivity_timeout (default infinity)\n"
+          "  --server-inactivity-ms N  server_inactivity_timeout (default infinity)\n"
           "  --verbose              runtime log on stderr\n"
           "  --help                 this text\n"
-          "Prints \"PORT <n>\" on stdout once serving; stops on stdin EOF or SIGTERM.\n",
+          "Prints \"PORT <n>\" on stdout once serving; stops on stdin EOF or SIGTERM.\n"
+          "stdin lines: \"drop [PEER [MAX]]\", \"ping NODE [KEY]\" (see the source).\n",
           out);
 }
 
@@ -145,6 +159,10 @@ static int parse_args(int argc, char **argv, options *o) {
             continue;
         else if (strcmp(a, "--auth-timeout-ms") == 0 && parse_int(v, 1, 3600000, &n) == 0)
             o->auth_timeout_ms = n;
+        else if (strcmp(a, "--client-inactivity-ms") == 0 && parse_int(v, 1, 3600000, &n) == 0)
+            o->client_idle_ms = n;
+        else if (strcmp(a, "--server-inactivity-ms") == 0 && parse_int(v, 1, 3600000, &n) == 0)
+            o->server_idle_ms = n;
         else
             return -1;
     }
@@ -157,18 +175,66 @@ static void log_to_stderr(genrpc_log_level level, const char *msg, void *arg) {
             level <= GENRPC_LOG_DEBUG ? names[level] : "?", msg);
 }
 
-/* Blocks until stdin is at EOF (or fails) or SIGTERM arrived. */
-static void wait_for_stop(void) {
-    char buf[256];
+/* One control line (see the top of this file). */
+static void run_command(genrpc_node *node, char *line) {
+    char *save = NULL;
+    char *cmd = strtok_r(line, " \t\r", &save);
+    char *a1 = cmd ? strtok_r(NULL, " \t\r", &save) : NULL;
+    char *a2 = a1 ? strtok_r(NULL, " \t\r", &save) : NULL;
+    if (!cmd)
+        return;
+    if (strcmp(cmd, "drop") == 0) {
+        const char *peer = a1 && strcmp(a1, "*") != 0 ? a1 : NULL;
+        int max = a2 ? atoi(a2) : 0;
+        int n = genrpc_node_debug_close_acceptors(node, peer, max);
+        fprintf(stderr, "genrpc_test_node: dropped %d acceptor(s)\n", n);
+    } else if (strcmp(cmd, "ping") == 0 && a1) {
+        Test__PingRequest req = TEST__PING_REQUEST__INIT;
+        req.text = (char *)"ping";
+        Test__PingReply *reply = NULL;
+        genrpc_status st;
+        memset(&st, 0, sizeof st);
+        genrpc_call_opts opts = GENRPC_CALL_OPTS_INIT;
+        opts.timeout_ms = 2000;
+        genrpc_target t = a2 ? genrpc_key_target(a1, a2, strlen(a2)) : genrpc_node_target(a1);
+        int err = test__test__ping_call(node, t, &req, &reply, &opts, &st);
+        if (err != GENRPC_OK)
+            fprintf(stderr, "genrpc_test_node: ping %s: %s (%s)\n", a1, genrpc_err_name(err),
+                    st.message);
+        if (reply)
+            test__ping_reply__free_unpacked(reply, NULL);
+    } else {
+        fprintf(stderr, "genrpc_test_node: unknown command '%s'\n", cmd);
+    }
+}
+
+/* Runs stdin's control lines until stdin is at EOF (or fails) or SIGTERM
+ * arrived. */
+static void wait_for_stop(genrpc_node *node) {
+    char buf[1024];
+    size_t have = 0;
     while (!g_stop) {
         struct pollfd p = {STDIN_FILENO, POLLIN, 0};
         int r = poll(&p, 1, 100);
         if (r < 0 && errno != EINTR)
             return;
         if (r > 0) {
-            ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
+            ssize_t n = read(STDIN_FILENO, buf + have, sizeof buf - 1 - have);
             if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
                 return;
+            if (n < 0)
+                continue;
+            have += (size_t)n;
+            char *nl;
+            while ((nl = memchr(buf, '\n', have)) != NULL) {
+                *nl = '\0';
+                run_command(node, buf);
+                size_t used = (size_t)(nl + 1 - buf);
+                memmove(buf, nl + 1, have - used);
+                have -= used;
+            }
+            if (have == sizeof buf - 1)
+                have = 0; /* an overlong line: dropped */
         }
     }
 }
@@ -212,6 +278,10 @@ main(int argc, char **argv) {
         cfg.worker_threads = o.workers;
     if (o.auth_timeout_ms > 0)
         cfg.authentication_timeout_ms = o.auth_timeout_ms;
+    if (o.client_idle_ms > 0)
+        cfg.client_inactivity_timeout_ms = o.client_idle_ms;
+    if (o.server_idle_ms > 0)
+        cfg.server_inactivity_timeout_ms = o.server_idle_ms;
     if (o.verbose || getenv("GENRPC_TEST_LOG") != NULL) {
         cfg.log_cb = log_to_stderr;
         cfg.log_arg = (void *)o.name;
@@ -243,7 +313,7 @@ main(int argc, char **argv) {
     printf("PORT %d SSL %d\n", genrpc_node_tcp_port(node), genrpc_node_ssl_port(node));
     fflush(stdout);
 
-    wait_for_stop();
+    wait_for_stop(node);
     err = genrpc_node_stop(node);
     genrpc_test_state_destroy(&state);
     if (err != GENRPC_OK) {

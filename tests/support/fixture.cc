@@ -209,6 +209,19 @@ void HelperProcess::ExpectCleanStop() {
                                     : "status " + std::to_string(status));
 }
 
+bool HelperProcess::Send(const std::string &line) {
+  if (stdin_fd_ < 0) return false;
+  std::string l = line + "\n";
+  size_t off = 0;
+  while (off < l.size()) {
+    ssize_t n = write(stdin_fd_, l.data() + off, l.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    off += static_cast<size_t>(n);
+  }
+  return true;
+}
+
 void HelperProcess::Kill9() {
   if (pid_ <= 0) return;
   kill(pid_, SIGKILL);
@@ -256,6 +269,8 @@ std::unique_ptr<Node> Node::Start(const NodeOptions &o, std::string *error) {
   cfg.connect_timeout_ms = o.connect_timeout_ms;
   cfg.send_timeout_ms = o.send_timeout_ms;
   cfg.authentication_timeout_ms = o.auth_timeout_ms;
+  cfg.client_inactivity_timeout_ms = o.client_inactivity_ms;
+  cfg.server_inactivity_timeout_ms = o.server_inactivity_ms;
   cfg.module_control = o.control;
   cfg.module_list = mods.empty() ? nullptr : mods.data();
   cfg.n_module_list = mods.size();

@@ -73,6 +73,9 @@ class HelperProcess {
   void ExpectCleanStop();
   // SIGKILL now and reap (connection-loss tests).
   void Kill9();
+  // Writes one control line to the helper's stdin (see test_node.c:
+  // "drop ...", "ping ..."); true if written.
+  bool Send(const std::string &line);
   bool Running() const { return pid_ > 0; }
 
  private:
@@ -108,6 +111,8 @@ struct NodeOptions {
   int64_t connect_timeout_ms = 500;   // as in gen_rpc's suites
   int64_t send_timeout_ms = 500;
   int64_t auth_timeout_ms = 5000;
+  int64_t client_inactivity_ms = GENRPC_INFINITY;
+  int64_t server_inactivity_ms = GENRPC_INFINITY;
   genrpc_module_control control = GENRPC_CONTROL_DISABLED;
   std::vector<std::string> modules;
   int workers = 0;
