@@ -38,6 +38,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -223,6 +224,22 @@ std::string RemoteName(genrpc_node *n, const std::string &target, int64_t timeou
   return name;
 }
 
+// Records node events (genrpc_node_monitor), with when they came.
+struct EventLog {
+  std::mutex mu;
+  std::vector<std::pair<std::string, genrpc_node_event>> events;
+
+  static void Cb(genrpc_node *, const char *peer, genrpc_node_event ev, void *user) {
+    auto *log = static_cast<EventLog *>(user);
+    std::lock_guard<std::mutex> g(log->mu);
+    log->events.emplace_back(peer, ev);
+  }
+  int Count(const std::string &peer, genrpc_node_event ev) {
+    std::lock_guard<std::mutex> g(mu);
+    return static_cast<int>(std::count(events.begin(), events.end(), std::make_pair(peer, ev)));
+  }
+};
+
 class NetnsTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -263,9 +280,13 @@ class NetnsTest : public ::testing::Test {
     std::string error;
     master_ = Node::Start(o, &error);
     ASSERT_NE(master_, nullptr) << error;
+    genrpc_status st{};
+    ASSERT_GENRPC_OK(genrpc_node_monitor(n(), EventLog::Cb, &events_, &st), st);
+    monitoring_ = true;
   }
 
   void TearDown() override {
+    if (monitoring_) genrpc_node_unmonitor(n(), EventLog::Cb, &events_);
     master_.reset();  // stops the node's threads while still in its namespace
     if (net_ && entered_) net_->Leave();
     for (auto &p : peers_)
@@ -297,6 +318,8 @@ class NetnsTest : public ::testing::Test {
   bool entered_ = false;
   std::vector<std::unique_ptr<HelperProcess>> peers_;
   std::unique_ptr<Node> master_;
+  EventLog events_;
+  bool monitoring_ = false;
 };
 
 // I1: every peer answers a call (Test.Timestamp, gen_rpc's os:timestamp),
@@ -362,12 +385,38 @@ TEST_F(NetnsTest, I2_MulticallOverClusterTargets) {
          static_cast<long long>(ms), bad);
 }
 
-// I3 (remote_socket_close): each peer's side of the connection goes away ->
-// within 1 s no peer is in genrpc_nodes. gen_rpc has each peer kill its
-// acceptor; genrpc has no hook to close a node's acceptors from outside, so
-// the peer processes are killed (SIGKILL: the kernel closes their sockets,
-// which the client sees as the same EOF).
-TEST_F(NetnsTest, I3_PeersGoneWithinOneSecond) {
+// I3 (remote_socket_close): each peer closes its acceptors (gen_rpc: each
+// peer kills its acceptor) -> within 1 s no peer is in genrpc_nodes, and
+// node-down fired for each. The peers close them with the runtime's test
+// hook genrpc_node_debug_close_acceptors (the helper's "drop" command).
+TEST_F(NetnsTest, I3_PeersCloseTheirAcceptors) {
+  CallEveryPeer();
+  ASSERT_EQ(Nodes(n()), AllPeers());
+  for (int i = 1; i <= kPeers; i++)
+    EXPECT_TRUE(Eventually([&] { return events_.Count(PeerName(i), GENRPC_NODE_UP) == 1; },
+                           Millis(1000)))
+        << "node-up for " << PeerName(i);
+  Stopwatch sw;
+  for (auto &p : peers_) ASSERT_TRUE(p->Send("drop"));
+  bool gone = Eventually([&] { return Nodes(n()).empty(); }, Millis(1000));
+  int64_t ms = sw.ElapsedMs();
+  EXPECT_TRUE(gone) << "still listed after 1 s: " << ::testing::PrintToString(Nodes(n()));
+  for (int i = 1; i <= kPeers; i++)
+    EXPECT_TRUE(Eventually([&] { return events_.Count(PeerName(i), GENRPC_NODE_DOWN) == 1; },
+                           Millis(1000)))
+        << "node-down for " << PeerName(i);
+  int64_t events_ms = sw.ElapsedMs();
+  // Nothing was restarted: the next call reconnects.
+  CallEveryPeer();
+  for (auto &p : peers_) EXPECT_TRUE(p->Running());
+  printf("I3: %d peers dropped their acceptors; genrpc_nodes empty after %lld ms, "
+         "node-down for all after %lld ms\n",
+         kPeers, static_cast<long long>(ms), static_cast<long long>(events_ms));
+}
+
+// I3 with the peer processes killed (SIGKILL: the kernel closes their
+// sockets, which the client sees as the same close).
+TEST_F(NetnsTest, I3_PeersKilledGoneWithinOneSecond) {
   CallEveryPeer();
   ASSERT_EQ(Nodes(n()), AllPeers());
   Stopwatch sw;
@@ -375,6 +424,10 @@ TEST_F(NetnsTest, I3_PeersGoneWithinOneSecond) {
   bool gone = Eventually([&] { return Nodes(n()).empty(); }, Millis(1000));
   int64_t ms = sw.ElapsedMs();
   EXPECT_TRUE(gone) << "still listed after 1 s: " << ::testing::PrintToString(Nodes(n()));
+  for (int i = 1; i <= kPeers; i++)
+    EXPECT_TRUE(Eventually([&] { return events_.Count(PeerName(i), GENRPC_NODE_DOWN) == 1; },
+                           Millis(1000)))
+        << "node-down for " << PeerName(i);
   printf("I3: %d peers killed, genrpc_nodes empty after %lld ms\n", kPeers,
          static_cast<long long>(ms));
 }
@@ -442,16 +495,15 @@ TEST_F(NetnsTest, PartitionOneHostThenHeal) {
   // Let the calls started during the cut end (at their deadline) before the
   // link comes back, so none of them can be answered after the heal.
   std::this_thread::sleep_for(Millis(kTimeoutMs + kSlackMs));
-  // TODO(node events): genrpc_node_monitor is being added to the runtime
-  // by another change and is not in main yet, so node-down / node-up are
-  // NOT asserted here. Once it is: subscribe before the cut, assert
-  // node-down for node2 during the partition and node-up after the heal
-  // below, and no event for node1 and node3. A silent partition is only
-  // noticed when the connection is declared dead, by TCP keepalive
-  // (defaults 5 s idle + 2 x 5 s: 15 s) or a call's send_timeout; so start
-  // the master with socket_keepalive_idle_s = 1, _interval_s = 1, _count = 2
-  // (about 3 s; NodeOptions has no such fields yet) and hold the cut
-  // longer than that.
+  // TODO(node events): node-down for node2 is NOT asserted. A silent
+  // partition is noticed only when the connection is declared dead, and
+  // with calls in flight the socket holds unacknowledged data, so TCP
+  // keepalive does not probe and the kernel retransmits for many minutes
+  // (tcp_retries2); a call's timeout leaves the connection up by design.
+  // Asserting node-down within this test's bound needs the runtime to set
+  // TCP_USER_TIMEOUT (e.g. keepalive idle + interval x count) on its
+  // sockets, or to close a connection after missed replies. What is
+  // asserted: node1 and node3 see no node-down at all (below).
   bool heal_ok = net_->SetLink(kCut, true, &why);
   int64_t partition_ms = cut_sw.ElapsedMs();
 
@@ -478,6 +530,14 @@ TEST_F(NetnsTest, PartitionOneHostThenHeal) {
     EXPECT_EQ(stats[i].failed.load(), 0) << PeerName(i) << " had failed calls";
   }
   EXPECT_TRUE(healed) << PeerName(kCut) << " not callable 8 s after the link came back";
+  for (int i = 1; i <= kPeers; i++) {
+    if (i == kCut) continue;
+    EXPECT_EQ(events_.Count(PeerName(i), GENRPC_NODE_DOWN), 0) << PeerName(i);
+    EXPECT_EQ(events_.Count(PeerName(i), GENRPC_NODE_UP), 1) << PeerName(i);
+  }
+  printf("partition: node%d events: %d down, %d up (not asserted, see the TODO)\n", kCut,
+         events_.Count(PeerName(kCut), GENRPC_NODE_DOWN),
+         events_.Count(PeerName(kCut), GENRPC_NODE_UP));
   CallEveryPeer();
   EXPECT_EQ(Nodes(n()), AllPeers());
   for (auto &p : peers_) EXPECT_TRUE(p->Running());
