@@ -162,6 +162,20 @@ add_protobuf_c_message(ident_list *l, const Google__Protobuf__DescriptorProto *m
     cg_strbuf_free(&full);
 }
 
+/* genrpc's names for a (genrpc.broadcast) message. */
+static void
+add_genrpc_bcast(ident_list *l, const cg_bcast *b)
+{
+    static const char *const lower_suffixes[] = {"__register_handler", "__handler_thunk",
+                                                 "__abcast", "__sbcast"};
+    cg_strbuf owner = CG_STRBUF_INIT;
+    cg_strbuf_printf(&owner, "message %s (broadcast)", b->type.full);
+    for (size_t i = 0; i < sizeof lower_suffixes / sizeof lower_suffixes[0]; i++)
+        ident_add(l, "genrpc", NULL, b->line, owner.data, b->type.lower, lower_suffixes[i]);
+    ident_add(l, "genrpc", NULL, b->line, owner.data, b->type.c_name, "_HandlerFn");
+    cg_strbuf_free(&owner);
+}
+
 static bool
 same_pair(const ident *a, const ident *b, const ident *c, const ident *d)
 {
@@ -209,6 +223,8 @@ check_collisions(const cg_file *file, cg_strbuf *err)
         add_protobuf_c_service(&ids, &file->services[i]);
         add_genrpc_service(&ids, &file->services[i]);
     }
+    for (size_t i = 0; i < file->n_bcasts; i++)
+        add_genrpc_bcast(&ids, &file->bcasts[i]);
     int errors = 0;
     /* Quadratic, but a file has at most a few thousand names. */
     for (size_t j = 1; j < ids.n; j++) {

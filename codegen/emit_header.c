@@ -288,6 +288,59 @@ emit_service_decls(cg_strbuf *sb, const cg_service *s, const cg_params *params)
         emit_client_decls(sb, s);
 }
 
+/* Per (genrpc.broadcast) message: the typed handler, its registration
+ * (server side), abcast and sbcast (client side). */
+static void
+emit_bcast_decls(cg_strbuf *sb, const cg_bcast *b, const cg_params *params)
+{
+    const cg_type *t = &b->type;
+    cg_strbuf_printf(sb, "/* -- message %s: broadcastable -- */\n\n", t->full);
+    char *p[7] = {cg_fmt("genrpc_node *node"), cg_fmt("const genrpc_target *targets"),
+                  cg_fmt("size_t n"), cg_fmt("const char *name"),
+                  cg_fmt("const %s *msg", t->c_name), cg_fmt("genrpc_sbcast_result *results"),
+                  cg_fmt("genrpc_status *st")};
+    if (params->server) {
+        char *fp[4] = {cg_fmt("genrpc_node *node"), cg_fmt("const char *from"),
+                       cg_fmt("const %s *msg", t->c_name), cg_fmt("void *user")};
+        char *comment = cg_fmt("A named handler for %s, run on a worker; `msg` is borrowed (valid "
+                               "during the call), `from` is the sending node.", t->full);
+        cg_emit_comment(sb, "", comment);
+        free(comment);
+        char *head = cg_fmt("typedef void (*%s_HandlerFn)", t->c_name);
+        cg_emit_signature(sb, "", head, (const char *const *)fp, 4, ";\n");
+        free(head);
+        cg_free_all(fp, 4);
+        char *rp[4] = {cg_fmt("genrpc_node *node"), cg_fmt("const char *name"),
+                       cg_fmt("%s_HandlerFn cb", t->c_name), cg_fmt("void *user")};
+        char *name = cg_fmt("%s__register_handler", t->lower);
+        comment = cg_fmt("Registers `cb` under `name` on `node` for %s messages "
+                         "(genrpc_handler_register; remove with genrpc_handler_unregister).",
+                         t->full);
+        emit_stub_decl(sb, comment, name, rp, 4);
+        free(comment);
+        free(name);
+        cg_free_all(rp, 4);
+    }
+    if (params->client) {
+        char *name = cg_fmt("%s__abcast", t->lower);
+        char *comment = cg_fmt("Sends `msg` to the handler `name` on every target and returns at "
+                               "once (genrpc_abcast).");
+        char *ab[6] = {p[0], p[1], p[2], p[3], p[4], p[6]};
+        emit_stub_decl(sb, comment, name, ab, 6);
+        free(comment);
+        free(name);
+        name = cg_fmt("%s__sbcast", t->lower);
+        comment = cg_fmt("Sends `msg` to the handler `name` on every target and waits at most "
+                         "sbcast_receive_timeout; results[i] (n entries) says whether targets[i] "
+                         "has the name (genrpc_sbcast).");
+        emit_stub_decl(sb, comment, name, p, 7);
+        free(comment);
+        free(name);
+    }
+    cg_free_all(p, 7);
+    cg_strbuf_puts(sb, "\n");
+}
+
 char *
 cg_emit_header(const cg_file *file, const cg_params *params)
 {
@@ -300,6 +353,10 @@ cg_emit_header(const cg_file *file, const cg_params *params)
     cg_strbuf_puts(&sb, "\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
     for (size_t i = 0; i < file->n_services; i++)
         emit_service_decls(&sb, &file->services[i], params);
+    if (file->n_bcasts && (params->client || params->server))
+        cg_strbuf_puts(&sb, "/* ==== named handlers and broadcasts (genrpc/broadcast.h) ==== */\n\n");
+    for (size_t i = 0; i < file->n_bcasts && (params->client || params->server); i++)
+        emit_bcast_decls(&sb, &file->bcasts[i], params);
     cg_strbuf_printf(&sb, "#ifdef __cplusplus\n}\n#endif\n\n#endif /* GENRPC_%s__INCLUDED */\n",
                      guard);
     free(guard);

@@ -297,6 +297,66 @@ emit_service(cg_strbuf *sb, const cg_service *s, const cg_params *params)
     }
 }
 
+static void
+emit_bcast(cg_strbuf *sb, const cg_bcast *b, const cg_params *params)
+{
+    const cg_type *t = &b->type;
+    cg_strbuf_printf(sb, "/* -- message %s: broadcastable -- */\n\n", t->full);
+    if (params->server) {
+        static const char *const thunk_params[] = {"genrpc_generic_fn fn", "genrpc_node *node",
+                                                   "const char *from",
+                                                   "const ProtobufCMessage *msg", "void *user"};
+        char *name = cg_fmt("%s__handler_thunk", t->lower);
+        cg_emit_signature(sb, "static void\n", name, thunk_params, 5, "\n");
+        char *call = cg_fmt("((%s_HandlerFn)fn)", t->c_name);
+        char *targs[4] = {cg_fmt("node"), cg_fmt("from"), cg_fmt("(const %s *)msg", t->c_name),
+                          cg_fmt("user")};
+        cg_strbuf_puts(sb, "{\n");
+        cg_emit_signature(sb, "    ", call, (const char *const *)targs, 4, ";\n");
+        cg_strbuf_puts(sb, "}\n\n");
+        cg_free_all(targs, 4);
+        free(call);
+        char *rp[4] = {cg_fmt("genrpc_node *node"), cg_fmt("const char *name"),
+                       cg_fmt("%s_HandlerFn cb", t->c_name), cg_fmt("void *user")};
+        char *reg = cg_fmt("%s__register_handler", t->lower);
+        cg_emit_signature(sb, "int\n", reg, (const char *const *)rp, 4, "\n");
+        cg_strbuf_puts(sb, "{\n");
+        char *args[6] = {cg_fmt("node"), cg_fmt("name"), cg_fmt("&%s__descriptor", t->lower),
+                         cg_fmt("%s", name), cg_fmt("(genrpc_generic_fn)cb"), cg_fmt("user")};
+        cg_emit_signature(sb, "    return ", "genrpc_handler_register_typed",
+                          (const char *const *)args, 6, ";\n");
+        cg_strbuf_puts(sb, "}\n\n");
+        cg_free_all(args, 6);
+        cg_free_all(rp, 4);
+        free(reg);
+        free(name);
+    }
+    if (params->client) {
+        char *p[7] = {cg_fmt("genrpc_node *node"), cg_fmt("const genrpc_target *targets"),
+                      cg_fmt("size_t n"), cg_fmt("const char *name"),
+                      cg_fmt("const %s *msg", t->c_name), cg_fmt("genrpc_sbcast_result *results"),
+                      cg_fmt("genrpc_status *st")};
+        char *ab[6] = {p[0], p[1], p[2], p[3], p[4], p[6]};
+        char *name = cg_fmt("%s__abcast", t->lower);
+        cg_emit_signature(sb, "int\n", name, (const char *const *)ab, 6, "\n");
+        cg_strbuf_puts(sb, "{\n");
+        static const char *const ab_args[] = {"node", "targets", "n", "name",
+                                              "(const ProtobufCMessage *)msg", "st"};
+        cg_emit_signature(sb, "    return ", "genrpc_abcast", ab_args, 6, ";\n");
+        cg_strbuf_puts(sb, "}\n\n");
+        free(name);
+        name = cg_fmt("%s__sbcast", t->lower);
+        cg_emit_signature(sb, "int\n", name, (const char *const *)p, 7, "\n");
+        cg_strbuf_puts(sb, "{\n");
+        static const char *const sb_args[] = {"node", "targets", "n", "name",
+                                              "(const ProtobufCMessage *)msg", "results", "st"};
+        cg_emit_signature(sb, "    return ", "genrpc_sbcast", sb_args, 7, ";\n");
+        cg_strbuf_puts(sb, "}\n\n");
+        free(name);
+        cg_free_all(p, 7);
+    }
+}
+
 char *
 cg_emit_source(const cg_file *file, const cg_params *params)
 {
@@ -306,5 +366,7 @@ cg_emit_source(const cg_file *file, const cg_params *params)
                      file->name, file->base);
     for (size_t i = 0; i < file->n_services; i++)
         emit_service(&sb, &file->services[i], params);
+    for (size_t i = 0; i < file->n_bcasts; i++)
+        emit_bcast(&sb, &file->bcasts[i], params);
     return cg_strbuf_take(&sb);
 }

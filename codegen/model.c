@@ -12,6 +12,9 @@
 #define PATH_FILE_SERVICE 6   /* FileDescriptorProto.service */
 #define PATH_SERVICE_METHOD 2 /* ServiceDescriptorProto.method */
 #define PATH_SERVICE_OPTIONS 3 /* ServiceDescriptorProto.options */
+#define PATH_FILE_MESSAGE 4   /* FileDescriptorProto.message_type */
+#define PATH_MESSAGE_NESTED 3 /* DescriptorProto.nested_type */
+#define PATH_MAX_DEPTH 64
 
 typedef Google__Protobuf__DescriptorProto cg_message_proto;
 typedef Google__Protobuf__ServiceDescriptorProto cg_service_proto;
@@ -151,6 +154,44 @@ service_build(const cg_request *req, const cg_file_proto *file, size_t index, cg
     return 0;
 }
 
+/* Adds `msg` (at source path `path`, `depth` entries) and its nested
+ * messages to out->bcasts when they carry (genrpc.broadcast) = true. */
+static int
+bcasts_build(const cg_file_proto *proto, const cg_message_proto *msg, const char *scope,
+             int32_t *path, size_t depth, cg_file *out, cg_strbuf *err)
+{
+    char opt_err[CG_OPT_ERR_MAX];
+    cg_message_options opts;
+    cg_strbuf full = CG_STRBUF_INIT;
+    cg_strbuf_printf(&full, "%s%s%s", scope, scope[0] ? "." : "", msg->name);
+    int line = line_of(proto, path, depth);
+    int rc = 0;
+    if (cg_message_options_read(msg->options ? &msg->options->base : NULL, &opts, opt_err) != 0) {
+        cg_diag_prefix(err, out, line, NULL);
+        cg_strbuf_printf(err, "message %s: %s\n", msg->name, opt_err);
+        rc = -1;
+    } else if (opts.broadcast) {
+        out->bcasts = realloc(out->bcasts, (out->n_bcasts + 1) * sizeof *out->bcasts);
+        if (out->bcasts == NULL)
+            cg_die("out of memory");
+        cg_bcast *b = &out->bcasts[out->n_bcasts++];
+        b->type.c_name = cg_full_name_to_c(full.data);
+        b->type.lower = cg_full_name_to_lower(full.data);
+        b->type.full = cg_xstrdup(full.data); /* freed by cg_file_free */
+        b->type.file = proto->name;
+        b->line = line;
+    }
+    for (size_t i = 0; rc == 0 && i < msg->n_nested_type; i++) {
+        if (depth + 2 > PATH_MAX_DEPTH)
+            break;
+        path[depth] = PATH_MESSAGE_NESTED;
+        path[depth + 1] = (int32_t)i;
+        rc = bcasts_build(proto, msg->nested_type[i], full.data, path, depth + 2, out, err);
+    }
+    cg_strbuf_free(&full);
+    return rc;
+}
+
 int
 cg_file_build(const cg_request *req, const cg_file_proto *proto, cg_file *out, cg_strbuf *err)
 {
@@ -168,6 +209,12 @@ cg_file_build(const cg_request *req, const cg_file_proto *proto, cg_file *out, c
             cg_strbuf_free(&why);
             return -1;
         }
+    }
+    for (size_t i = 0; i < proto->n_message_type; i++) {
+        int32_t path[PATH_MAX_DEPTH] = {PATH_FILE_MESSAGE, (int32_t)i};
+        if (bcasts_build(proto, proto->message_type[i], proto->package ? proto->package : "",
+                         path, 2, out, err) != 0)
+            return -1;
     }
     return 0;
 }
@@ -198,6 +245,12 @@ cg_file_free(cg_file *file)
         free(s->upper);
     }
     free(file->services);
+    for (size_t i = 0; i < file->n_bcasts; i++) {
+        free((char *)file->bcasts[i].type.full);
+        free(file->bcasts[i].type.c_name);
+        free(file->bcasts[i].type.lower);
+    }
+    free(file->bcasts);
     free(file->base);
     memset(file, 0, sizeof *file);
 }

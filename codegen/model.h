@@ -55,12 +55,20 @@ typedef struct cg_service {
     cg_method *methods;
 } cg_service;
 
+/* A message declared with option (genrpc.broadcast) = true. */
+typedef struct cg_bcast {
+    cg_type type;       /* full name, C names; file is this file */
+    int line;           /* of the message; 0 if unknown */
+} cg_bcast;
+
 typedef struct cg_file {
     const cg_file_proto *proto;
     const char *name;   /* "dir/kv.proto" */
     char *base;         /* "dir/kv" */
     size_t n_services;
     cg_service *services;
+    size_t n_bcasts;    /* broadcastable messages, in file order (nested after parent) */
+    cg_bcast *bcasts;
 } cg_file;
 
 /* Builds the model of `proto`, resolving request/reply types through every

@@ -156,6 +156,21 @@ cg_method_options_read(const ProtobufCMessage *msg, cg_method_options *out,
 }
 
 int
+cg_message_options_read(const ProtobufCMessage *msg, cg_message_options *out,
+                        char err[CG_OPT_ERR_MAX])
+{
+    memset(out, 0, sizeof *out);
+    if (msg == NULL)
+        return 0;
+    for (unsigned i = 0; i < msg->n_unknown_fields; i++) {
+        const ProtobufCMessageUnknownField *f = &msg->unknown_fields[i];
+        if (f->tag == CG_OPT_BROADCAST && read_bool(f, "broadcast", &out->broadcast, err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int
 cg_service_options_parse(const uint8_t *buf, size_t len, cg_service_options *out,
                          char err[CG_OPT_ERR_MAX])
 {
@@ -182,5 +197,20 @@ cg_method_options_parse(const uint8_t *buf, size_t len, cg_method_options *out,
     }
     int rc = cg_method_options_read(&msg->base, out, err);
     google__protobuf__method_options__free_unpacked(msg, NULL);
+    return rc;
+}
+
+int
+cg_message_options_parse(const uint8_t *buf, size_t len, cg_message_options *out,
+                         char err[CG_OPT_ERR_MAX])
+{
+    Google__Protobuf__MessageOptions *msg =
+        google__protobuf__message_options__unpack(NULL, len, buf);
+    if (msg == NULL) {
+        memset(out, 0, sizeof *out);
+        return fail(err, "MessageOptions could not be decoded");
+    }
+    int rc = cg_message_options_read(&msg->base, out, err);
+    google__protobuf__message_options__free_unpacked(msg, NULL);
     return rc;
 }

@@ -23,6 +23,7 @@
 #define CG_OPT_MODULE 51002u          /* ServiceOptions: string module */
 #define CG_OPT_INTERNAL_MODULE 51003u /* ServiceOptions: bool internal_module */
 #define CG_OPT_INTERNAL 51101u        /* MethodOptions: bool internal */
+#define CG_OPT_BROADCAST 51201u       /* MessageOptions: bool broadcast */
 
 /* Longest (genrpc.module) accepted, in bytes. */
 #define CG_MODULE_NAME_MAX 255
@@ -43,6 +44,10 @@ typedef struct cg_method_options {
     bool internal;
 } cg_method_options;
 
+typedef struct cg_message_options {
+    bool broadcast;
+} cg_message_options;
+
 /* Decodes genrpc's options from a protobuf-c message's unknown fields
  * (`msg` is a Google__Protobuf__ServiceOptions / MethodOptions, or NULL for
  * "no options"). Fields genrpc does not own are ignored; when a field
@@ -51,6 +56,8 @@ int cg_service_options_read(const ProtobufCMessage *msg, cg_service_options *out
                             char err[CG_OPT_ERR_MAX]);
 int cg_method_options_read(const ProtobufCMessage *msg, cg_method_options *out,
                            char err[CG_OPT_ERR_MAX]);
+int cg_message_options_read(const ProtobufCMessage *msg, cg_message_options *out,
+                            char err[CG_OPT_ERR_MAX]);
 
 /* The same on a serialized ServiceOptions / MethodOptions message. */
 int cg_service_options_parse(const uint8_t *buf, size_t len, cg_service_options *out,

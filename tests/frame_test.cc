@@ -114,6 +114,69 @@ TEST(FrameTest, RequestRejectsEmptyNamesWrongKindAndTruncation) {
     EXPECT_FALSE(genrpc__decode_request(bad.data(), bad.size(), &d));
 }
 
+TEST(FrameTest, BroadcastHeaderRoundTripsForBothKinds) {
+    const char payload[] = "\x0a\x02" "hi";
+    for (genrpc__kind kind : {GENRPC__K_ABCAST, GENRPC__K_SBCAST}) {
+        genrpc__bcast_hdr h = {99, S("test_process_123"), S("test.Note"), nullptr,
+                               sizeof payload - 1};
+        uint8_t buf[256];
+        size_t hdr = genrpc__encode_bcast_hdr(buf, sizeof buf, kind, &h);
+        ASSERT_EQ(hdr, GENRPC__LEN_PREFIX + genrpc__bcast_hdr_size(16, 9));
+        std::memcpy(buf + hdr, payload, sizeof payload - 1);
+        auto body = Body(buf, hdr + sizeof payload - 1);
+        EXPECT_EQ(body[0], uint8_t(kind));
+        genrpc__bcast_hdr d;
+        ASSERT_TRUE(genrpc__decode_bcast(body.data(), body.size(), &d));
+        EXPECT_EQ(d.req_id, 99u);
+        EXPECT_EQ(std::string(d.name.p, d.name.len), "test_process_123");
+        EXPECT_EQ(std::string(d.type.p, d.type.len), "test.Note");
+        ASSERT_EQ(d.payload_len, sizeof payload - 1);
+        EXPECT_EQ(0, std::memcmp(d.payload, payload, d.payload_len));
+    }
+}
+
+TEST(FrameTest, BroadcastEncoderRefusesOtherKindsAndLongNames) {
+    uint8_t buf[1024];
+    genrpc__bcast_hdr h = {1, S("n"), S("t.M"), nullptr, 0};
+    EXPECT_EQ(genrpc__encode_bcast_hdr(buf, sizeof buf, GENRPC__K_CAST, &h), 0u);
+    EXPECT_EQ(genrpc__encode_bcast_hdr(buf, 10, GENRPC__K_ABCAST, &h), 0u);  // too small
+    std::string longname(256, 'x');
+    h.name = genrpc__str{longname.data(), longname.size()};
+    EXPECT_EQ(genrpc__encode_bcast_hdr(buf, sizeof buf, GENRPC__K_ABCAST, &h), 0u);
+}
+
+TEST(FrameTest, BroadcastRejectsEmptyNamesWrongKindTruncationAndOverlongLengths) {
+    genrpc__bcast_hdr h = {1, S("n"), S("t.M"), nullptr, 0};
+    uint8_t buf[64];
+    size_t n = genrpc__encode_bcast_hdr(buf, sizeof buf, GENRPC__K_SBCAST, &h);
+    auto body = Body(buf, n);
+    genrpc__bcast_hdr d;
+    ASSERT_TRUE(genrpc__decode_bcast(body.data(), body.size(), &d));
+    EXPECT_EQ(d.payload_len, 0u);
+    for (size_t cut = 0; cut < body.size(); cut++)
+        EXPECT_FALSE(genrpc__decode_bcast(body.data(), cut, &d)) << "cut at " << cut;
+    auto bad = body;
+    bad[0] = GENRPC__K_CALL;
+    EXPECT_FALSE(genrpc__decode_bcast(bad.data(), bad.size(), &d));
+    bad[0] = 0x22;  // no such kind
+    EXPECT_FALSE(genrpc__decode_bcast(bad.data(), bad.size(), &d));
+    bad = body;
+    bad[9] = 0;  // name length 0
+    EXPECT_FALSE(genrpc__decode_bcast(bad.data(), bad.size(), &d));
+    bad = body;
+    bad[11] = 0;  // type length 0
+    EXPECT_FALSE(genrpc__decode_bcast(bad.data(), bad.size(), &d));
+    bad = body;
+    bad[9] = 200;  // name runs past the end
+    EXPECT_FALSE(genrpc__decode_bcast(bad.data(), bad.size(), &d));
+    bad = body;
+    bad[11] = 200;  // type runs past the end
+    EXPECT_FALSE(genrpc__decode_bcast(bad.data(), bad.size(), &d));
+    // The request decoder does not take broadcast kinds, nor the reverse.
+    genrpc__request_hdr rq;
+    EXPECT_FALSE(genrpc__decode_request(body.data(), body.size(), &rq));
+}
+
 TEST(FrameTest, ModuleLengthPointingPastTheEndIsRejected) {
     genrpc__request_hdr h = {1, 0, S("m"), S("f"), nullptr, 0};
     uint8_t buf[64];

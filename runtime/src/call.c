@@ -170,7 +170,7 @@ static int
 finish(genrpc__pending *p, ProtobufCMessage **reply, genrpc_status *st)
 {
     int err = p->status.err;
-    if (err == GENRPC_OK) {
+    if (err == GENRPC_OK && p->fn) { /* no fn: nothing to decode (sbcast) */
         ProtobufCMessage *m = protobuf_c_message_unpack(p->fn->output, NULL, p->reply.len,
                                                         p->reply.data);
         if (m && reply)
@@ -349,6 +349,18 @@ genrpc__call_async(genrpc_node *node, genrpc_target target, const genrpc_module_
     int rc = encode_request(node, GENRPC__K_CALL, module, fn, request, opts, &o, st);
     if (rc != GENRPC_OK)
         return rc;
+    return genrpc__call_async_frame(node, target, fn, o, opts ? opts->timeout_ms : 0, claimed,
+                                    out, st);
+}
+
+int
+genrpc__call_async_frame(genrpc_node *node, genrpc_target target, const genrpc_function_desc *fn,
+                         genrpc__out *o, int64_t timeout_ms, bool claimed, genrpc_promise **out,
+                         genrpc_status *st)
+{
+    int rc;
+    *out = NULL;
+    genrpc_call_opts opts = {timeout_ms, 0};
     genrpc_promise *pr = calloc(1, sizeof *pr);
     if (!pr) {
         genrpc__out_free(o);
@@ -366,7 +378,7 @@ genrpc__call_async(genrpc_node *node, genrpc_target target, const genrpc_module_
     pr->p.promise = pr;
     pr->node = node;
     pr->claimed = claimed;
-    pr->deadline_ns = genrpc__deadline_after_ms(call_timeout_ms(node, opts));
+    pr->deadline_ns = genrpc__deadline_after_ms(call_timeout_ms(node, &opts));
     genrpc__conn *conn;
     if ((rc = register_call(node, target, &pr->p, o, &conn, &pr->p.status)) != GENRPC_OK) {
         genrpc__out_free(o);

@@ -237,6 +237,18 @@ genrpc__encode_request_hdr(uint8_t *buf, size_t cap, genrpc__kind kind,
 }
 
 size_t
+genrpc__encode_bcast_hdr(uint8_t *buf, size_t cap, genrpc__kind kind, const genrpc__bcast_hdr *h)
+{
+    if (kind != GENRPC__K_ABCAST && kind != GENRPC__K_SBCAST)
+        return 0;
+    writer w = wr_begin(buf, cap, kind);
+    wr_u64(&w, h->req_id);
+    wr_str(&w, h->name.p, h->name.len);
+    wr_str(&w, h->type.p, h->type.len);
+    return wr_end(&w, buf, h->payload_len);
+}
+
+size_t
 genrpc__encode_reply_hdr(uint8_t *buf, size_t cap, uint64_t req_id, size_t payload_len)
 {
     writer w = wr_begin(buf, cap, GENRPC__K_REPLY);
@@ -290,6 +302,20 @@ genrpc__decode_request(const uint8_t *body, size_t len, genrpc__request_hdr *h)
         return false;
     if (!rd_u64(&r, &h->req_id) || !rd_u32(&r, &h->version) || !rd_str(&r, &h->module, false) ||
         !rd_str(&r, &h->function, false))
+        return false;
+    h->payload = r.p;
+    h->payload_len = r.left;
+    return true;
+}
+
+bool
+genrpc__decode_bcast(const uint8_t *body, size_t len, genrpc__bcast_hdr *h)
+{
+    reader r = {body, len};
+    uint8_t kind;
+    if (!rd_u8(&r, &kind) || (kind != GENRPC__K_ABCAST && kind != GENRPC__K_SBCAST))
+        return false;
+    if (!rd_u64(&r, &h->req_id) || !rd_str(&r, &h->name, false) || !rd_str(&r, &h->type, false))
         return false;
     h->payload = r.p;
     h->payload_len = r.left;

@@ -32,6 +32,8 @@ typedef enum genrpc__kind {
     GENRPC__K_CAST = 0x11,
     GENRPC__K_REPLY = 0x12,
     GENRPC__K_ERROR = 0x13,
+    GENRPC__K_ABCAST = 0x20, /* C->S: to a named handler, no answer */
+    GENRPC__K_SBCAST = 0x21, /* C->S: to a named handler, answered by REPLY or ERROR */
 } genrpc__kind;
 
 typedef enum genrpc__reject_reason {
@@ -69,6 +71,15 @@ typedef struct genrpc__request_hdr {
     const uint8_t *payload;
     size_t payload_len;
 } genrpc__request_hdr;
+
+/* ABCAST / SBCAST: a message for the handler registered under `name`. */
+typedef struct genrpc__bcast_hdr {
+    uint64_t req_id;   /* SBCAST: matched by the REPLY/ERROR; ABCAST: informative */
+    genrpc__str name;  /* the handler's name */
+    genrpc__str type;  /* the message's protobuf full name ("pkg.Msg") */
+    const uint8_t *payload;
+    size_t payload_len;
+} genrpc__bcast_hdr;
 
 typedef struct genrpc__error_body {
     uint64_t req_id;
@@ -109,6 +120,10 @@ static inline size_t genrpc__request_hdr_size(size_t module_len, size_t function
     return 1 + 8 + 4 + 1 + module_len + 1 + function_len;
 }
 #define GENRPC__REPLY_HDR_SIZE (1 + 8)
+/* kind + req_id + u8 + name + u8 + type */
+static inline size_t genrpc__bcast_hdr_size(size_t name_len, size_t type_len) {
+    return 1 + 8 + 1 + name_len + 1 + type_len;
+}
 
 /* ---- encoders: write a whole frame, length prefix included ---------------
  * Each returns the number of bytes written, or 0 if `cap` is too small or a
@@ -122,6 +137,9 @@ size_t genrpc__encode_error(uint8_t *buf, size_t cap, const genrpc__error_body *
  * payload right after. Returns the header bytes written (payload excluded). */
 size_t genrpc__encode_request_hdr(uint8_t *buf, size_t cap, genrpc__kind kind,
                                   const genrpc__request_hdr *h);
+/* kind is GENRPC__K_ABCAST or GENRPC__K_SBCAST; as encode_request_hdr. */
+size_t genrpc__encode_bcast_hdr(uint8_t *buf, size_t cap, genrpc__kind kind,
+                                const genrpc__bcast_hdr *h);
 /* Writes prefix + reply header for payload_len bytes of payload. */
 size_t genrpc__encode_reply_hdr(uint8_t *buf, size_t cap, uint64_t req_id, size_t payload_len);
 
@@ -133,6 +151,8 @@ bool genrpc__decode_challenge(const uint8_t *body, size_t len, genrpc__challenge
 bool genrpc__decode_mac(const uint8_t *body, size_t len, genrpc__kind kind, const uint8_t **mac);
 bool genrpc__decode_reject(const uint8_t *body, size_t len, uint8_t *reason, genrpc__str *text);
 bool genrpc__decode_request(const uint8_t *body, size_t len, genrpc__request_hdr *h);
+/* ABCAST or SBCAST (the kind is body[0]). */
+bool genrpc__decode_bcast(const uint8_t *body, size_t len, genrpc__bcast_hdr *h);
 bool genrpc__decode_reply(const uint8_t *body, size_t len, uint64_t *req_id,
                           const uint8_t **payload, size_t *payload_len);
 bool genrpc__decode_error(const uint8_t *body, size_t len, genrpc__error_body *e);

@@ -117,6 +117,24 @@ void genrpc__reg_unref(genrpc_node *node, genrpc__reg *r);
 int genrpc__resolve(genrpc_node *node, const genrpc__request_hdr *h, genrpc__reg **reg,
                     const genrpc_function_desc **fn, genrpc_status *st);
 
+/* ---- named handlers (broadcast.c) ----------------------------------------- */
+
+typedef struct genrpc__handler {
+    char name[GENRPC__NAME_MAX + 1];
+    const ProtobufCMessageDescriptor *type;
+    genrpc_handler_thunk thunk; /* NULL: cb is a genrpc_handler_fn */
+    genrpc_generic_fn cb;
+    void *user;
+    atomic_int refs; /* 1 for the registry + 1 per job using it */
+} genrpc__handler;
+
+/* The handler registered under `name`, with a reference; NULL if none. */
+genrpc__handler *genrpc__handler_find(genrpc_node *node, genrpc__str name);
+void genrpc__handler_unref(genrpc_node *node, genrpc__handler *h);
+void genrpc__handler_invoke(genrpc__handler *h, genrpc_node *node, const char *from,
+                            const ProtobufCMessage *msg);
+/* node teardown: frees what is still registered */
+void genrpc__handlers_free(genrpc_node *node);
 
 /* ---- pending calls (client side) ----------------------------------------- */
 
@@ -168,6 +186,14 @@ int genrpc__call_async(genrpc_node *node, genrpc_target target, const genrpc_mod
                        const genrpc_function_desc *fn, const ProtobufCMessage *request,
                        const genrpc_call_opts *opts, bool claimed, genrpc_promise **out,
                        genrpc_status *st);
+
+/* The same for a frame already encoded (the request id is stamped at its
+ * offset 5, after prefix and kind): sends `o` (consumed) as a call whose
+ * answer is REPLY or ERROR. fn NULL: the REPLY's payload is not decoded
+ * (sbcast). timeout_ms as genrpc_call_opts.timeout_ms. */
+int genrpc__call_async_frame(genrpc_node *node, genrpc_target target,
+                             const genrpc_function_desc *fn, genrpc__out *o, int64_t timeout_ms,
+                             bool claimed, genrpc_promise **out, genrpc_status *st);
 
 /* ---- connections --------------------------------------------------------- */
 
@@ -336,6 +362,7 @@ struct genrpc__job {
     genrpc__job *next;
     genrpc__conn *conn; /* reference */
     genrpc__reg *reg;   /* reference */
+    genrpc__handler *handler; /* broadcast jobs: reference (reg is NULL) */
     const genrpc_function_desc *fn;
     genrpc__slice payload;
     uint64_t req_id;
@@ -413,6 +440,8 @@ struct genrpc_node {
     pthread_rwlock_t reg_lock;
     genrpc__reg **regs;
     size_t n_regs, cap_regs;
+    genrpc__handler **handlers; /* named handlers (also reg_lock) */
+    size_t n_handlers, cap_handlers;
     pthread_mutex_t reg_wait_mu;
     pthread_cond_t reg_wait_cond;
 
@@ -443,6 +472,7 @@ struct genrpc_node {
     atomic_int n_clients, n_clients_ready, n_acceptors;
     atomic_uint_least64_t calls_served, casts_dropped, late_replies, auth_failures,
         protocol_errors, reads_paused;
+    atomic_uint_least64_t broadcasts_dropped;
 };
 
 int genrpc__loop_start(genrpc_node *node, genrpc_status *st);

@@ -115,6 +115,7 @@ free_node(genrpc_node *node)
         free(node->regs[i]);
     free(node->regs);
     genrpc__events_free(node);
+    genrpc__handlers_free(node);
     pthread_mutex_destroy(&node->cmd_mu);
     pthread_mutex_destroy(&node->conns_mu);
     pthread_rwlock_destroy(&node->reg_lock);
@@ -239,6 +240,7 @@ genrpc_node_get_info(genrpc_node *node, genrpc_node_info *out)
     out->auth_failures = atomic_load(&node->auth_failures);
     out->protocol_errors = atomic_load(&node->protocol_errors);
     out->reads_paused = atomic_load(&node->reads_paused);
+    out->broadcasts_dropped = atomic_load(&node->broadcasts_dropped);
 }
 
 /* ---- registry ------------------------------------------------------------ */

@@ -248,6 +248,8 @@ genrpc__job_free(genrpc__job *job)
     genrpc__slice_release(&job->payload);
     if (job->reg)
         genrpc__reg_unref(job->conn->node, job->reg);
+    if (job->handler)
+        genrpc__handler_unref(job->conn->node, job->handler);
     genrpc__conn_unref(job->conn);
     free(job);
 }
@@ -325,7 +327,10 @@ drain_casts(genrpc__job *drainer)
         pthread_mutex_unlock(&c->job_mu);
         if (!j)
             break;
-        genrpc__server_run_job(j);
+        if (j->run)
+            j->run(j); /* a broadcast */
+        else
+            genrpc__server_run_job(j);
     }
     genrpc__job_free(drainer);
 }
@@ -466,11 +471,109 @@ on_request(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t le
         genrpc__job_submit(node, job);
 }
 
+/* ---- broadcasts to named handlers ------------------------------------------
+ * ABCAST and SBCAST are checked on the loop (policy entry
+ * GENRPC_BROADCAST_MODULE, then the name, then the type), answered at once
+ * for SBCAST (REPLY with no payload: the name exists and took the message;
+ * ERROR: why not), and run on the connection's cast queue, so that a
+ * connection's casts and broadcasts keep their order. A refused broadcast
+ * is dropped and counted; the connection stays up (gen_rpc drops it, S14). */
+
+static void
+bcast_dropped(genrpc__conn *c, const char *what, const genrpc_status *st)
+{
+    atomic_fetch_add(&c->node->broadcasts_dropped, 1);
+    genrpc__log(c->node, GENRPC_LOG_DEBUG, "%s from %s dropped: %s", what, c->peer, st->message);
+}
+
+/* Worker, in the connection's cast order: decode and run the handler. */
+static void
+run_bcast(genrpc__job *job)
+{
+    genrpc__conn *c = job->conn;
+    genrpc__handler *h = job->handler;
+    genrpc__arena a;
+    GENRPC__ARENA_INIT(&a);
+    ProtobufCAllocator alloc = genrpc__arena_allocator(&a);
+    ProtobufCMessage *msg = NULL;
+    if (genrpc__decode_inplace(h->type, job->payload.data, job->payload.len, &alloc, &msg) !=
+        GENRPC__DECODE_OK)
+        msg = protobuf_c_message_unpack(h->type, &alloc, job->payload.len, job->payload.data);
+    if (msg) {
+        genrpc__handler_invoke(h, c->node, c->peer, msg);
+    } else {
+        genrpc_status st;
+        genrpc__fail(&st, GENRPC_E_BADARGS, "cannot decode the %s for handler %s", h->type->name,
+                     h->name);
+        bcast_dropped(c, "broadcast", &st);
+    }
+    genrpc__arena_release(&a);
+    genrpc__job_free(job);
+}
+
+static void
+on_bcast(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len)
+{
+    genrpc_node *node = c->node;
+    genrpc__bcast_hdr h;
+    if (!genrpc__decode_bcast(body, len, &h)) {
+        atomic_fetch_add(&node->protocol_errors, 1);
+        genrpc__conn_close(c, GENRPC_E_PROTOCOL, "malformed broadcast");
+        return;
+    }
+    bool sync = body[0] == GENRPC__K_SBCAST;
+    const char *what = sync ? "sbcast" : "abcast";
+    genrpc_status st;
+    genrpc__handler *hd = NULL;
+    genrpc__job *job = NULL;
+    if (!genrpc__policy_allows(node->cfg.module_control, node->cfg.module_list,
+                               node->cfg.n_module_list, GENRPC_BROADCAST_MODULE,
+                               strlen(GENRPC_BROADCAST_MODULE)))
+        genrpc__fail(&st, GENRPC_E_UNAUTHORIZED, "broadcasts (%s) are not allowed on node %s",
+                     GENRPC_BROADCAST_MODULE, node->name);
+    else if (!(hd = genrpc__handler_find(node, h.name)))
+        genrpc__fail(&st, GENRPC_E_UNDEF, "no handler named %.*s on node %s", (int)h.name.len,
+                     h.name.p, node->name);
+    else if (strlen(hd->type->name) != h.type.len ||
+             memcmp(hd->type->name, h.type.p, h.type.len) != 0)
+        genrpc__fail(&st, GENRPC_E_BADARGS, "handler %s on node %s takes %s, not %.*s", hd->name,
+                     node->name, hd->type->name, (int)h.type.len, h.type.p);
+    else if (!(job = job_new(c)))
+        genrpc__fail(&st, GENRPC_E_OVERLOAD, "node %s is out of memory", node->name);
+    if (!job) {
+        if (hd)
+            genrpc__handler_unref(node, hd);
+        bcast_dropped(c, what, &st);
+        if (sync)
+            send_error(c, h.req_id, &st, GENRPC__FLUSH_DEFER);
+        return;
+    }
+    genrpc__chunk_ref(chunk);
+    job->payload = (genrpc__slice){chunk, h.payload, h.payload_len};
+    job->handler = hd;
+    job->req_id = h.req_id;
+    job->is_cast = true;
+    job->run = run_bcast;
+    if (sync) {
+        genrpc__out *o = genrpc__out_new(GENRPC__LEN_PREFIX + GENRPC__REPLY_HDR_SIZE);
+        if (o) {
+            o->len = genrpc__encode_reply_hdr(o->data, GENRPC__LEN_PREFIX + GENRPC__REPLY_HDR_SIZE,
+                                              h.req_id, 0);
+            genrpc__conn_send(c, o, GENRPC__FLUSH_DEFER);
+        }
+    }
+    queue_cast(c, job);
+}
+
 void
 genrpc__server_frame(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len)
 {
     if (body[0] == GENRPC__K_CALL || body[0] == GENRPC__K_CAST) {
         on_request(c, chunk, body, len);
+        return;
+    }
+    if (body[0] == GENRPC__K_ABCAST || body[0] == GENRPC__K_SBCAST) {
+        on_bcast(c, chunk, body, len);
         return;
     }
     atomic_fetch_add(&c->node->protocol_errors, 1);

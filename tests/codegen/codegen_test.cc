@@ -122,6 +122,10 @@ INSTANTIATE_TEST_SUITE_P(
                "bad/collision_protobuf_c.proto:8: service Store: rpc Get (in genrpc's code) "
                "and rpc GetCall (in protobuf-c's code) both generate the C identifier "
                "kv__store__get_call"},
+        BadIdl{"bad/collision_broadcast.proto",
+               "bad/collision_broadcast.proto:8: service note: message kv.Note (broadcast) (in "
+               "genrpc's code) and rpc Abcast of service note (in protobuf-c's code) both "
+               "generate the C identifier kv__note__abcast"},
         BadIdl{"bad/client_streaming.proto",
                "bad/client_streaming.proto:8: service Store: rpc Upload: client streaming is "
                "not supported"},

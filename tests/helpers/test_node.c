@@ -47,6 +47,8 @@ typedef struct options {
     int ssl_port;
     const char *tls_ca, *tls_cert, *tls_key;
     genrpc_driver driver; /* --default-driver */
+    const char *handlers[MAX_LIST]; /* --handler: named handlers for test.Note */
+    size_t n_handlers;
 } options;
 
 static volatile sig_atomic_t g_stop;
@@ -73,6 +75,8 @@ static void usage(FILE *out) {
           "  --auth-timeout-ms N    authentication timeout (default 5000)\n"
           "  --client-inactivity-ms N  client_inactivity_timeout (default infinity)\n"
           "  --server-inactivity-ms N  server_inactivity_timeout (default infinity)\n"
+          "  --handler NAME         named handler for test.Note broadcasts (repeatable;\n"
+          "                         what it gets is read with test.NodeInfo.Notes)\n"
           "  --verbose              runtime log on stderr\n"
           "  --help                 this text\n"
           "Prints \"PORT <n>\" on stdout once serving; stops on stdin EOF or SIGTERM.\n"
@@ -163,6 +167,8 @@ static int parse_args(int argc, char **argv, options *o) {
             o->client_idle_ms = n;
         else if (strcmp(a, "--server-inactivity-ms") == 0 && parse_int(v, 1, 3600000, &n) == 0)
             o->server_idle_ms = n;
+        else if (strcmp(a, "--handler") == 0 && o->n_handlers < MAX_LIST)
+            o->handlers[o->n_handlers++] = v;
         else
             return -1;
     }
@@ -303,6 +309,8 @@ main(int argc, char **argv) {
         return 1;
     }
     err = genrpc_test_register_all(node, &state);
+    for (size_t i = 0; err == GENRPC_OK && i < o.n_handlers; i++)
+        err = genrpc_test_register_handler(node, o.handlers[i], &state);
     if (err != GENRPC_OK) {
         fprintf(stderr, "genrpc_test_node: register: %s\n", genrpc_err_name(err));
         genrpc_node_stop(node);

@@ -6,6 +6,7 @@
 #include "test_impl.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -162,13 +163,78 @@ static int node_info_counters(const Test__Empty *req, Test__NodeCounters *reply,
     reply->late_replies = info.late_replies;
     reply->auth_failures = info.auth_failures;
     reply->protocol_errors = info.protocol_errors;
+    reply->broadcasts_dropped = info.broadcasts_dropped;
+    return 0;
+}
+
+static int node_info_notes(const Test__Empty *req, Test__NotesReply *reply, genrpc_ctx *ctx) {
+    (void)req;
+    genrpc_test_state *st = state_of(ctx);
+    pthread_mutex_lock(&st->lock);
+    size_t n = st->n_notes;
+    char **notes = n ? genrpc_ctx_alloc(ctx, n * sizeof *notes) : NULL;
+    for (size_t i = 0; notes && i < n; i++)
+        notes[i] = ctx_strdup(ctx, st->notes[i]);
+    pthread_mutex_unlock(&st->lock);
+    if (n && notes == NULL)
+        return genrpc_fail(ctx, 12, "out of memory");
+    reply->n_notes = n;
+    reply->notes = notes;
     return 0;
 }
 
 static const Test__NodeInfo__Impl node_info_impl = {
     .name = node_info_name,
     .counters = node_info_counters,
+    .notes = node_info_notes,
 };
+
+/* ---- named handlers ----------------------------------------------------- */
+
+typedef struct note_handler {
+    genrpc_test_state *st;
+    char name[256];
+} note_handler;
+
+static void on_note(genrpc_node *node, const char *from, const Test__Note *msg, void *user) {
+    (void)node;
+    note_handler *h = user;
+    size_t len = strlen(h->name) + strlen(from) + strlen(msg->text) + 3;
+    char *line = malloc(len);
+    if (line == NULL)
+        return;
+    snprintf(line, len, "%s %s %s", h->name, from, msg->text);
+    pthread_mutex_lock(&h->st->lock);
+    char **notes = realloc(h->st->notes, (h->st->n_notes + 1) * sizeof *notes);
+    if (notes != NULL) {
+        h->st->notes = notes;
+        notes[h->st->n_notes++] = line;
+        line = NULL;
+    }
+    pthread_mutex_unlock(&h->st->lock);
+    free(line);
+}
+
+int
+genrpc_test_register_handler(genrpc_node *node, const char *name, genrpc_test_state *st) {
+    if (strlen(name) >= sizeof ((note_handler *)0)->name)
+        return GENRPC_E_INVAL;
+    pthread_mutex_lock(&st->lock);
+    note_handler *h = calloc(1, sizeof *h);
+    void **hs = h ? realloc(st->handlers, (st->n_handlers + 1) * sizeof *hs) : NULL;
+    if (hs != NULL) {
+        st->handlers = hs;
+        hs[st->n_handlers++] = h;
+    }
+    pthread_mutex_unlock(&st->lock);
+    if (hs == NULL) {
+        free(h);
+        return GENRPC_E_NOMEM;
+    }
+    h->st = st;
+    strcpy(h->name, name);
+    return test__note__register_handler(node, name, on_note, h);
+}
 
 /* ---- test.Clock --------------------------------------------------------- */
 
@@ -213,6 +279,12 @@ genrpc_test_state_init(genrpc_test_state *st) {
 
 void
 genrpc_test_state_destroy(genrpc_test_state *st) {
+    for (size_t i = 0; i < st->n_notes; i++)
+        free(st->notes[i]);
+    free(st->notes);
+    for (size_t i = 0; i < st->n_handlers; i++)
+        free(st->handlers[i]);
+    free(st->handlers);
     pthread_mutex_destroy(&st->lock);
     free(st->seqs);
     st->seqs = NULL;

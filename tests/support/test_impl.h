@@ -25,6 +25,10 @@ typedef struct genrpc_test_state {
     size_t n_seqs;
     uint64_t *seqs;                 /* seqs in the order the handler ran them */
     uint64_t secret_runs;           /* times the internal Secret handler ran */
+    size_t n_notes;                 /* Note broadcasts the named handlers got */
+    char **notes;                   /* each "<name> <from> <text>", in order */
+    size_t n_handlers;
+    void **handlers;                /* genrpc_test_register_handler's, freed with st */
 } genrpc_test_state;
 
 /* Initialises *st; 0 or -1 on OOM. Free with genrpc_test_state_destroy
@@ -36,6 +40,11 @@ void genrpc_test_state_destroy(genrpc_test_state *st);
  * test.Versioned v1 + v2 on `node`, all sharing `st` (borrowed until the
  * node stops). Returns GENRPC_OK or the first registration error. */
 int genrpc_test_register_all(genrpc_node *node, genrpc_test_state *st);
+
+/* Registers a named handler `name` for test.Note messages that appends
+ * "<name> <from> <text>" to st->notes (read remotely with
+ * test.NodeInfo.Notes). Returns what genrpc_handler_register returns. */
+int genrpc_test_register_handler(genrpc_node *node, const char *name, genrpc_test_state *st);
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,7 @@
  *   genrpc/module.h  generated dispatch tables, handler context, registration
  *   genrpc/node.h    node configuration, start/stop, introspection
  *   genrpc/multi.h   connected nodes, multicall, eval everywhere
+ *   genrpc/broadcast.h named handlers, abcast, sbcast
  */
 #ifndef GENRPC_GENRPC_H
 #define GENRPC_GENRPC_H
@@ -15,6 +16,7 @@
 #include "genrpc/module.h"
 #include "genrpc/node.h"
 #include "genrpc/multi.h"
+#include "genrpc/broadcast.h"
 
 #define GENRPC_VERSION_MAJOR 0
 #define GENRPC_VERSION_MINOR 1

@@ -162,6 +162,8 @@ typedef struct genrpc_node_info {
     uint64_t protocol_errors; /* connections closed for bad input */
     uint64_t reads_paused;    /* times a peer's connection was not read because
                                * 1024 of its requests were waiting (backpressure) */
+    uint64_t broadcasts_dropped; /* abcast/sbcast messages refused (no such name,
+                                    wrong type, policy, undecodable) */
 } genrpc_node_info;
 
 void genrpc_node_get_info(genrpc_node *node, genrpc_node_info *out);

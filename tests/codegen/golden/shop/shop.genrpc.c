@@ -731,3 +731,71 @@ a__b__admin__unregister(genrpc_node *node)
     return genrpc_node_unregister(node, A__B__ADMIN__MODULE_NAME, A__B__ADMIN__VERSION);
 }
 
+/* -- message a.b.PriceChanged: broadcastable -- */
+
+static void
+a__b__price_changed__handler_thunk(genrpc_generic_fn fn, genrpc_node *node, const char *from,
+                                   const ProtobufCMessage *msg, void *user)
+{
+    ((A__B__PriceChanged_HandlerFn)fn)(node, from, (const A__B__PriceChanged *)msg, user);
+}
+
+int
+a__b__price_changed__register_handler(genrpc_node *node, const char *name,
+                                      A__B__PriceChanged_HandlerFn cb, void *user)
+{
+    return genrpc_handler_register_typed(node, name, &a__b__price_changed__descriptor,
+                                         a__b__price_changed__handler_thunk, (genrpc_generic_fn)cb,
+                                         user);
+}
+
+int
+a__b__price_changed__abcast(genrpc_node *node, const genrpc_target *targets, size_t n,
+                            const char *name, const A__B__PriceChanged *msg, genrpc_status *st)
+{
+    return genrpc_abcast(node, targets, n, name, (const ProtobufCMessage *)msg, st);
+}
+
+int
+a__b__price_changed__sbcast(genrpc_node *node, const genrpc_target *targets, size_t n,
+                            const char *name, const A__B__PriceChanged *msg,
+                            genrpc_sbcast_result *results, genrpc_status *st)
+{
+    return genrpc_sbcast(node, targets, n, name, (const ProtobufCMessage *)msg, results, st);
+}
+
+/* -- message a.b.PriceChanged.Batch: broadcastable -- */
+
+static void
+a__b__price_changed__batch__handler_thunk(genrpc_generic_fn fn, genrpc_node *node, const char *from,
+                                          const ProtobufCMessage *msg, void *user)
+{
+    ((A__B__PriceChanged__Batch_HandlerFn)fn)(node, from, (const A__B__PriceChanged__Batch *)msg,
+                                              user);
+}
+
+int
+a__b__price_changed__batch__register_handler(genrpc_node *node, const char *name,
+                                             A__B__PriceChanged__Batch_HandlerFn cb, void *user)
+{
+    return genrpc_handler_register_typed(node, name, &a__b__price_changed__batch__descriptor,
+                                         a__b__price_changed__batch__handler_thunk,
+                                         (genrpc_generic_fn)cb, user);
+}
+
+int
+a__b__price_changed__batch__abcast(genrpc_node *node, const genrpc_target *targets, size_t n,
+                                   const char *name, const A__B__PriceChanged__Batch *msg,
+                                   genrpc_status *st)
+{
+    return genrpc_abcast(node, targets, n, name, (const ProtobufCMessage *)msg, st);
+}
+
+int
+a__b__price_changed__batch__sbcast(genrpc_node *node, const genrpc_target *targets, size_t n,
+                                   const char *name, const A__B__PriceChanged__Batch *msg,
+                                   genrpc_sbcast_result *results, genrpc_status *st)
+{
+    return genrpc_sbcast(node, targets, n, name, (const ProtobufCMessage *)msg, results, st);
+}
+

@@ -362,6 +362,49 @@ int a__b__admin__register(genrpc_node *node, const A__B__Admin__Impl *impl, void
 /* Removes this version of the module from `node` (waits for running calls). */
 int a__b__admin__unregister(genrpc_node *node);
 
+/* ==== named handlers and broadcasts (genrpc/broadcast.h) ==== */
+
+/* -- message a.b.PriceChanged: broadcastable -- */
+
+/* A named handler for a.b.PriceChanged, run on a worker; `msg` is borrowed (valid during the
+ * call), `from` is the sending node. */
+typedef void (*A__B__PriceChanged_HandlerFn)(genrpc_node *node, const char *from,
+                                             const A__B__PriceChanged *msg, void *user);
+/* Registers `cb` under `name` on `node` for a.b.PriceChanged messages (genrpc_handler_register;
+ * remove with genrpc_handler_unregister). */
+int a__b__price_changed__register_handler(genrpc_node *node, const char *name,
+                                          A__B__PriceChanged_HandlerFn cb, void *user);
+/* Sends `msg` to the handler `name` on every target and returns at once (genrpc_abcast). */
+int a__b__price_changed__abcast(genrpc_node *node, const genrpc_target *targets, size_t n,
+                                const char *name, const A__B__PriceChanged *msg, genrpc_status *st);
+/* Sends `msg` to the handler `name` on every target and waits at most sbcast_receive_timeout;
+ * results[i] (n entries) says whether targets[i] has the name (genrpc_sbcast). */
+int a__b__price_changed__sbcast(genrpc_node *node, const genrpc_target *targets, size_t n,
+                                const char *name, const A__B__PriceChanged *msg,
+                                genrpc_sbcast_result *results, genrpc_status *st);
+
+/* -- message a.b.PriceChanged.Batch: broadcastable -- */
+
+/* A named handler for a.b.PriceChanged.Batch, run on a worker; `msg` is borrowed (valid during
+ * the call), `from` is the sending node. */
+typedef void (*A__B__PriceChanged__Batch_HandlerFn)(genrpc_node *node, const char *from,
+                                                    const A__B__PriceChanged__Batch *msg,
+                                                    void *user);
+/* Registers `cb` under `name` on `node` for a.b.PriceChanged.Batch messages
+ * (genrpc_handler_register; remove with genrpc_handler_unregister). */
+int a__b__price_changed__batch__register_handler(genrpc_node *node, const char *name,
+                                                 A__B__PriceChanged__Batch_HandlerFn cb,
+                                                 void *user);
+/* Sends `msg` to the handler `name` on every target and returns at once (genrpc_abcast). */
+int a__b__price_changed__batch__abcast(genrpc_node *node, const genrpc_target *targets, size_t n,
+                                       const char *name, const A__B__PriceChanged__Batch *msg,
+                                       genrpc_status *st);
+/* Sends `msg` to the handler `name` on every target and waits at most sbcast_receive_timeout;
+ * results[i] (n entries) says whether targets[i] has the name (genrpc_sbcast). */
+int a__b__price_changed__batch__sbcast(genrpc_node *node, const genrpc_target *targets, size_t n,
+                                       const char *name, const A__B__PriceChanged__Batch *msg,
+                                       genrpc_sbcast_result *results, genrpc_status *st);
+
 #ifdef __cplusplus
 }
 #endif
