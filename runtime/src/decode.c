@@ -365,8 +365,12 @@ decode_into(ctx *x, const ProtobufCMessageDescriptor *d, ProtobufCMessage *m, cu
 {
     if (++x->depth > MAX_DEPTH || d->n_fields > MAX_FIELDS)
         return GENRPC__DECODE_UNSUPPORTED;
-    size_t counts[MAX_FIELDS] = {0};
-    uint8_t seen[MAX_FIELDS] = {0};
+    /* Only the message's own fields are cleared: most have a handful, and
+     * clearing all MAX_FIELDS would cost more than decoding them. */
+    size_t counts[MAX_FIELDS];
+    uint8_t seen[MAX_FIELDS];
+    memset(counts, 0, d->n_fields * sizeof counts[0]);
+    memset(seen, 0, d->n_fields);
     for (size_t i = 0; i < d->n_fields; i++)
         if (d->fields[i].label == PROTOBUF_C_LABEL_REQUIRED)
             return GENRPC__DECODE_UNSUPPORTED;
