@@ -402,6 +402,50 @@ TEST_F(LifetimeTest, K5_KeyedAsync) {
   EXPECT_EQ(master_->Info().clients, 2);
 }
 
+// K6: = L22/R19 over a keyed target: a promise yields once; a second yield
+// or nb_yield answers GENRPC_E_CONSUMED at once (gen_rpc hangs).
+TEST_F(LifetimeTest, K6_KeyedAsyncCallYieldReentrant) {
+  ASSERT_NO_FATAL_FAILURE(Start());
+  Test__PingRequest req = TEST__PING_REQUEST__INIT;
+  req.text = const_cast<char *>("once");
+  genrpc_promise *p = nullptr;
+  genrpc_status st{};
+  ASSERT_GENRPC_OK(test__test__ping_async(m(), Keyed(kSlave, "random_key"), &req, nullptr, &p, &st),
+                   st);
+  Test__PingReply *r = nullptr;
+  ASSERT_GENRPC_OK(test__test__ping_yield(p, &r, &st), st);
+  EXPECT_STREQ(r->text, "once");
+  test__ping_reply__free_unpacked(r, nullptr);
+  Stopwatch sw;
+  r = nullptr;
+  EXPECT_GENRPC_ERR(GENRPC_E_CONSUMED, GENRPC_CLASS_LOCAL, test__test__ping_yield(p, &r, &st), st);
+  EXPECT_GENRPC_ERR(GENRPC_E_CONSUMED, GENRPC_CLASS_LOCAL,
+                    test__test__ping_nb_yield(p, 10, &r, &st), st);
+  EXPECT_EQ(r, nullptr);
+  EXPECT_LT(sw.ElapsedMs(), 100) << "a consumed promise must answer at once";
+  genrpc_promise_free(p);
+}
+
+// K7: = L29 (the row uses the keyless target): nb_yield(GENRPC_INFINITY)
+// waits like yield.
+TEST_F(LifetimeTest, K7_AsyncCallNbYieldInfinity) {
+  ASSERT_NO_FATAL_FAILURE(Start());
+  Test__SleepRequest req = TEST__SLEEP_REQUEST__INIT;
+  req.ms = 200;
+  req.value = 9;
+  genrpc_promise *p = nullptr;
+  genrpc_status st{};
+  ASSERT_GENRPC_OK(test__test__sleep_async(m(), genrpc_node_target(kSlave), &req, nullptr, &p, &st),
+                   st);
+  Test__SleepReply *r = nullptr;
+  Stopwatch sw;
+  ASSERT_GENRPC_OK(test__test__sleep_nb_yield(p, GENRPC_INFINITY, &r, &st), st);
+  EXPECT_GE(sw.ElapsedMs(), 150);
+  EXPECT_EQ(r->value, 9);
+  test__sleep_reply__free_unpacked(r, nullptr);
+  genrpc_promise_free(p);
+}
+
 // K8: a keyed client idles out on its own.
 TEST_F(LifetimeTest, K8_KeyedClientInactivityTimeout) {
   NodeOptions o;

@@ -141,6 +141,19 @@ TEST_F(MultiRpcTest, M3_EvalEverywhereMfaMultipleNodes) {
   SlaveCountReaches(2);
 }
 
+// M4: gen_rpc's eval_everywhere takes a send timeout (10 ms in the row);
+// genrpc's opts are accepted the same way and delivery is unaffected.
+TEST_F(MultiRpcTest, M4_EvalEverywhereMfaMultipleNodesTimeout) {
+  std::vector<genrpc_target> t = {genrpc_node_target(kSlave), genrpc_node_target(kSlave)};
+  Test__CountRequest req = TEST__COUNT_REQUEST__INIT;
+  req.seq = 1;
+  genrpc_call_opts o = Opts(10);
+  genrpc_status st{};
+  EXPECT_GENRPC_ERR(GENRPC_OK, GENRPC_CLASS_NONE,
+                    test__test__count_eval_everywhere(n(), t.data(), t.size(), &req, &o, &st), st);
+  SlaveCountReaches(2);
+}
+
 // MK1: a keyed and a keyless target of one node: two connections, two runs.
 TEST_F(MultiRpcTest, MK1_EvalEverywhereMfaMultipleNodes) {
   EvalCount({Keyed(kSlave), genrpc_node_target(kSlave)});

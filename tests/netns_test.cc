@@ -277,6 +277,11 @@ class NetnsTest : public ::testing::Test {
     o.name = MasterName();
     o.server_port = 5369;
     o.client_port = 5369;
+    // A dead link is declared after idle + interval x count = 2 s
+    // (keepalive when idle, TCP_USER_TIMEOUT with calls in flight).
+    o.keepalive_idle_s = 1;
+    o.keepalive_interval_s = 1;
+    o.keepalive_count = 1;
     std::string error;
     master_ = Node::Start(o, &error);
     ASSERT_NE(master_, nullptr) << error;
@@ -490,20 +495,15 @@ TEST_F(NetnsTest, PartitionOneHostThenHeal) {
   bool cut_ok = net_->SetLink(kCut, false, &why);
   EXPECT_TRUE(cut_ok) << why;
   cut = true;  // calls started from now on run across the partition
-  std::this_thread::sleep_for(Millis(1500));  // well under keepalive's 15 s
+  // A silent partition: the connection to the cut host holds unacknowledged
+  // calls, so it is declared dead by TCP_USER_TIMEOUT (2 s here, from the
+  // keepalive settings) and node-down fires for that host, and only it.
+  bool down_in_cut = Eventually(
+      [&] { return events_.Count(PeerName(kCut), GENRPC_NODE_DOWN) >= 1; }, Millis(4000));
   cut = false;
   // Let the calls started during the cut end (at their deadline) before the
   // link comes back, so none of them can be answered after the heal.
   std::this_thread::sleep_for(Millis(kTimeoutMs + kSlackMs));
-  // TODO(node events): node-down for node2 is NOT asserted. A silent
-  // partition is noticed only when the connection is declared dead, and
-  // with calls in flight the socket holds unacknowledged data, so TCP
-  // keepalive does not probe and the kernel retransmits for many minutes
-  // (tcp_retries2); a call's timeout leaves the connection up by design.
-  // Asserting node-down within this test's bound needs the runtime to set
-  // TCP_USER_TIMEOUT (e.g. keepalive idle + interval x count) on its
-  // sockets, or to close a connection after missed replies. What is
-  // asserted: node1 and node3 see no node-down at all (below).
   bool heal_ok = net_->SetLink(kCut, true, &why);
   int64_t partition_ms = cut_sw.ElapsedMs();
 
@@ -535,7 +535,11 @@ TEST_F(NetnsTest, PartitionOneHostThenHeal) {
     EXPECT_EQ(events_.Count(PeerName(i), GENRPC_NODE_DOWN), 0) << PeerName(i);
     EXPECT_EQ(events_.Count(PeerName(i), GENRPC_NODE_UP), 1) << PeerName(i);
   }
-  printf("partition: node%d events: %d down, %d up (not asserted, see the TODO)\n", kCut,
+  EXPECT_TRUE(down_in_cut) << "no node-down for " << PeerName(kCut) << " during the cut";
+  EXPECT_TRUE(Eventually(
+      [&] { return events_.Count(PeerName(kCut), GENRPC_NODE_UP) >= 2; }, Millis(3000)))
+      << "no node-up for " << PeerName(kCut) << " after the heal";
+  printf("partition: node%d events: %d down, %d up\n", kCut,
          events_.Count(PeerName(kCut), GENRPC_NODE_DOWN),
          events_.Count(PeerName(kCut), GENRPC_NODE_UP));
   CallEveryPeer();

@@ -142,6 +142,17 @@ set_sockopts(genrpc_node *node, int fd)
     setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &node->cfg.socket_keepalive_interval_s,
                sizeof(int));
     setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &node->cfg.socket_keepalive_count, sizeof(int));
+    /* Keepalive probes only an idle connection. One with unacknowledged
+     * data (calls in flight to a host that vanished) would be retried by
+     * the kernel for many minutes; give up on it after the same time
+     * keepalive would: idle + interval x count. */
+    long ms = ((long)node->cfg.socket_keepalive_idle_s +
+               (long)node->cfg.socket_keepalive_interval_s * node->cfg.socket_keepalive_count) *
+              1000;
+    if (ms > 0 && ms <= UINT32_MAX) {
+        unsigned int user_timeout = (unsigned int)ms;
+        setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof user_timeout);
+    }
 }
 
 static void

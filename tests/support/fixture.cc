@@ -271,6 +271,9 @@ std::unique_ptr<Node> Node::Start(const NodeOptions &o, std::string *error) {
   cfg.authentication_timeout_ms = o.auth_timeout_ms;
   cfg.client_inactivity_timeout_ms = o.client_inactivity_ms;
   cfg.server_inactivity_timeout_ms = o.server_inactivity_ms;
+  cfg.socket_keepalive_idle_s = o.keepalive_idle_s;
+  cfg.socket_keepalive_interval_s = o.keepalive_interval_s;
+  cfg.socket_keepalive_count = o.keepalive_count;
   cfg.module_control = o.control;
   cfg.module_list = mods.empty() ? nullptr : mods.data();
   cfg.n_module_list = mods.size();

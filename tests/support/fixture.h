@@ -113,6 +113,9 @@ struct NodeOptions {
   int64_t auth_timeout_ms = 5000;
   int64_t client_inactivity_ms = GENRPC_INFINITY;
   int64_t server_inactivity_ms = GENRPC_INFINITY;
+  int keepalive_idle_s = 5;           // also bounds unacknowledged data (TCP_USER_TIMEOUT)
+  int keepalive_interval_s = 5;
+  int keepalive_count = 2;
   genrpc_module_control control = GENRPC_CONTROL_DISABLED;
   std::vector<std::string> modules;
   int workers = 0;
