@@ -177,6 +177,24 @@ TEST_F(MultiRpcTest, M5_EvalEverywhereMfaExitMultipleNodes) {
   EXPECT_EQ(RemoteCounters(n(), kSlave).protocol_errors, 0u);
 }
 
+// M6: gen_rpc's `throw` on the targets. A C handler cannot throw; the
+// analogue (L7) is an application error carried in the typed reply
+// (Test.AppError). Evaluated everywhere it is just a successful cast: the
+// sender gets OK and both targets keep serving.
+TEST_F(MultiRpcTest, M6_EvalEverywhereMfaThrowMultipleNodes) {
+  Test__AppErrorRequest req = TEST__APP_ERROR_REQUEST__INIT;
+  req.error = const_cast<char *>("throwXdown");
+  std::vector<genrpc_target> t = {genrpc_node_target(kSlave), genrpc_node_target(kMaster)};
+  genrpc_status st{};
+  EXPECT_GENRPC_ERR(GENRPC_OK, GENRPC_CLASS_NONE,
+                    test__test__app_error_eval_everywhere(n(), t.data(), t.size(), &req, nullptr,
+                                                          &st),
+                    st);
+  EXPECT_TRUE(PingOk(n(), kSlave));
+  EXPECT_TRUE(PingOk(n(), kMaster));
+  EXPECT_EQ(RemoteCounters(n(), kSlave).casts_dropped, 0u);
+}
+
 // S24 (and M16's promise for eval everywhere): an unreachable target
 // (refusing, or silent after accepting) neither fails the fan-out nor
 // delays the others.
