@@ -170,47 +170,62 @@ cg_message_options_read(const ProtobufCMessage *msg, cg_message_options *out,
     return 0;
 }
 
+/* Decodes an options message of type `desc` from raw bytes and reads
+ * genrpc's options from it with `read`; the three public parsers differ
+ * only in those two. */
+static int
+parse_with(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len,
+           int (*read)(const ProtobufCMessage *, void *, char *), void *out, size_t out_size,
+           char err[CG_OPT_ERR_MAX])
+{
+    ProtobufCMessage *msg = protobuf_c_message_unpack(desc, NULL, len, buf);
+    if (msg == NULL) {
+        memset(out, 0, out_size);
+        return fail(err, "%s could not be decoded", desc->short_name);
+    }
+    int rc = read(msg, out, err);
+    protobuf_c_message_free_unpacked(msg, NULL);
+    return rc;
+}
+
+static int
+read_service(const ProtobufCMessage *m, void *out, char *err)
+{
+    return cg_service_options_read(m, out, err);
+}
+
+static int
+read_method(const ProtobufCMessage *m, void *out, char *err)
+{
+    return cg_method_options_read(m, out, err);
+}
+
+static int
+read_message(const ProtobufCMessage *m, void *out, char *err)
+{
+    return cg_message_options_read(m, out, err);
+}
+
 int
 cg_service_options_parse(const uint8_t *buf, size_t len, cg_service_options *out,
                          char err[CG_OPT_ERR_MAX])
 {
-    Google__Protobuf__ServiceOptions *msg =
-        google__protobuf__service_options__unpack(NULL, len, buf);
-    if (msg == NULL) {
-        memset(out, 0, sizeof *out);
-        return fail(err, "ServiceOptions could not be decoded");
-    }
-    int rc = cg_service_options_read(&msg->base, out, err);
-    google__protobuf__service_options__free_unpacked(msg, NULL);
-    return rc;
+    return parse_with(&google__protobuf__service_options__descriptor, buf, len, read_service,
+                      out, sizeof *out, err);
 }
 
 int
 cg_method_options_parse(const uint8_t *buf, size_t len, cg_method_options *out,
                         char err[CG_OPT_ERR_MAX])
 {
-    Google__Protobuf__MethodOptions *msg =
-        google__protobuf__method_options__unpack(NULL, len, buf);
-    if (msg == NULL) {
-        memset(out, 0, sizeof *out);
-        return fail(err, "MethodOptions could not be decoded");
-    }
-    int rc = cg_method_options_read(&msg->base, out, err);
-    google__protobuf__method_options__free_unpacked(msg, NULL);
-    return rc;
+    return parse_with(&google__protobuf__method_options__descriptor, buf, len, read_method, out,
+                      sizeof *out, err);
 }
 
 int
 cg_message_options_parse(const uint8_t *buf, size_t len, cg_message_options *out,
                          char err[CG_OPT_ERR_MAX])
 {
-    Google__Protobuf__MessageOptions *msg =
-        google__protobuf__message_options__unpack(NULL, len, buf);
-    if (msg == NULL) {
-        memset(out, 0, sizeof *out);
-        return fail(err, "MessageOptions could not be decoded");
-    }
-    int rc = cg_message_options_read(&msg->base, out, err);
-    google__protobuf__message_options__free_unpacked(msg, NULL);
-    return rc;
+    return parse_with(&google__protobuf__message_options__descriptor, buf, len, read_message,
+                      out, sizeof *out, err);
 }
