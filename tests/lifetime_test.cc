@@ -128,13 +128,23 @@ class LifetimeTest : public ::testing::Test {
   }
 
   // Master (this process) and slave (helper), each knowing the other's port.
+  // The master's port is picked before it binds (the slave must know it), so
+  // another test's socket can take it in between: then both get new ports.
   void Start(NodeOptions o = NodeOptions(), std::vector<std::string> slave_args = {}) {
-    ASSERT_NO_FATAL_FAILURE(SpawnSlave(std::move(slave_args)));
     o.name = kMaster;
-    o.server_port = master_port_;
-    o.addrs = {{kSlave, slave_port_}};
     std::string error;
-    master_ = Node::Start(o, &error);
+    for (int attempt = 0; attempt < 5 && !master_; attempt++) {
+      if (attempt > 0) {
+        slave_.reset();
+        master_port_ = FreeTcpPort();
+        slave_port_ = FreeTcpPort();
+      }
+      ASSERT_NO_FATAL_FAILURE(SpawnSlave(slave_args));
+      o.server_port = master_port_;
+      o.addrs = {{kSlave, slave_port_}};
+      master_ = Node::Start(o, &error);
+      if (!master_ && error.find("in use") == std::string::npos) break;
+    }
     ASSERT_NE(master_, nullptr) << error;
   }
 
