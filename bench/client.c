@@ -66,7 +66,7 @@
 
 typedef struct opts {
     const char *host, *mode, *name, *server;
-    int port, concurrency, clients, flood_concurrency;
+    int port, concurrency, clients, flood_concurrency, busy_poll_us;
     size_t payload;
     double seconds, warmup;
     uint64_t calls, cast_window;
@@ -177,6 +177,7 @@ start_node(const opts *o, const char *name, genrpc_node_addr *addr)
     cfg.name = name;
     cfg.cookie = "genrpc-bench";
     cfg.tcp_server_port = 0;
+    cfg.busy_poll_us = o->busy_poll_us;
     addr->node = o->server;
     addr->driver = GENRPC_DRIVER_TCP;
     addr->port = o->port;
@@ -562,7 +563,9 @@ usage(FILE *out)
             "usage: genrpc_bench_client [--host H] [--port P] [--payload B] [--concurrency N]\n"
             "         [--seconds S] [--warmup W] [--verify] [--calls N]\n"
             "         [--mode echo|cast|fanin|isolation] [--clients K] [--cast-window C]\n"
-            "         [--flood-concurrency N] [--name NODE] [--server NODE]\n");
+            "         [--flood-concurrency N] [--name NODE] [--server NODE]\n"
+            "         [--busy-poll-us U]  (the nodes' busy_poll_us; default:\n"
+            "                              $GENRPC_BENCH_BUSY_POLL_US or 0)\n");
 }
 
 int
@@ -579,6 +582,8 @@ main(int argc, char **argv)
               .payload = 64,
               .seconds = 5,
               .warmup = 1};
+    const char *busy_env = getenv("GENRPC_BENCH_BUSY_POLL_US");
+    o.busy_poll_us = busy_env ? atoi(busy_env) : 0;
     static const struct option lo[] = {{"host", required_argument, 0, 'H'},
                                        {"port", required_argument, 0, 'p'},
                                        {"payload", required_argument, 0, 'b'},
@@ -593,6 +598,7 @@ main(int argc, char **argv)
                                        {"flood-concurrency", required_argument, 0, 'f'},
                                        {"name", required_argument, 0, 'N'},
                                        {"server", required_argument, 0, 'S'},
+                                       {"busy-poll-us", required_argument, 0, 'B'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     for (int ch; (ch = getopt_long(argc, argv, "", lo, NULL)) != -1;) {
@@ -611,6 +617,7 @@ main(int argc, char **argv)
         case 'f': o.flood_concurrency = atoi(optarg); break;
         case 'N': o.name = optarg; break;
         case 'S': o.server = optarg; break;
+        case 'B': o.busy_poll_us = atoi(optarg); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

@@ -61,10 +61,12 @@ static void
 usage(FILE *out)
 {
     fprintf(out, "usage: genrpc_bench_server --port P [--host H] [--seconds S] [--workers N]\n"
+                 "         [--busy-poll-us U]\n"
                  "  --port     TCP port (0 = any free port, printed on stderr)\n"
                  "  --host     address to listen on and node host (default 127.0.0.1)\n"
                  "  --seconds  stop after S seconds (default: until SIGINT/SIGTERM)\n"
-                 "  --workers  node worker threads (default: the runtime's default)\n");
+                 "  --workers  node worker threads (default: the runtime's default)\n"
+                 "  --busy-poll-us  the node's busy_poll_us (default: $GENRPC_BENCH_BUSY_POLL_US or 0)\n");
 }
 
 int
@@ -72,11 +74,14 @@ main(int argc, char **argv)
 {
     const char *host = "127.0.0.1";
     int port = 5369, workers = 0;
+    const char *busy_env = getenv("GENRPC_BENCH_BUSY_POLL_US");
+    int busy_poll_us = busy_env ? atoi(busy_env) : 0;
     double seconds = -1;
     static const struct option opts[] = {{"port", required_argument, 0, 'p'},
                                          {"host", required_argument, 0, 'H'},
                                          {"seconds", required_argument, 0, 's'},
                                          {"workers", required_argument, 0, 'w'},
+                                         {"busy-poll-us", required_argument, 0, 'b'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     for (int ch; (ch = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
@@ -85,6 +90,7 @@ main(int argc, char **argv)
         case 'H': host = optarg; break;
         case 's': seconds = atof(optarg); break;
         case 'w': workers = atoi(optarg); break;
+        case 'b': busy_poll_us = atoi(optarg); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -98,6 +104,7 @@ main(int argc, char **argv)
     cfg.listen_host = host;
     cfg.tcp_server_port = port;
     cfg.worker_threads = workers;
+    cfg.busy_poll_us = busy_poll_us;
 
     genrpc_node *node;
     genrpc_status st;

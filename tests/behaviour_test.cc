@@ -274,5 +274,40 @@ TEST_F(BehaviourTest, S10_CookieNeverOnTheWire) {
   EXPECT_NE(c2s.find("ping"), std::string::npos);
 }
 
+// The serving node lends its loop to the worker that runs a request
+// (runtime/src/worker.c). A handler that blocks outside genrpc (here it
+// sleeps) has the loop taken over from it, so the node keeps serving: quick
+// calls on the same connection finish while it sleeps, each in far less
+// than the sleep.
+TEST_F(BehaviourTest, HandlerBlockingOutsideGenrpcDoesNotStallTheNode) {
+  StartPair();
+  ASSERT_TRUE(PingOk(n(), kSlave));
+  std::thread sleeper([&] {
+    Test__SleepRequest req = TEST__SLEEP_REQUEST__INIT;
+    req.ms = 1500;
+    req.value = 7;
+    Test__SleepReply *reply = nullptr;
+    genrpc_status st{};
+    genrpc_call_opts o = Opts(5000);
+    int err = test__test__sleep_call(n(), genrpc_node_target(kSlave), &req, &reply, &o, &st);
+    EXPECT_EQ(err, GENRPC_OK) << Describe(err, st);
+    if (reply) {
+      EXPECT_EQ(reply->value, 7);
+      test__sleep_reply__free_unpacked(reply, nullptr);
+    }
+  });
+  std::this_thread::sleep_for(Millis(100));  // the slave is in the handler now
+  Stopwatch all;
+  int64_t slowest = 0;
+  for (int i = 0; i < 20; i++) {
+    Stopwatch one;
+    EXPECT_TRUE(PingOk(n(), kSlave, 1000));
+    slowest = std::max(slowest, one.ElapsedMs());
+  }
+  EXPECT_LT(all.ElapsedMs(), 1000) << "the pings waited for the sleeping handler";
+  EXPECT_LT(slowest, 300);
+  sleeper.join();
+}
+
 }  // namespace
 }  // namespace genrpc_test

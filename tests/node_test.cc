@@ -64,7 +64,8 @@ const Relay__Relay__Impl kRelay = {Forward};
 // Two (or more) nodes in this process that know each other's ports.
 class TwoNodes : public ::testing::Test {
   protected:
-    void Start(int64_t async_inactivity_ms = GENRPC_INFINITY, int workers = 0) {
+    void Start(int64_t async_inactivity_ms = GENRPC_INFINITY, int workers = 0,
+               int busy_poll_us = 0) {
         ports_[0] = FreePort();
         ports_[1] = FreePort();
         for (int i = 0; i < 2; i++) {
@@ -80,6 +81,7 @@ class TwoNodes : public ::testing::Test {
             cfg.connect_timeout_ms = 1000;
             cfg.async_call_inactivity_timeout_ms = async_inactivity_ms;
             cfg.worker_threads = workers;
+            cfg.busy_poll_us = busy_poll_us;
             genrpc_status st;
             ASSERT_EQ(genrpc_node_start(&cfg, &nodes_[i], &st), GENRPC_OK) << st.message;
             ASSERT_EQ(relay__relay__register(nodes_[i], &kRelay, nullptr), GENRPC_OK);
@@ -133,6 +135,36 @@ TEST_F(TwoNodes, HandlerCallsAnotherNode) {
     // a -> b, whose handler calls back a: b's worker blocks, nobody else does.
     ASSERT_EQ(Call(a(), tb(), "a@127.0.0.1", 0, &path, &st), GENRPC_OK) << st.message;
     EXPECT_EQ(path, "b@127.0.0.1 > a@127.0.0.1");
+}
+
+// Busy polling changes how the loop waits, never what it does: calls both
+// ways and nested calls behave as without it.
+TEST_F(TwoNodes, BusyPollingServesCallsAndNestedCalls) {
+    Start(GENRPC_INFINITY, 0, 200);
+    std::string path;
+    genrpc_status st;
+    for (int i = 0; i < 100; i++) {
+        ASSERT_EQ(Call(a(), tb(), "", 0, &path, &st), GENRPC_OK) << st.message;
+        ASSERT_EQ(Call(b(), ta(), "", 0, &path, &st), GENRPC_OK) << st.message;
+    }
+    ASSERT_EQ(Call(a(), tb(), "a@127.0.0.1", 0, &path, &st), GENRPC_OK) << st.message;
+    EXPECT_EQ(path, "b@127.0.0.1 > a@127.0.0.1");
+}
+
+TEST(NodeConfig, BusyPollOutOfRangeIsRefused) {
+    for (int bad : {-1, 10001}) {
+        genrpc_node_config cfg;
+        genrpc_node_config_init(&cfg);
+        cfg.name = "bp@127.0.0.1";
+        cfg.cookie = "c";
+        cfg.tcp_server_port = 0;
+        cfg.busy_poll_us = bad;
+        genrpc_node *node = nullptr;
+        genrpc_status st;
+        EXPECT_EQ(genrpc_node_start(&cfg, &node, &st), GENRPC_E_INVAL);
+        EXPECT_EQ(node, nullptr);
+        EXPECT_NE(std::string(st.message).find("busy_poll_us"), std::string::npos) << st.message;
+    }
 }
 
 TEST_F(TwoNodes, ConcurrentFirstUseCreatesExactlyOneClient) {

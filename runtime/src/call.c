@@ -16,6 +16,13 @@
 /* Unsent bytes on one connection past which casts fail with OVERLOAD. */
 #define CAST_QUEUE_MAX ((size_t)64 << 20)
 
+/* Requests at least this big are written straight from the caller's
+ * memory (out.c), at once. Smaller ones are copied into their frame, which
+ * lets the loop batch many into one write: measured on loopback (bench/),
+ * batching wins over saving the copy for 64 KB requests (1.99 vs 1.31 GB/s
+ * echoed at 16 in flight) and loses for 500 KB ones (1.85 vs 2.01 GB/s). */
+#define REQUEST_BORROW_MIN ((size_t)256 << 10)
+
 /* Where the request id sits in an encoded request: after prefix and kind. */
 #define REQ_ID_OFFSET (GENRPC__LEN_PREFIX + 1)
 
@@ -102,10 +109,23 @@ call_timeout_ms(genrpc_node *node, const genrpc_call_opts *opts)
     return opts && opts->timeout_ms ? opts->timeout_ms : node->cfg.call_receive_timeout_ms;
 }
 
+static bool
+borrow_any(void *ctx, const uint8_t *data, size_t len)
+{
+    (void)ctx;
+    (void)data;
+    (void)len;
+    return true;
+}
+
+/* Encodes the request into its frame. `borrow`: the frame will be handed
+ * to genrpc__conn_send before the caller returns, so large byte fields
+ * may stay where they are in the request (conn_send writes them straight
+ * from there, or copies them if it cannot write at once). */
 static int
 encode_request(genrpc_node *node, genrpc__kind kind, const genrpc_module_desc *module,
                const genrpc_function_desc *fn, const ProtobufCMessage *req,
-               const genrpc_call_opts *opts, genrpc__out **out, genrpc_status *st)
+               const genrpc_call_opts *opts, bool borrow, genrpc__out **out, genrpc_status *st)
 {
     if (!node || !module || !fn || !req || !module->name || !fn->name)
         return genrpc__fail(st, GENRPC_E_INVAL, "node, module, function and request are required");
@@ -120,13 +140,20 @@ encode_request(genrpc_node *node, genrpc__kind kind, const genrpc_module_desc *m
     if (hdr - GENRPC__LEN_PREFIX + size > node->cfg.max_frame_size)
         return genrpc__fail(st, GENRPC_E_TOO_BIG, "request of %zu bytes exceeds max_frame_size %zu",
                             size, node->cfg.max_frame_size);
-    genrpc__out *o = genrpc__out_new(hdr + size);
-    if (!o)
-        return genrpc__fail(st, GENRPC_E_NOMEM, "no memory for a %zu-byte request", size);
     genrpc__request_hdr h = {0, opts ? opts->version : 0, {module->name, mlen},
                              {fn->name, flen}, NULL, size};
-    genrpc__encode_request_hdr(o->data, hdr + size, kind, &h);
-    protobuf_c_message_pack(req, o->data + hdr);
+    genrpc__out *o = borrow && size >= REQUEST_BORROW_MIN
+                         ? genrpc__out_scatter(req, hdr, size, borrow_any, NULL)
+                         : NULL;
+    if (o) {
+        o->borrowed = true;
+        genrpc__encode_request_hdr(o->data, hdr, kind, &h);
+    } else {
+        if (!(o = genrpc__out_new(hdr + size)))
+            return genrpc__fail(st, GENRPC_E_NOMEM, "no memory for a %zu-byte request", size);
+        genrpc__encode_request_hdr(o->data, hdr + size, kind, &h);
+        protobuf_c_message_pack(req, o->data + hdr);
+    }
     *out = o;
     return GENRPC_OK;
 }
@@ -196,6 +223,7 @@ wait_waiter(genrpc__pending *p, int64_t deadline)
     genrpc__waiter *w = p->waiter;
     struct timespec ts;
     genrpc__abstime(deadline, &ts);
+    genrpc__worker_blocking(); /* the reply comes through the loop */
     pthread_mutex_lock(&w->mu);
     while (!p->done) {
         if (deadline == GENRPC__NEVER)
@@ -220,7 +248,7 @@ genrpc_call(genrpc_node *node, genrpc_target target, const genrpc_module_desc *m
                             "blocking call from the node's event loop (use an async call)");
     int64_t deadline = genrpc__deadline_after_ms(call_timeout_ms(node, opts));
     genrpc__out *o;
-    int rc = encode_request(node, GENRPC__K_CALL, module, fn, request, opts, &o, st);
+    int rc = encode_request(node, GENRPC__K_CALL, module, fn, request, opts, true, &o, st);
     if (rc != GENRPC_OK)
         return rc;
 
@@ -253,7 +281,7 @@ genrpc_cast(genrpc_node *node, genrpc_target target, const genrpc_module_desc *m
             const genrpc_call_opts *opts, genrpc_status *st)
 {
     genrpc__out *o;
-    int rc = encode_request(node, GENRPC__K_CAST, module, fn, request, opts, &o, st);
+    int rc = encode_request(node, GENRPC__K_CAST, module, fn, request, opts, true, &o, st);
     if (rc != GENRPC_OK)
         return rc;
     genrpc__conn *conn;
@@ -346,7 +374,7 @@ genrpc__call_async(genrpc_node *node, genrpc_target target, const genrpc_module_
         return genrpc__fail(st, GENRPC_E_INVAL, "out is NULL");
     *out = NULL;
     genrpc__out *o;
-    int rc = encode_request(node, GENRPC__K_CALL, module, fn, request, opts, &o, st);
+    int rc = encode_request(node, GENRPC__K_CALL, module, fn, request, opts, true, &o, st);
     if (rc != GENRPC_OK)
         return rc;
     return genrpc__call_async_frame(node, target, fn, o, opts ? opts->timeout_ms : 0, claimed,
@@ -408,6 +436,8 @@ promise_wait(genrpc_promise *pr, int64_t until)
 {
     struct timespec ts;
     genrpc__abstime(until, &ts);
+    if (!pr->done)
+        genrpc__worker_blocking(); /* the reply comes through the loop */
     while (!pr->done) {
         if (until == GENRPC__NEVER)
             pthread_cond_wait(&pr->cond, &pr->mu);
@@ -595,7 +625,9 @@ genrpc_call_async_typed(genrpc_node *node, genrpc_target target,
     if (!user_cb)
         return GENRPC_E_INVAL;
     genrpc__out *o;
-    int rc = encode_request(node, GENRPC__K_CALL, module, fn, request, opts, &o, &st);
+    /* off the loop the frame is sent later, by the loop: it must own its bytes */
+    int rc = encode_request(node, GENRPC__K_CALL, module, fn, request, opts,
+                            genrpc__on_loop(node), &o, &st);
     if (rc != GENRPC_OK)
         return rc;
     genrpc__pending *p = calloc(1, sizeof *p);

@@ -234,9 +234,12 @@ reserve(genrpc__conn *c)
         size_t ahead = have + CHUNK_MAX > 2 * have ? have + CHUNK_MAX : 2 * have;
         need = GENRPC__LEN_PREFIX + body < ahead ? GENRPC__LEN_PREFIX + body : ahead;
     }
-    if (old && old->cap - c->rstart >= need)
+    /* A chunk smaller than chunk_size is replaced, or reads would stay
+     * the size of the first frames and never batch. */
+    bool undersized = old && old->cap < c->chunk_size;
+    if (old && !undersized && old->cap - c->rstart >= need)
         return true;
-    if (old && atomic_load(&old->refs) == 1 && old->cap >= need) {
+    if (old && !undersized && atomic_load(&old->refs) == 1 && old->cap >= need) {
         memmove(old->data, old->data + c->rstart, have);
     } else {
         size_t size = c->chunk_size > need ? c->chunk_size : need;
@@ -320,6 +323,7 @@ conn_read(genrpc__conn *c)
         size_t room = c->rchunk->cap - c->rend;
         ssize_t n = c->tp->read(c, c->rchunk->data + c->rend, room);
         if (n > 0) {
+            c->node->reads_done++;
             c->rend += (size_t)n;
             if ((size_t)n == room && c->chunk_size < CHUNK_MAX)
                 c->chunk_size *= 2; /* more was waiting: read bigger */
@@ -368,6 +372,9 @@ append(genrpc__out **head, genrpc__out **tail, genrpc__out *o)
     *tail = o;
 }
 
+static bool flush_claim(genrpc__conn *c);
+static void flush_claimed(genrpc__conn *c);
+
 void
 genrpc__conn_send(genrpc__conn *c, genrpc__out *out, genrpc__flush how)
 {
@@ -378,6 +385,12 @@ genrpc__conn_send(genrpc__conn *c, genrpc__out *out, genrpc__flush how)
         genrpc__out_free(out);
         return;
     }
+    if (out->borrowed && !(s == GENRPC__READY && flush_claim(c)) && !genrpc__out_own(out)) {
+        pthread_mutex_unlock(&c->out_mu);
+        genrpc__out_free(out);
+        close_from_any_thread(c, GENRPC_E_NOMEM, ENOMEM);
+        return;
+    }
     c->queued_bytes += out->total;
     if (s != GENRPC__READY) {
         append(&c->held_head, &c->held_tail, out);
@@ -385,6 +398,11 @@ genrpc__conn_send(genrpc__conn *c, genrpc__out *out, genrpc__flush how)
         return;
     }
     append(&c->out_head, &c->out_tail, out);
+    if (out->borrowed) { /* this thread flushes, before the sender reuses its memory */
+        flush_claimed(c);
+        genrpc__conn_active(c);
+        return;
+    }
     pthread_mutex_unlock(&c->out_mu);
     genrpc__conn_active(c);
     if (how == GENRPC__FLUSH_NOW)
@@ -482,28 +500,57 @@ arm_write_cmd(genrpc_node *node, void *arg)
     genrpc__conn_unref(arg);
 }
 
-/* Writes what is queued until done or EAGAIN. One thread at a time does
- * (c->flushing); others just queue. The lock is dropped around sendmsg.
- * A loop-only transport (TLS) is flushed by the loop: other threads hand
- * it the connection (the deferred-flush list). */
-void
-genrpc__conn_flush(genrpc__conn *c)
+/* out_mu held. Makes this thread the flusher if it may write now: one
+ * thread at a time does (c->flushing), and a loop-only transport (TLS)
+ * only on the loop. */
+static bool
+flush_claim(genrpc__conn *c)
+{
+    genrpc__state s = atomic_load(&c->state);
+    if (c->flushing || c->write_wait || s == GENRPC__CLOSED || s == GENRPC__CONNECTING ||
+        s == GENRPC__TLS_HANDSHAKE || (c->tp->loop_only && !genrpc__on_loop(c->node)))
+        return false;
+    c->flushing = true;
+    return true;
+}
+
+/* Before the flusher lets go: frames borrowing a sender's memory copy what
+ * they have left (they are this thread's own; other threads' borrowed
+ * frames were copied before they were queued behind a flusher). */
+static int
+own_borrowed(genrpc__conn *c)
+{
+    int err = 0;
+    genrpc__out *prev = NULL;
+    for (genrpc__out *o = c->out_head, *next; o; o = next) {
+        next = o->next;
+        if (!o->borrowed || genrpc__out_own(o)) {
+            prev = o;
+            continue;
+        }
+        /* No memory for the copy: drop the frame (the stream is broken
+         * now, the connection closes) rather than keep a dangling one. */
+        err = ENOMEM;
+        c->queued_bytes -= o->total - o->off;
+        if (prev)
+            prev->next = next;
+        else
+            c->out_head = next;
+        if (c->out_tail == o)
+            c->out_tail = prev;
+        genrpc__out_free(o);
+    }
+    return err;
+}
+
+/* Entered with out_mu held and c->flushing claimed; returns with both
+ * released. Writes what is queued until done or EAGAIN, dropping the lock
+ * around the write so other threads can queue meanwhile. */
+static void
+flush_claimed(genrpc__conn *c)
 {
     bool wait_writable = false;
     int sys_err = 0;
-    if (c->tp->loop_only && !genrpc__on_loop(c->node)) {
-        if (atomic_load(&c->state) != GENRPC__CLOSED) /* else nothing to write, ever */
-            genrpc__loop_defer_flush(c);
-        return;
-    }
-    pthread_mutex_lock(&c->out_mu);
-    genrpc__state s = atomic_load(&c->state);
-    if (c->flushing || c->write_wait || s == GENRPC__CLOSED || s == GENRPC__CONNECTING ||
-        s == GENRPC__TLS_HANDSHAKE) {
-        pthread_mutex_unlock(&c->out_mu);
-        return;
-    }
-    c->flushing = true;
     while (c->out_head && atomic_load(&c->state) != GENRPC__CLOSED) {
         struct iovec iov[IOV_BATCH];
         int n = 0;
@@ -528,15 +575,19 @@ genrpc__conn_flush(genrpc__conn *c)
             break; /* GENRPC__IO_CLOSED: the transport closed c */
         }
     }
-    c->flushing = false;
     if (atomic_load(&c->state) == GENRPC__CLOSED) {
         free_outs(c->out_head);
         c->out_head = c->out_tail = NULL;
+    } else {
+        int e = own_borrowed(c);
+        if (!sys_err)
+            sys_err = e;
     }
+    c->flushing = false;
     pthread_mutex_unlock(&c->out_mu);
 
     if (sys_err)
-        close_from_any_thread(c, GENRPC_E_CLOSED, sys_err);
+        close_from_any_thread(c, sys_err == ENOMEM ? GENRPC_E_NOMEM : GENRPC_E_CLOSED, sys_err);
     else if (wait_writable && genrpc__on_loop(c->node))
         arm_write(c);
     else if (wait_writable) {
@@ -544,6 +595,25 @@ genrpc__conn_flush(genrpc__conn *c)
         if (genrpc__loop_post(c->node, arm_write_cmd, c) != GENRPC_OK)
             genrpc__conn_unref(c);
     }
+}
+
+/* Writes what is queued, from any thread; others just queue meanwhile.
+ * A loop-only transport (TLS) is flushed by the loop: other threads hand
+ * it the connection (the deferred-flush list). */
+void
+genrpc__conn_flush(genrpc__conn *c)
+{
+    if (c->tp->loop_only && !genrpc__on_loop(c->node)) {
+        if (atomic_load(&c->state) != GENRPC__CLOSED) /* else nothing to write, ever */
+            genrpc__loop_defer_flush(c);
+        return;
+    }
+    pthread_mutex_lock(&c->out_mu);
+    if (!flush_claim(c)) {
+        pthread_mutex_unlock(&c->out_mu);
+        return;
+    }
+    flush_claimed(c);
 }
 
 static void

@@ -91,6 +91,9 @@ typedef struct genrpc__out {
     size_t off;   /* bytes already written */
     int nsegs;
     struct iovec *segs;
+    /* Some segment points into the sender's memory, valid only until
+     * genrpc__conn_send returns: it copies what is unsent by then. */
+    bool borrowed;
     void (*release)(void *owner);
     void *owner;
     uint8_t data[];
@@ -100,6 +103,22 @@ genrpc__out *genrpc__out_new(size_t len);
 void genrpc__out_free(genrpc__out *o);
 /* Fills iov with what is left to write of o; returns the count (<= max). */
 int genrpc__out_iov(const genrpc__out *o, struct iovec *iov, int max);
+
+/* Byte fields at least this big are worth sending from where they are. */
+#define GENRPC__BORROW_MIN (16 * 1024)
+#define GENRPC__BORROW_MAX 8 /* borrowed fields per frame; more are copied */
+
+/* May the frame point at [data, data + len) instead of copying it? */
+typedef bool (*genrpc__borrow_fn)(void *ctx, const uint8_t *data, size_t len);
+
+/* Encodes msg (packed size `size`) as a scattered frame with hdr_len bytes
+ * of header first, which the caller then writes into data[0, hdr_len).
+ * NULL when no field was worth borrowing (or no memory): pack a copy. */
+genrpc__out *genrpc__out_scatter(const ProtobufCMessage *msg, size_t hdr_len, size_t size,
+                                 genrpc__borrow_fn may_borrow, void *ctx);
+/* A borrowed frame copies what it has left to write into memory of its
+ * own. False: no memory (o unchanged). */
+bool genrpc__out_own(genrpc__out *o);
 
 /* ---- module registry ----------------------------------------------------- */
 
@@ -380,6 +399,9 @@ int genrpc__workers_start(genrpc_node *node, int n);
 void genrpc__workers_stop(genrpc_node *node);
 bool genrpc__on_worker(const genrpc_node *node);
 void genrpc__loop_thread_main(genrpc_node *node);
+/* About to wait for something only the loop can bring (a reply): a worker
+ * running a request with the loop token lent gives the token back. */
+void genrpc__worker_blocking(void);
 void genrpc__loop_done(genrpc_node *node);
 void genrpc__set_on_loop(const genrpc_node *node); /* the calling thread now runs node's loop */
 void genrpc__server_run_job(genrpc__job *job);
@@ -415,6 +437,8 @@ struct genrpc_node {
 
     /* loop */
     struct ev_loop *loop;
+    uint64_t reads_done;  /* loop only: reads that brought bytes (busy polling) */
+    int64_t busy_poll_ns; /* cfg.busy_poll_us */
     pthread_t loop_thread;
     ev_async wake;
     ev_prepare before_poll;
@@ -457,6 +481,11 @@ struct genrpc_node {
     pthread_cond_t loop_cond; /* the dedicated loop thread waits here */
     bool token_held;          /* some thread runs the loop (worker.c) */
     bool holder_dedicated;    /* ... and it is the dedicated loop thread */
+    bool lent;                /* ... a worker, running a request off the loop */
+    uint64_t lend_seq;        /* counts lendings: tells one from the next */
+    int64_t lent_since_ns;    /* when the current lending began */
+    int64_t last_lend_ns;     /* when the last one began */
+    bool watching;            /* the dedicated thread checks lendings periodically */
     bool loop_done;           /* shut down: nobody takes the token again */
     pthread_t *workers;
     int n_workers;

@@ -340,6 +340,7 @@ genrpc_node_debug_close_acceptors(genrpc_node *node, const char *peer, int max)
     pthread_cond_init(&a.cond, NULL);
     int rc = genrpc__loop_post(node, drop_cmd, &a);
     if (rc == GENRPC_OK) {
+        genrpc__worker_blocking(); /* drop_cmd runs on the loop */
         pthread_mutex_lock(&a.mu);
         while (!a.done)
             pthread_cond_wait(&a.cond, &a.mu);

@@ -40,6 +40,9 @@ check_config(const genrpc_node_config *cfg, genrpc_status *st)
     if (cfg->ssl_server_port < GENRPC_PORT_DISABLED || cfg->ssl_server_port > 65535)
         return genrpc__fail(st, GENRPC_E_INVAL, "ssl_server_port %d out of range",
                             cfg->ssl_server_port);
+    if (cfg->busy_poll_us < 0 || cfg->busy_poll_us > 10000)
+        return genrpc__fail(st, GENRPC_E_INVAL, "busy_poll_us %d out of range [0, 10000]",
+                            cfg->busy_poll_us);
     if (cfg->max_frame_size < 1024 || cfg->max_frame_size > UINT32_MAX)
         return genrpc__fail(st, GENRPC_E_INVAL, "max_frame_size %zu out of range [1024, 4 GiB)",
                             cfg->max_frame_size);
@@ -155,7 +158,11 @@ genrpc_node_start(const genrpc_node_config *cfg, genrpc_node **out, genrpc_statu
     pthread_cond_init(&node->reg_wait_cond, NULL);
     pthread_mutex_init(&node->job_mu, NULL);
     pthread_cond_init(&node->job_cond, NULL);
-    pthread_cond_init(&node->loop_cond, NULL);
+    pthread_condattr_t mono;
+    pthread_condattr_init(&mono);
+    pthread_condattr_setclock(&mono, CLOCK_MONOTONIC); /* timed waits (worker.c) */
+    pthread_cond_init(&node->loop_cond, &mono);
+    pthread_condattr_destroy(&mono);
     node->listen_fd = node->tls_listen_fd = -1;
     if (!copy_config(node, cfg)) {
         free_node(node);
@@ -174,6 +181,7 @@ genrpc_node_start(const genrpc_node_config *cfg, genrpc_node **out, genrpc_statu
         free_node(node);
         return rc;
     }
+    node->busy_poll_ns = (int64_t)cfg->busy_poll_us * 1000;
     int workers = cfg->worker_threads > 0 ? cfg->worker_threads : default_workers();
     if ((rc = genrpc__workers_start(node, workers)) != GENRPC_OK ||
         (rc = genrpc__loop_run(node, st)) != GENRPC_OK) {

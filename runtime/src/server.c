@@ -93,7 +93,8 @@ send_error(genrpc__conn *c, uint64_t req_id, const genrpc_status *st, genrpc__fl
 static genrpc__flush
 reply_flush_mode(genrpc_node *node)
 {
-    return atomic_load_explicit(&node->jobs_queued, memory_order_relaxed) > 0
+    return genrpc__on_loop(node) ||
+                   atomic_load_explicit(&node->jobs_queued, memory_order_relaxed) > 0
                ? GENRPC__FLUSH_DEFER
                : GENRPC__FLUSH_NOW;
 }
@@ -104,9 +105,6 @@ reply_flush_mode(genrpc_node *node)
  * handler allocated from the call's arena) is sent from where it is: the
  * frame becomes a list of segments and takes that memory with it, freeing
  * it once written. Everything else is copied, as usual. */
-
-#define BORROW_MIN (16 * 1024)
-#define BORROW_MAX 8 /* borrowed fields per reply; more are copied */
 
 /* The memory a scattered reply frame keeps alive until written. */
 typedef struct call_mem {
@@ -123,48 +121,20 @@ call_mem_free(void *owner)
     free(m);
 }
 
-typedef struct scatter {
-    ProtobufCBuffer base;
+typedef struct call_memory {
     const genrpc__arena *a;
     const genrpc__slice *request;
-    genrpc__out *out; /* NULL: the counting pass */
-    size_t inline_bytes;
-    int borrows;
-} scatter;
+} call_memory;
 
+/* Borrow test: the request's read chunk or the call's arena. */
 static bool
-call_owns(const scatter *s, const uint8_t *p, size_t len)
+call_owns(void *ctx, const uint8_t *p, size_t len)
 {
-    const genrpc__chunk *ch = s->request->chunk;
+    const call_memory *m = ctx;
+    const genrpc__chunk *ch = m->request->chunk;
     if (ch && p >= ch->data && p + len <= ch->data + ch->cap)
         return true;
-    return genrpc__arena_owns(s->a, p, len);
-}
-
-static void
-scatter_append(ProtobufCBuffer *buf, size_t len, const uint8_t *data)
-{
-    scatter *s = (scatter *)buf;
-    bool borrow = len >= BORROW_MIN && s->borrows < BORROW_MAX && call_owns(s, data, len);
-    genrpc__out *o = s->out;
-    if (borrow)
-        s->borrows++;
-    else
-        s->inline_bytes += len;
-    if (!o)
-        return;
-    struct iovec *last = &o->segs[o->nsegs - 1];
-    if (borrow) {
-        o->segs[o->nsegs++] = (struct iovec){(void *)data, len};
-        return;
-    }
-    uint8_t *dst = o->data + o->len;
-    memcpy(dst, data, len);
-    o->len += len;
-    if ((uint8_t *)last->iov_base + last->iov_len == dst)
-        last->iov_len += len; /* extends the previous inline segment */
-    else
-        o->segs[o->nsegs++] = (struct iovec){dst, len};
+    return genrpc__arena_owns(m->a, p, len);
 }
 
 /* Returns the scattered frame, or NULL when nothing is worth borrowing (or
@@ -172,27 +142,16 @@ scatter_append(ProtobufCBuffer *buf, size_t len, const uint8_t *data)
 static genrpc__out *
 scatter_reply(genrpc__job *job, const ProtobufCMessage *reply, size_t size, genrpc__arena *a)
 {
-    scatter count = {{scatter_append}, a, &job->payload, NULL, 0, 0};
-    protobuf_c_message_pack_to_buffer(reply, &count.base);
-    if (count.borrows == 0)
-        return NULL;
+    call_memory where = {a, &job->payload};
     size_t hdr = GENRPC__LEN_PREFIX + GENRPC__REPLY_HDR_SIZE;
-    genrpc__out *o = genrpc__out_new(hdr + count.inline_bytes);
-    struct iovec *segs = calloc((size_t)(2 * count.borrows + 2), sizeof *segs);
-    call_mem *mem = malloc(sizeof *mem);
-    if (!o || !segs || !mem) {
-        free(o);
-        free(segs);
-        free(mem);
+    genrpc__out *o = genrpc__out_scatter(reply, hdr, size, call_owns, &where);
+    call_mem *mem = o ? malloc(sizeof *mem) : NULL;
+    if (!mem) {
+        if (o)
+            genrpc__out_free(o);
         return NULL;
     }
-    o->len = genrpc__encode_reply_hdr(o->data, hdr, job->req_id, size);
-    o->segs = segs;
-    o->segs[0] = (struct iovec){o->data, o->len};
-    o->nsegs = 1;
-    scatter fill = {{scatter_append}, a, &job->payload, o, 0, 0};
-    protobuf_c_message_pack_to_buffer(reply, &fill.base);
-    o->total = hdr + size;
+    genrpc__encode_reply_hdr(o->data, hdr, job->req_id, size);
     /* The frame now owns the arena's blocks and a reference to the chunk. */
     mem->blocks = a->blocks;
     a->blocks = NULL;
@@ -218,7 +177,7 @@ send_reply(genrpc__job *job, const ProtobufCMessage *reply, genrpc__arena *a)
         send_error(c, job->req_id, &st, reply_flush_mode(node));
         return;
     }
-    genrpc__out *o = size >= BORROW_MIN ? scatter_reply(job, reply, size, a) : NULL;
+    genrpc__out *o = size >= GENRPC__BORROW_MIN ? scatter_reply(job, reply, size, a) : NULL;
     if (!o) {
         if (!(o = genrpc__out_new(total)))
             return;

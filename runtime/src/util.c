@@ -1,6 +1,6 @@
 /*
  * util.c - small shared pieces: clocks, logging, status filling, read
- * chunks, outgoing frames and the per-thread waiter.
+ * chunks and the per-thread waiter.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -110,57 +110,6 @@ genrpc__slice_release(genrpc__slice *s)
     s->chunk = NULL;
     s->data = NULL;
     s->len = 0;
-}
-
-genrpc__out *
-genrpc__out_new(size_t len)
-{
-    genrpc__out *o = malloc(sizeof *o + len);
-    if (!o)
-        return NULL;
-    o->next = NULL;
-    o->len = o->total = len;
-    o->off = 0;
-    o->nsegs = 0;
-    o->segs = NULL;
-    o->release = NULL;
-    o->owner = NULL;
-    return o;
-}
-
-void
-genrpc__out_free(genrpc__out *o)
-{
-    if (o->release)
-        o->release(o->owner);
-    free(o->segs);
-    free(o);
-}
-
-int
-genrpc__out_iov(const genrpc__out *o, struct iovec *iov, int max)
-{
-    if (max <= 0)
-        return 0;
-    if (!o->segs) {
-        iov[0].iov_base = (uint8_t *)o->data + o->off;
-        iov[0].iov_len = o->len - o->off;
-        return 1;
-    }
-    size_t skip = o->off;
-    int n = 0;
-    for (int i = 0; i < o->nsegs && n < max; i++) {
-        size_t l = o->segs[i].iov_len;
-        if (skip >= l) {
-            skip -= l;
-            continue;
-        }
-        iov[n].iov_base = (uint8_t *)o->segs[i].iov_base + skip;
-        iov[n].iov_len = l - skip;
-        skip = 0;
-        n++;
-    }
-    return n;
 }
 
 /* One waiter per thread, made on first use. The mutex and condition

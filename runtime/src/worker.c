@@ -1,27 +1,44 @@
 /*
- * worker.c - the node's threads, as leader/followers.
+ * worker.c - the node's threads, as leader/followers with a lent loop.
  *
  * One libev loop per node, run by one thread at a time: the holder of "the
  * loop token". Workers are followers: an idle worker takes the token and
- * waits in the loop; when the loop yields requests, that worker hands the
- * token on and runs the first request itself. So the thread woken by a
- * request's bytes is the thread that runs its handler, with no hand-off on
- * the request's path (a hand-off costs ~30 us on the benchmark machine,
- * docs/RATIONALE.md).
+ * waits in the loop. When the loop yields requests, the holder runs them
+ * itself, one after another, and keeps the token meanwhile: it *lends* it
+ * (it is off the loop while a handler runs) and takes it back afterwards.
+ * So while handlers are quick a request costs no hand-off between threads
+ * at all (a futex wake and a context switch cost ~30 us on the benchmark
+ * machine, docs/RATIONALE.md), and replies are written in one batch before
+ * the loop next polls. Between requests the holder polls again at least
+ * every POLL_EVERY_NS, so new I/O never waits behind a long batch.
  *
- * A dedicated loop thread guarantees that someone always runs the loop,
- * even when every worker is busy in a handler (which may be blocked in a
- * call to another node, waiting for a reply only the loop can deliver).
- * The rule that keeps this true: whoever leaves the token free signals the
+ * A handler may block (on a call to another node, or on anything else).
+ * The dedicated loop thread watches lendings, as Go's sysmon retakes a
+ * processor from a thread stuck in a system call: a lending older than
+ * STEAL_NS is taken over (the dedicated thread runs the loop from then on,
+ * wakes idle workers for the requests that wait, and the worker becomes a
+ * plain follower when its handler returns). A handler that blocks inside
+ * genrpc (a call, a yield) gives the token back at once
+ * (genrpc__worker_blocking). Whoever leaves the token free signals the
  * dedicated thread (loop_cond); it takes the token unless a worker did.
  *
  * All of this state is guarded by node->job_mu.
  */
+#include <sched.h>
 #include <stdlib.h>
 
 #include "internal.h"
 
+/* A lending this old is taken over by the dedicated thread. */
+#define STEAL_NS (500 * 1000)
+/* The dedicated thread keeps watching this long after the last lending
+ * (waking every STEAL_NS), so a busy node needs no wake-up per lending. */
+#define WATCH_LINGER_NS (20 * 1000 * 1000)
+/* The holder polls at least this often while it runs requests. */
+#define POLL_EVERY_NS (50 * 1000)
+
 static __thread const genrpc_node *tls_worker_node;
+static __thread uint64_t tls_lend_seq; /* the lending this thread holds, 0: none */
 
 bool
 genrpc__on_worker(const genrpc_node *node)
@@ -97,14 +114,99 @@ genrpc__job_submit(genrpc_node *node, genrpc__job *job)
         pthread_cond_signal(&node->job_cond);
 }
 
-/* Runs the loop while holding the token, one iteration at a time.
- * A worker gives the token up when requests are queued and returns the
- * first one to run; the dedicated thread gives it up to an idle worker.
- * Returns with job_mu NOT held. */
-static genrpc__job *
-hold_loop(genrpc_node *node, bool dedicated, bool *handed_off)
+static void
+run_job(genrpc__job *job)
 {
-    genrpc__job *job = NULL;
+    if (job->run)
+        job->run(job);
+    else
+        genrpc__server_run_job(job);
+}
+
+/* job_mu held by a worker holding the token: runs `job` with the token
+ * lent. Returns with job_mu held, and whether the token is still ours. */
+static bool
+run_lent(genrpc_node *node, genrpc__job *job)
+{
+    uint64_t seq = ++node->lend_seq;
+    node->lent = true;
+    node->lent_since_ns = node->last_lend_ns = genrpc__now_ns();
+    bool wake_watcher = !node->watching;
+    pthread_mutex_unlock(&node->job_mu);
+    if (wake_watcher)
+        pthread_cond_signal(&node->loop_cond);
+    genrpc__set_on_loop(NULL);
+    tls_lend_seq = seq;
+    run_job(job);
+    tls_lend_seq = 0;
+    pthread_mutex_lock(&node->job_mu);
+    bool still_ours = node->lent && node->lend_seq == seq;
+    if (still_ours) {
+        node->lent = false;
+        genrpc__set_on_loop(node);
+    }
+    return still_ours;
+}
+
+/* One loop iteration; `more`: requests wait, so do not sleep. With busy
+ * polling, for busy_poll_ns after the last read that brought bytes the
+ * loop polls without sleeping: the next request or reply then costs no
+ * wake-up. sched_yield lets any other runnable thread have the CPU first. */
+static void
+loop_once(genrpc_node *node, bool more, int64_t *last_input)
+{
+    if (more) {
+        ev_run(node->loop, EVRUN_NOWAIT);
+        return;
+    }
+    uint64_t reads = node->reads_done;
+    if (node->busy_poll_ns > 0 && genrpc__now_ns() - *last_input < node->busy_poll_ns) {
+        ev_run(node->loop, EVRUN_NOWAIT);
+        sched_yield();
+    } else {
+        ev_run(node->loop, EVRUN_ONCE);
+    }
+    if (node->reads_done != reads)
+        *last_input = genrpc__now_ns();
+}
+
+/* A worker holding the token: runs the loop and, between polls, the
+ * requests it yields. Returns (job_mu not held) when the loop is done or
+ * the token was taken over while a handler ran. */
+static void
+worker_hold_loop(genrpc_node *node)
+{
+    genrpc__set_on_loop(node);
+    int64_t polled = genrpc__now_ns(), last_input = polled;
+    pthread_mutex_lock(&node->job_mu);
+    for (;;) {
+        if (node->loop_done) {
+            release_token(node);
+            pthread_cond_broadcast(&node->job_cond);
+            break;
+        }
+        if (node->ready_head && genrpc__now_ns() - polled < POLL_EVERY_NS) {
+            if (!run_lent(node, pop_job(node)))
+                break; /* taken over: a follower from now on */
+            continue;
+        }
+        bool more = node->ready_head != NULL;
+        pthread_mutex_unlock(&node->job_mu);
+        loop_once(node, more, &last_input);
+        polled = genrpc__now_ns();
+        pthread_mutex_lock(&node->job_mu);
+    }
+    pthread_mutex_unlock(&node->job_mu);
+    genrpc__set_on_loop(NULL);
+}
+
+/* The dedicated thread holding the token: runs the loop until an idle
+ * worker can take it over (it hands it on when no request waits, so the
+ * woken worker finds none and takes the token) or the loop is done.
+ * Requests the loop yields meanwhile wake workers (genrpc__job_submit). */
+static void
+dedicated_hold_loop(genrpc_node *node, bool *handed_off)
+{
     genrpc__set_on_loop(node);
     for (;;) {
         pthread_mutex_lock(&node->job_mu);
@@ -113,21 +215,7 @@ hold_loop(genrpc_node *node, bool dedicated, bool *handed_off)
             pthread_cond_broadcast(&node->job_cond);
             break;
         }
-        if (!dedicated && node->ready_head) {
-            job = pop_job(node);
-            release_token(node);
-            /* More queued: one more worker joins in, so a slow handler
-             * here delays none of them. Only one: each thread that comes
-             * back from the loop with work wakes another, so the pool grows
-             * with the backlog instead of waking every idle thread (on a
-             * small machine that costs more than it gains). */
-            if (node->ready_head && node->idle_workers > 0)
-                pthread_cond_signal(&node->job_cond);
-            break;
-        }
-        if (dedicated && node->idle_workers > 0 && !node->ready_head) {
-            /* Only the holder queues jobs, so the woken idle worker finds
-             * none and takes the token. */
+        if (node->idle_workers > 0 && !node->ready_head) {
             node->token_held = false;
             pthread_cond_signal(&node->job_cond);
             *handed_off = true;
@@ -138,16 +226,24 @@ hold_loop(genrpc_node *node, bool dedicated, bool *handed_off)
     }
     pthread_mutex_unlock(&node->job_mu);
     genrpc__set_on_loop(NULL);
-    return job;
 }
 
-static void
-run_job(genrpc__job *job)
+void
+genrpc__worker_blocking(void)
 {
-    if (job->run)
-        job->run(job);
-    else
-        genrpc__server_run_job(job);
+    genrpc_node *node = (genrpc_node *)tls_worker_node;
+    uint64_t seq = tls_lend_seq;
+    if (!node || !seq)
+        return;
+    tls_lend_seq = 0;
+    pthread_mutex_lock(&node->job_mu);
+    if (node->lent && node->lend_seq == seq) {
+        node->lent = false;
+        release_token(node);
+        if (node->ready_head && node->idle_workers > 0)
+            pthread_cond_signal(&node->job_cond);
+    }
+    pthread_mutex_unlock(&node->job_mu);
 }
 
 static void *
@@ -162,9 +258,9 @@ worker_main(void *arg)
             node->token_held = true;
             node->holder_dedicated = false;
             pthread_mutex_unlock(&node->job_mu);
-            bool unused;
-            job = hold_loop(node, false, &unused);
+            worker_hold_loop(node);
             pthread_mutex_lock(&node->job_mu);
+            continue;
         }
         if (job) {
             pthread_mutex_unlock(&node->job_mu);
@@ -182,24 +278,66 @@ worker_main(void *arg)
     return NULL;
 }
 
-/* The dedicated loop thread: takes the token whenever it is free. */
+/* job_mu held. Waits on loop_cond until `until` (GENRPC__NEVER: no limit). */
+static void
+wait_loop_cond(genrpc_node *node, int64_t until)
+{
+    if (until == GENRPC__NEVER) {
+        pthread_cond_wait(&node->loop_cond, &node->job_mu);
+        return;
+    }
+    struct timespec ts;
+    genrpc__abstime(until, &ts);
+    pthread_cond_timedwait(&node->loop_cond, &node->job_mu, &ts);
+}
+
+/* job_mu held, the token is lent: waits until the lending is STEAL_NS
+ * old; if it still goes on, takes the token over. Returns whether it did. */
+static bool
+watch_lending(genrpc_node *node)
+{
+    uint64_t seq = node->lend_seq;
+    int64_t due = node->lent_since_ns + STEAL_NS;
+    if (genrpc__now_ns() < due)
+        wait_loop_cond(node, due);
+    if (!node->lent || node->lend_seq != seq || genrpc__now_ns() < due || node->loop_done)
+        return false;
+    /* The handler blocks or runs long: the loop goes on here, and the
+     * requests waiting behind it get idle workers. */
+    node->lent = false;
+    node->holder_dedicated = true;
+    if (node->ready_head)
+        pthread_cond_broadcast(&node->job_cond);
+    return true;
+}
+
+/* The dedicated loop thread: takes the token whenever it is free, and
+ * takes it over from a worker whose lending lasts too long. */
 void
 genrpc__loop_thread_main(genrpc_node *node)
 {
     bool handed_off = false;
     pthread_mutex_lock(&node->job_mu);
     while (!node->loop_done) {
-        /* After handing the token to a worker, wait until someone gives it
-         * back (release_token signals), not just until it looks free. */
-        if (node->token_held || handed_off) {
+        if (node->lent) {
+            node->watching = true;
+            if (!watch_lending(node))
+                continue;
+        } else if (node->token_held || handed_off) {
+            /* After handing the token to a worker, wait until someone
+             * gives it back (release_token signals), not just until it
+             * looks free; while lendings are frequent, look every STEAL_NS. */
             handed_off = false;
-            pthread_cond_wait(&node->loop_cond, &node->job_mu);
+            node->watching = node->token_held && node->watching &&
+                             genrpc__now_ns() - node->last_lend_ns < WATCH_LINGER_NS;
+            wait_loop_cond(node, node->watching ? genrpc__now_ns() + STEAL_NS : GENRPC__NEVER);
             continue;
+        } else {
+            node->token_held = true;
+            node->holder_dedicated = true;
         }
-        node->token_held = true;
-        node->holder_dedicated = true;
         pthread_mutex_unlock(&node->job_mu);
-        hold_loop(node, true, &handed_off);
+        dedicated_hold_loop(node, &handed_off);
         pthread_mutex_lock(&node->job_mu);
     }
     pthread_mutex_unlock(&node->job_mu);
