@@ -452,7 +452,9 @@ struct genrpc_node {
     char *tls_files[4]; /* copies of the tls_* strings of cfg */
     pthread_mutex_t cmd_mu;
     genrpc__cmd *cmds_head, *cmds_tail;
-    genrpc__conn *flush_list; /* conns with deferred output (cmd_mu) */
+    /* conns with deferred output, in the order their output was queued:
+     * replies go out in the order their requests were served (cmd_mu) */
+    genrpc__conn *flush_list, *flush_tail;
     struct genrpc_promise *expiring; /* completed promises with an expiry timer (loop) */
 
     /* connections (conns_mu) */

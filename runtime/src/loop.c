@@ -62,8 +62,12 @@ genrpc__loop_defer_flush(genrpc__conn *c)
     if (wake) {
         c->flush_queued = true;
         genrpc__conn_ref(c);
-        c->flush_next = node->flush_list;
-        node->flush_list = c;
+        c->flush_next = NULL;
+        if (node->flush_tail)
+            node->flush_tail->flush_next = c;
+        else
+            node->flush_list = c;
+        node->flush_tail = c;
     }
     pthread_mutex_unlock(&node->cmd_mu);
     /* On the loop the prepare watcher flushes before the next poll. */
@@ -81,6 +85,8 @@ pop_flush(genrpc_node *node)
     genrpc__conn *c = node->flush_list;
     if (c) {
         node->flush_list = c->flush_next;
+        if (!node->flush_list)
+            node->flush_tail = NULL;
         c->flush_next = NULL;
         c->flush_queued = false;
     }
