@@ -398,6 +398,9 @@ void genrpc__job_discard(genrpc__job *job);
 int genrpc__workers_start(genrpc_node *node, int n);
 void genrpc__workers_stop(genrpc_node *node);
 bool genrpc__on_worker(const genrpc_node *node);
+/* This thread runs node's loop, or has lent it to run a request: either
+ * way it polls (and flushes deferred output) before the loop next sleeps. */
+bool genrpc__polls_next(const genrpc_node *node);
 void genrpc__loop_thread_main(genrpc_node *node);
 /* About to wait for something only the loop can bring (a reply): a worker
  * running a request with the loop token lent gives the token back. */
@@ -484,7 +487,7 @@ struct genrpc_node {
     bool token_held;          /* some thread runs the loop (worker.c) */
     bool holder_dedicated;    /* ... and it is the dedicated loop thread */
     bool lent;                /* ... a worker, running a request off the loop */
-    uint64_t lend_seq;        /* counts lendings: tells one from the next */
+    _Atomic uint64_t lend_seq; /* counts lendings and takeovers: tells one from the next */
     int64_t lent_since_ns;    /* when the current lending began */
     int64_t last_lend_ns;     /* when the last one began */
     bool watching;            /* the dedicated thread checks lendings periodically */

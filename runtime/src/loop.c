@@ -70,8 +70,9 @@ genrpc__loop_defer_flush(genrpc__conn *c)
         node->flush_tail = c;
     }
     pthread_mutex_unlock(&node->cmd_mu);
-    /* On the loop the prepare watcher flushes before the next poll. */
-    if (wake && !genrpc__on_loop(node))
+    /* The prepare watcher flushes before the next poll: nobody to wake if
+     * this thread is the one that polls next. */
+    if (wake && !genrpc__polls_next(node))
         ev_async_send(node->loop, &node->wake);
 }
 

@@ -89,11 +89,13 @@ send_error(genrpc__conn *c, uint64_t req_id, const genrpc_status *st, genrpc__fl
 }
 
 /* Batch replies while more work is queued (the loop writes them together
- * before it next polls); write at once when this was the last job. */
+ * before it next polls), and always when this thread is the one that polls
+ * next (the loop's holder); a worker writes the last reply of a burst at
+ * once. */
 static genrpc__flush
 reply_flush_mode(genrpc_node *node)
 {
-    return genrpc__on_loop(node) ||
+    return genrpc__polls_next(node) ||
                    atomic_load_explicit(&node->jobs_queued, memory_order_relaxed) > 0
                ? GENRPC__FLUSH_DEFER
                : GENRPC__FLUSH_NOW;

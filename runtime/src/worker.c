@@ -39,11 +39,29 @@
 
 static __thread const genrpc_node *tls_worker_node;
 static __thread uint64_t tls_lend_seq; /* the lending this thread holds, 0: none */
+/* Output deferred during the lending without waking the loop (this thread
+ * was to poll next); if the lending was taken over, the loop is woken. */
+static __thread bool tls_wake_skipped;
 
 bool
 genrpc__on_worker(const genrpc_node *node)
 {
     return tls_worker_node == node;
+}
+
+bool
+genrpc__polls_next(const genrpc_node *node)
+{
+    if (genrpc__on_loop(node))
+        return true;
+    if (tls_worker_node != node || tls_lend_seq == 0 ||
+        atomic_load_explicit(&((genrpc_node *)node)->lend_seq, memory_order_relaxed) !=
+            tls_lend_seq)
+        return false;
+    /* Lent to this thread, unless taken over meanwhile: run_lent then
+     * wakes the loop for whatever was deferred. */
+    tls_wake_skipped = true;
+    return true;
 }
 
 /* job_mu held. One job from the connection whose turn it is; a connection
@@ -137,6 +155,7 @@ run_lent(genrpc_node *node, genrpc__job *job)
         pthread_cond_signal(&node->loop_cond);
     genrpc__set_on_loop(NULL);
     tls_lend_seq = seq;
+    tls_wake_skipped = false;
     run_job(job);
     tls_lend_seq = 0;
     pthread_mutex_lock(&node->job_mu);
@@ -144,6 +163,8 @@ run_lent(genrpc_node *node, genrpc__job *job)
     if (still_ours) {
         node->lent = false;
         genrpc__set_on_loop(node);
+    } else if (tls_wake_skipped) {
+        ev_async_send(node->loop, &node->wake);
     }
     return still_ours;
 }
@@ -305,6 +326,7 @@ watch_lending(genrpc_node *node)
     /* The handler blocks or runs long: the loop goes on here, and the
      * requests waiting behind it get idle workers. */
     node->lent = false;
+    node->lend_seq++; /* the worker's polls_next() sees it is not the holder any more */
     node->holder_dedicated = true;
     if (node->ready_head)
         pthread_cond_broadcast(&node->job_cond);
