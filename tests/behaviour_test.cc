@@ -111,16 +111,11 @@ TEST_F(BehaviourTest, S2_DefaultCallTimeoutIs15s) {
   EXPECT_EQ(cfg.socket_keepalive_count, 2);
 
   StartPair();
-  Test__SleepRequest req = TEST__SLEEP_REQUEST__INIT;
-  req.ms = 300;
-  req.value = 5;
-  Test__SleepReply *reply = nullptr;
+  int32_t value = -1;
   genrpc_status st{};
-  genrpc_call_opts o = Opts(0);
-  int err = test__test__sleep_call(n(), genrpc_node_target(kSlave), &req, &reply, &o, &st);
+  int err = SleepCall(n(), kSlave, 300, 5, 0, &value, &st);
   ASSERT_GENRPC_OK(err, st);
-  EXPECT_EQ(reply->value, 5);
-  test__sleep_reply__free_unpacked(reply, nullptr);
+  EXPECT_EQ(value, 5);
 }
 
 // S3: the connection dies mid-call (kill -9 of the serving process) ->
@@ -283,18 +278,11 @@ TEST_F(BehaviourTest, HandlerBlockingOutsideGenrpcDoesNotStallTheNode) {
   StartPair();
   ASSERT_TRUE(PingOk(n(), kSlave));
   std::thread sleeper([&] {
-    Test__SleepRequest req = TEST__SLEEP_REQUEST__INIT;
-    req.ms = 1500;
-    req.value = 7;
-    Test__SleepReply *reply = nullptr;
+    int32_t value = -1;
     genrpc_status st{};
-    genrpc_call_opts o = Opts(5000);
-    int err = test__test__sleep_call(n(), genrpc_node_target(kSlave), &req, &reply, &o, &st);
+    int err = SleepCall(n(), kSlave, 1500, 7, 5000, &value, &st);
     EXPECT_EQ(err, GENRPC_OK) << Describe(err, st);
-    if (reply) {
-      EXPECT_EQ(reply->value, 7);
-      test__sleep_reply__free_unpacked(reply, nullptr);
-    }
+    EXPECT_EQ(value, 7);
   });
   std::this_thread::sleep_for(Millis(100));  // the slave is in the handler now
   Stopwatch all;

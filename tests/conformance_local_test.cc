@@ -8,6 +8,8 @@
 
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "fixture.h"
 #include "rows.h"
@@ -189,6 +191,48 @@ TEST_F(LocalTest, L30_InexistentNodeRepeatedly) {
     }
   }
   EXPECT_EQ(bad, 0) << "first: " << first_bad;
+}
+
+// Not a gen_rpc row: async calls from two threads race the loop failing their
+// connection (refused at once on loopback), so some are registered just
+// before it closes and sent just after. Each must answer E_CONNECT (under
+// ASan: without touching the connection the failure released).
+TEST_F(LocalTest, AsyncCallsRacingTheirConnectionsFailureAnswerConnect) {
+  constexpr int kCallsPerThread = 3000;
+  constexpr size_t kWindow = 32;  // promises outstanding per thread
+  auto hammer = [this](int *wrong, std::string *first) {
+    std::vector<genrpc_promise *> window;
+    auto settle = [&](genrpc_promise *p) {
+      Test__StubReply *reply = nullptr;
+      genrpc_status st{};
+      int err = test__test__stub_nb_yield(p, 10000, &reply, &st);
+      if (reply) test__stub_reply__free_unpacked(reply, nullptr);
+      genrpc_promise_free(p);
+      if (err != GENRPC_E_CONNECT && (*wrong)++ == 0) first->assign(Describe(err, st));
+    };
+    for (int i = 0; i < kCallsPerThread; i++) {
+      Test__Empty req = TEST__EMPTY__INIT;
+      genrpc_promise *p = nullptr;
+      genrpc_status st{};
+      int err = test__test__stub_async(n(), genrpc_node_target(kDead), &req, nullptr, &p, &st);
+      if (err != GENRPC_OK) {
+        if ((*wrong)++ == 0) first->assign("async: " + Describe(err, st));
+        continue;
+      }
+      window.push_back(p);
+      if (window.size() == kWindow) {
+        for (genrpc_promise *q : window) settle(q);
+        window.clear();
+      }
+    }
+    for (genrpc_promise *q : window) settle(q);
+  };
+  int wrong[2] = {0, 0};
+  std::string first[2];
+  std::thread other(hammer, &wrong[1], &first[1]);
+  hammer(&wrong[0], &first[0]);
+  other.join();
+  EXPECT_EQ(wrong[0] + wrong[1], 0) << "first: " << first[0] << first[1];
 }
 
 TEST_F(LocalTest, L34_RpcModuleWhitelist) {

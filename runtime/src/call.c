@@ -395,11 +395,7 @@ genrpc__call_async_frame(genrpc_node *node, genrpc_target target, const genrpc_f
         return genrpc__fail(st, GENRPC_E_NOMEM, "no memory for a promise");
     }
     pthread_mutex_init(&pr->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&pr->cond, &ca);
-    pthread_condattr_destroy(&ca);
+    genrpc__cond_init_monotonic(&pr->cond);
     atomic_init(&pr->refs, 2);
     pr->p.mode = GENRPC__PROMISE;
     pr->p.fn = fn;
@@ -424,8 +420,13 @@ genrpc__call_async_frame(genrpc_node *node, genrpc_target target, const genrpc_f
         *out = pr;
         return genrpc__ok(st);
     }
-    pr->conn = conn; /* before the send: the reply may come at once */
+    /* pr->conn is set before the send (the reply may come at once) and
+     * completing the promise releases it, perhaps during the send: the
+     * send holds a reference of its own. */
+    genrpc__conn_ref(conn);
+    pr->conn = conn;
     genrpc__conn_send(conn, o, genrpc__on_loop(node) ? GENRPC__FLUSH_DEFER : GENRPC__FLUSH_NOW);
+    genrpc__conn_unref(conn);
     *out = pr;
     return genrpc__ok(st);
 }
@@ -600,12 +601,17 @@ cb_start_on_loop(genrpc_node *node, cb_start *s)
         return;
     }
     genrpc__put_u64(s->out->data + REQ_ID_OFFSET, p->req_id);
-    genrpc__conn_send(p->conn, s->out, GENRPC__FLUSH_DEFER);
     if (s->timeout_ms >= 0) {
         ev_timer_init(&p->timer, cb_timeout, (double)s->timeout_ms / 1000.0, 0.);
         p->timer.data = p;
         ev_timer_start(node->loop, &p->timer);
     }
+    /* A write error closes the connection during the send, which completes
+     * (and frees) p and releases p->conn: touch neither afterwards. */
+    genrpc__conn *c = p->conn;
+    genrpc__conn_ref(c);
+    genrpc__conn_send(c, s->out, GENRPC__FLUSH_DEFER);
+    genrpc__conn_unref(c);
 }
 
 static void

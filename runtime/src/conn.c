@@ -373,7 +373,7 @@ append(genrpc__out **head, genrpc__out **tail, genrpc__out *o)
 }
 
 static bool flush_claim(genrpc__conn *c);
-static void flush_claimed(genrpc__conn *c);
+static void flush_claimed(genrpc__conn *c, bool queued_borrowed);
 
 void
 genrpc__conn_send(genrpc__conn *c, genrpc__out *out, genrpc__flush how)
@@ -399,7 +399,7 @@ genrpc__conn_send(genrpc__conn *c, genrpc__out *out, genrpc__flush how)
     }
     append(&c->out_head, &c->out_tail, out);
     if (out->borrowed) { /* this thread flushes, before the sender reuses its memory */
-        flush_claimed(c);
+        flush_claimed(c, true);
         genrpc__conn_active(c);
         return;
     }
@@ -545,9 +545,11 @@ own_borrowed(genrpc__conn *c)
 
 /* Entered with out_mu held and c->flushing claimed; returns with both
  * released. Writes what is queued until done or EAGAIN, dropping the lock
- * around the write so other threads can queue meanwhile. */
+ * around the write so other threads can queue meanwhile. `queued_borrowed`:
+ * this thread queued a borrowed frame (only a flusher can), to be owned
+ * before it lets go if it is not all written. */
 static void
-flush_claimed(genrpc__conn *c)
+flush_claimed(genrpc__conn *c, bool queued_borrowed)
 {
     bool wait_writable = false;
     int sys_err = 0;
@@ -578,7 +580,7 @@ flush_claimed(genrpc__conn *c)
     if (atomic_load(&c->state) == GENRPC__CLOSED) {
         free_outs(c->out_head);
         c->out_head = c->out_tail = NULL;
-    } else {
+    } else if (queued_borrowed && c->out_head) {
         int e = own_borrowed(c);
         if (!sys_err)
             sys_err = e;
@@ -613,7 +615,7 @@ genrpc__conn_flush(genrpc__conn *c)
         pthread_mutex_unlock(&c->out_mu);
         return;
     }
-    flush_claimed(c);
+    flush_claimed(c, false);
 }
 
 static void

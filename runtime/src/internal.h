@@ -40,6 +40,9 @@ int64_t genrpc__now_ns(void);
 /* now + ms, GENRPC__NEVER for GENRPC_INFINITY. */
 int64_t genrpc__deadline_after_ms(int64_t ms);
 void genrpc__abstime(int64_t deadline_ns, struct timespec *ts);
+/* A condition variable whose timed waits use CLOCK_MONOTONIC (deadlines
+ * from genrpc__now_ns, immune to wall-clock jumps). */
+void genrpc__cond_init_monotonic(pthread_cond_t *cond);
 
 /* ---- logging ------------------------------------------------------------- */
 
@@ -320,10 +323,16 @@ void genrpc__conn_close(genrpc__conn *c, int err, const char *fmt, ...)
 
 typedef enum genrpc__flush { GENRPC__FLUSH_NOW, GENRPC__FLUSH_DEFER } genrpc__flush;
 
-/* Queues an encoded frame (the conn takes ownership of out) and writes it
- * now from this thread (FLUSH_NOW) or on the loop before it next sleeps
- * (FLUSH_DEFER: batches many frames into one writev). Frames sent before
- * the handshake finished are held until it does. */
+/* Queues an encoded frame (the conn takes ownership of out and frees it
+ * once written, or when the connection closes) and writes it now from this
+ * thread (FLUSH_NOW) or on the loop before it next sleeps (FLUSH_DEFER:
+ * batches many frames into one writev). Frames sent before the handshake
+ * finished are held until it does. A borrowed frame (out->borrowed) is
+ * written at once whatever `how` says, and whatever is unsent when this
+ * returns has been copied (genrpc__out_own): the sender's memory is free
+ * to reuse on return. A write error on the loop closes c before this
+ * returns, completing c's pending calls: the caller must hold a reference
+ * to c of its own for the duration, not one that a pending call owns. */
 void genrpc__conn_send(genrpc__conn *c, genrpc__out *out, genrpc__flush how);
 /* Handshake frames: written before anything held. Loop only. */
 void genrpc__conn_send_ctl(genrpc__conn *c, genrpc__out *out);
@@ -488,8 +497,7 @@ struct genrpc_node {
     bool holder_dedicated;    /* ... and it is the dedicated loop thread */
     bool lent;                /* ... a worker, running a request off the loop */
     _Atomic uint64_t lend_seq; /* counts lendings and takeovers: tells one from the next */
-    int64_t lent_since_ns;    /* when the current lending began */
-    int64_t last_lend_ns;     /* when the last one began */
+    int64_t lent_since_ns;    /* when the current (or, not lent, the last) lending began */
     bool watching;            /* the dedicated thread checks lendings periodically */
     bool loop_done;           /* shut down: nobody takes the token again */
     pthread_t *workers;

@@ -158,11 +158,7 @@ genrpc_node_start(const genrpc_node_config *cfg, genrpc_node **out, genrpc_statu
     pthread_cond_init(&node->reg_wait_cond, NULL);
     pthread_mutex_init(&node->job_mu, NULL);
     pthread_cond_init(&node->job_cond, NULL);
-    pthread_condattr_t mono;
-    pthread_condattr_init(&mono);
-    pthread_condattr_setclock(&mono, CLOCK_MONOTONIC); /* timed waits (worker.c) */
-    pthread_cond_init(&node->loop_cond, &mono);
-    pthread_condattr_destroy(&mono);
+    genrpc__cond_init_monotonic(&node->loop_cond); /* timed waits (worker.c) */
     node->listen_fd = node->tls_listen_fd = -1;
     if (!copy_config(node, cfg)) {
         free_node(node);

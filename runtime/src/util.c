@@ -118,15 +118,21 @@ genrpc__slice_release(genrpc__slice *s)
 static __thread genrpc__waiter tls_waiter;
 static __thread bool tls_waiter_ready;
 
+void
+genrpc__cond_init_monotonic(pthread_cond_t *cond)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(cond, &ca);
+    pthread_condattr_destroy(&ca);
+}
+
 genrpc__waiter *
 genrpc__thread_waiter(void)
 {
     if (!tls_waiter_ready) {
-        pthread_condattr_t ca;
-        pthread_condattr_init(&ca);
-        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-        pthread_cond_init(&tls_waiter.cond, &ca);
-        pthread_condattr_destroy(&ca);
+        genrpc__cond_init_monotonic(&tls_waiter.cond);
         pthread_mutex_init(&tls_waiter.mu, NULL);
         tls_waiter_ready = true;
     }

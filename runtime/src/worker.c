@@ -142,13 +142,13 @@ run_job(genrpc__job *job)
 }
 
 /* job_mu held by a worker holding the token: runs `job` with the token
- * lent. Returns with job_mu held, and whether the token is still ours. */
+ * lent, from `now`. Returns with job_mu held, and whether the token is still ours. */
 static bool
-run_lent(genrpc_node *node, genrpc__job *job)
+run_lent(genrpc_node *node, genrpc__job *job, int64_t now)
 {
     uint64_t seq = ++node->lend_seq;
     node->lent = true;
-    node->lent_since_ns = node->last_lend_ns = genrpc__now_ns();
+    node->lent_since_ns = now;
     bool wake_watcher = !node->watching;
     pthread_mutex_unlock(&node->job_mu);
     if (wake_watcher)
@@ -206,8 +206,9 @@ worker_hold_loop(genrpc_node *node)
             pthread_cond_broadcast(&node->job_cond);
             break;
         }
-        if (node->ready_head && genrpc__now_ns() - polled < POLL_EVERY_NS) {
-            if (!run_lent(node, pop_job(node)))
+        int64_t now = genrpc__now_ns();
+        if (node->ready_head && now - polled < POLL_EVERY_NS) {
+            if (!run_lent(node, pop_job(node), now))
                 break; /* taken over: a follower from now on */
             continue;
         }
@@ -351,7 +352,7 @@ genrpc__loop_thread_main(genrpc_node *node)
              * looks free; while lendings are frequent, look every STEAL_NS. */
             handed_off = false;
             node->watching = node->token_held && node->watching &&
-                             genrpc__now_ns() - node->last_lend_ns < WATCH_LINGER_NS;
+                             genrpc__now_ns() - node->lent_since_ns < WATCH_LINGER_NS;
             wait_loop_cond(node, node->watching ? genrpc__now_ns() + STEAL_NS : GENRPC__NEVER);
             continue;
         } else {

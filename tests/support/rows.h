@@ -344,6 +344,23 @@ inline void RowVersionInvalid(genrpc_node *n, const std::string &target) {
   EXPECT_TRUE(PingOk(n, target));
 }
 
+// Test.Sleep on `target`: the handler sleeps `ms` and answers `value_in`.
+// Returns the call's error; on success *value is the answer.
+inline int SleepCall(genrpc_node *n, const std::string &target, uint32_t ms, int32_t value_in,
+                     int64_t timeout_ms, int32_t *value, genrpc_status *st) {
+  Test__SleepRequest req = TEST__SLEEP_REQUEST__INIT;
+  req.ms = ms;
+  req.value = value_in;
+  Test__SleepReply *reply = nullptr;
+  genrpc_call_opts o = Opts(timeout_ms);
+  int err = test__test__sleep_call(n, genrpc_node_target(target.c_str()), &req, &reply, &o, st);
+  if (reply) {
+    *value = reply->value;
+    test__sleep_reply__free_unpacked(reply, nullptr);
+  }
+  return err;
+}
+
 // L13 / R9: three threads share one connection; executor N sleeps (3-N)
 // units and returns N; caller 2 has a short timeout. Replies are matched by
 // request id; caller 2's timeout disturbs neither the connection nor the
