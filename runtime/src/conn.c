@@ -21,7 +21,7 @@
 /* Bytes a read asks for at least; read chunks are at least this big. */
 #define READ_MIN (16 * 1024)
 #define CHUNK_SIZE (64 * 1024)
-#define CHUNK_MAX (1024 * 1024)
+#define CHUNK_MAX GENRPC__CHUNK_BULK
 /* Reads per readable event before giving other connections a turn. */
 #define READS_PER_EVENT 16
 #define IOV_BATCH 64

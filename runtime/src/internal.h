@@ -67,6 +67,10 @@ typedef struct genrpc__chunk {
     uint8_t data[];
 } genrpc__chunk;
 
+/* Reads grow their chunks up to this size; chunks of exactly this size are
+ * recycled rather than freed. */
+#define GENRPC__CHUNK_BULK (1024 * 1024)
+
 genrpc__chunk *genrpc__chunk_new(size_t cap);
 void genrpc__chunk_ref(genrpc__chunk *c);
 void genrpc__chunk_unref(genrpc__chunk *c);
