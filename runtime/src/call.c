@@ -80,7 +80,9 @@ expiry_start(genrpc_promise *pr)
 {
     genrpc_node *node = pr->node;
     int64_t ms = node->cfg.async_call_inactivity_timeout_ms;
-    if (ms < 0 || pr->claimed || !genrpc__on_loop(node))
+    /* stopping: genrpc__promises_stop may have run already, and a timer
+     * started now would never be stopped (nor the promise freed) */
+    if (ms < 0 || pr->claimed || !genrpc__on_loop(node) || atomic_load(&node->stopping))
         return;
     atomic_fetch_add(&pr->refs, 1); /* the timer's */
     ev_timer_init(&pr->expiry, expiry_cb, (double)ms / 1000.0, 0.);
@@ -420,13 +422,20 @@ genrpc__call_async_frame(genrpc_node *node, genrpc_target target, const genrpc_f
         *out = pr;
         return genrpc__ok(st);
     }
-    /* pr->conn is set before the send (the reply may come at once) and
-     * completing the promise releases it, perhaps during the send: the
-     * send holds a reference of its own. */
+    /* The loop may complete the promise from now on (the connection
+     * failed), even before the send: pr->conn is published under pr->mu
+     * unless it did, and the send holds a reference of its own, as
+     * completing the promise releases pr->conn's. */
     genrpc__conn_ref(conn);
-    pr->conn = conn;
+    pthread_mutex_lock(&pr->mu);
+    bool done = pr->done;
+    if (!done)
+        pr->conn = conn;
+    pthread_mutex_unlock(&pr->mu);
     genrpc__conn_send(conn, o, genrpc__on_loop(node) ? GENRPC__FLUSH_DEFER : GENRPC__FLUSH_NOW);
     genrpc__conn_unref(conn);
+    if (done)
+        genrpc__conn_unref(conn); /* register_call's, which pr->conn would have held */
     *out = pr;
     return genrpc__ok(st);
 }

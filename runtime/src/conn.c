@@ -180,29 +180,44 @@ genrpc__conn_close(genrpc__conn *c, int err, const char *fmt, ...)
         genrpc__conn_unref(c); /* the loop's reference */
 }
 
-/* Closing from a thread other than the loop. */
+/* A write failed: c is closed by a command the loop runs next, even when
+ * the failure happened on the loop. Closing completes c's pending calls
+ * (their callbacks run); done inside genrpc__conn_send it would run them
+ * under the sender's feet, and under whatever lock the sender holds. */
+typedef struct close_req {
+    genrpc__conn *c;
+    int err;
+    char why[GENRPC_MESSAGE_MAX];
+} close_req;
+
 static void
 close_cmd(genrpc_node *node, void *arg)
 {
     (void)node;
-    genrpc__conn *c = arg;
-    genrpc__conn_close(c, c->close_err ? c->close_err : GENRPC_E_IO, "%s",
-                       c->close_msg[0] ? c->close_msg : "write failed");
-    genrpc__conn_unref(c);
+    close_req *r = arg;
+    genrpc__conn_close(r->c, r->err, "%s", r->why);
+    genrpc__conn_unref(r->c);
+    free(r);
 }
 
 static void
-close_from_any_thread(genrpc__conn *c, int err, int sys_errno)
+close_after_write_error(genrpc__conn *c, int err, int sys_errno)
 {
-    if (genrpc__on_loop(c->node)) {
-        genrpc__conn_close(c, err, "write failed: %s", strerror(sys_errno));
-        return;
-    }
-    genrpc__conn_ref(c);
-    c->close_err = err;
-    snprintf(c->close_msg, sizeof c->close_msg, "write failed: %s", strerror(sys_errno));
-    if (genrpc__loop_post(c->node, close_cmd, c) != GENRPC_OK)
+    close_req *r = malloc(sizeof *r);
+    if (r) {
+        r->c = c;
+        r->err = err;
+        snprintf(r->why, sizeof r->why, "write failed: %s", strerror(sys_errno));
+        genrpc__conn_ref(c);
+        if (genrpc__loop_post(c->node, close_cmd, r) == GENRPC_OK)
+            return;
         genrpc__conn_unref(c);
+        free(r);
+    }
+    /* No memory to post: the loop closes now; another thread leaves it to
+     * the send timeout or the next read. */
+    if (genrpc__on_loop(c->node))
+        genrpc__conn_close(c, err, "write failed: %s", strerror(sys_errno));
 }
 
 /* ---- reading ------------------------------------------------------------- */
@@ -388,7 +403,7 @@ genrpc__conn_send(genrpc__conn *c, genrpc__out *out, genrpc__flush how)
     if (out->borrowed && !(s == GENRPC__READY && flush_claim(c)) && !genrpc__out_own(out)) {
         pthread_mutex_unlock(&c->out_mu);
         genrpc__out_free(out);
-        close_from_any_thread(c, GENRPC_E_NOMEM, ENOMEM);
+        close_after_write_error(c, GENRPC_E_NOMEM, ENOMEM);
         return;
     }
     c->queued_bytes += out->total;
@@ -435,6 +450,10 @@ void
 genrpc__conn_ready(genrpc__conn *c)
 {
     pthread_mutex_lock(&c->out_mu);
+    if (atomic_load(&c->state) == GENRPC__CLOSED) { /* sending AUTH_OK failed */
+        pthread_mutex_unlock(&c->out_mu);
+        return;
+    }
     c->was_ready = true;
     atomic_store(&c->state, GENRPC__READY);
     if (c->held_head) {
@@ -589,7 +608,7 @@ flush_claimed(genrpc__conn *c, bool queued_borrowed)
     pthread_mutex_unlock(&c->out_mu);
 
     if (sys_err)
-        close_from_any_thread(c, sys_err == ENOMEM ? GENRPC_E_NOMEM : GENRPC_E_CLOSED, sys_err);
+        close_after_write_error(c, sys_err == ENOMEM ? GENRPC_E_NOMEM : GENRPC_E_CLOSED, sys_err);
     else if (wait_writable && genrpc__on_loop(c->node))
         arm_write(c);
     else if (wait_writable) {
@@ -633,6 +652,7 @@ write_cb(struct ev_loop *loop, ev_io *w, int revents)
         return;
     }
     ev_io_stop(loop, &c->ww);
+    genrpc__conn_ref(c); /* a failed write (TLS) closes c inside the flush */
     bool read_too = c->read_on_writable;
     c->read_on_writable = false;
     pthread_mutex_lock(&c->out_mu);
@@ -646,6 +666,7 @@ write_cb(struct ev_loop *loop, ev_io *w, int revents)
     }
     if (read_too && atomic_load(&c->state) != GENRPC__CLOSED)
         conn_read(c);
+    genrpc__conn_unref(c);
 }
 
 static void
