@@ -19,7 +19,9 @@
  * from inside the callback (closed loop, like the baselines). This is what a
  * user writing a high-throughput client would write: no thread per
  * outstanding call, and calls issued from a callback are batched into one
- * write per loop iteration by the runtime. Each slot stamps a sequence number
+ * write per loop iteration by the runtime. Each slot's payload buffer stays
+ * untouched until its reply, so the calls lend it (GENRPC_CALL_LEND_REQUEST:
+ * large payloads are written from it, not copied). Each slot stamps a sequence number
  * into its payload, so a reply carrying another call's bytes is caught.
  *
  * Extra modes (same server):
@@ -121,7 +123,9 @@ issue(slot *s)
     req.payload.data = s->buf;
     atomic_fetch_add_explicit(&r->issued, 1, memory_order_relaxed);
     s->t_issue = now_ns();
-    int rc = bench__echo__echo_async_cb(r->node, genrpc_node_target(r->server), &req, NULL,
+    /* The slot's buffer stays as it is until on_reply: lend it, no copy. */
+    static const genrpc_call_opts lend = {.flags = GENRPC_CALL_LEND_REQUEST};
+    int rc = bench__echo__echo_async_cb(r->node, genrpc_node_target(r->server), &req, &lend,
                                         on_reply, s);
     if (rc != GENRPC_OK) {
         if (atomic_fetch_add(&r->failed, 1) == 0)

@@ -48,7 +48,7 @@ TEST_P(PayloadTest, EchoReturnsTheSameBytes) {
     req.payload.len = data.size();
     Test__EchoReply *reply = nullptr;
     genrpc_status st;
-    genrpc_call_opts opts = {10000, 0};
+    genrpc_call_opts opts = {10000, 0, 0};
     ASSERT_EQ(test__test__echo_call(node_->get(), genrpc_node_target(node_->name().c_str()), &req,
                                     &reply, &opts, &st),
               GENRPC_OK)
@@ -85,7 +85,9 @@ void OnEcho(int err, const genrpc_status *, const Test__EchoReply *reply, void *
     s->m->cv.notify_all();
 }
 
-TEST_F(PayloadTest, ManyLargeEchoesInFlightAtOnce) {
+// n echoes of 20 KB .. 390 KB in flight at once through callback calls with
+// these call flags; every reply must carry its request's bytes.
+void EchoManyAtOnce(genrpc_node *node, const std::string &target, uint32_t flags) {
     const size_t n = 48;
     Many m;
     std::vector<Slot> slots(n);
@@ -93,20 +95,84 @@ TEST_F(PayloadTest, ManyLargeEchoesInFlightAtOnce) {
         m.sent.push_back(Pattern(20000 + i * 7919, uint32_t(i)));  // 20 KB .. 390 KB
         slots[i] = {&m, i};
     }
-    genrpc_call_opts opts = {20000, 0};
+    genrpc_call_opts opts = {20000, 0, flags};
+    int started = 0;
     for (size_t i = 0; i < n; i++) {
         Test__EchoRequest req = TEST__ECHO_REQUEST__INIT;
         req.payload.data = m.sent[i].data();
         req.payload.len = m.sent[i].size();
-        ASSERT_EQ(test__test__echo_async_cb(node_->get(),
-                                            genrpc_node_target(node_->name().c_str()), &req,
-                                            &opts, OnEcho, &slots[i]),
-                  GENRPC_OK);
+        int err = test__test__echo_async_cb(node, genrpc_node_target(target.c_str()), &req, &opts,
+                                            OnEcho, &slots[i]);
+        EXPECT_EQ(err, GENRPC_OK);
+        started += err == GENRPC_OK;
     }
     std::unique_lock<std::mutex> lock(m.mu);
-    ASSERT_TRUE(m.cv.wait_for(lock, std::chrono::seconds(30), [&] { return m.done == int(n); }))
-        << m.done << " of " << n << " replies";
+    ASSERT_TRUE(m.cv.wait_for(lock, std::chrono::seconds(30), [&] { return m.done == started; }))
+        << m.done << " of " << started << " replies";
     EXPECT_EQ(m.bad, 0);
+}
+
+TEST_F(PayloadTest, ManyLargeEchoesInFlightAtOnce) {
+    EchoManyAtOnce(node_->get(), node_->name(), 0);
+}
+
+// The same with the requests lent (written from the caller's memory).
+TEST_F(PayloadTest, ManyLargeLentEchoesInFlightAtOnce) {
+    EchoManyAtOnce(node_->get(), node_->name(), GENRPC_CALL_LEND_REQUEST);
+}
+
+struct Outcome {
+    std::mutex mu;
+    std::condition_variable cv;
+    int err = -1;
+    std::chrono::steady_clock::time_point at;
+};
+
+void OnOutcome(int err, const genrpc_status *, const Test__EchoReply *, void *arg) {
+    auto *o = static_cast<Outcome *>(arg);
+    std::lock_guard<std::mutex> lock(o->mu);
+    o->err = err;
+    o->at = std::chrono::steady_clock::now();
+    o->cv.notify_all();
+}
+
+// A lent request's callback runs only once nothing reads the request any
+// more: here its frame waits for a handshake that never comes, so a call
+// that timed out after 100 ms completes when the connection gives up
+// (authentication timeout, 800 ms). A copied request's call completes at
+// its timeout.
+TEST(LentRequestTest, TimedOutCallbackWaitsUntilTheFrameIsDropped) {
+    SilentServer silent;
+    NodeOptions o;
+    o.addrs = {{"silent@127.0.0.1", silent.port()}};
+    o.auth_timeout_ms = 800;
+    std::string error;
+    auto node = Node::Start(o, &error);
+    ASSERT_TRUE(node) << error;
+    auto data = Pattern(64 * 1024, 3);
+    Test__EchoRequest req = TEST__ECHO_REQUEST__INIT;
+    req.payload.data = data.data();
+    req.payload.len = data.size();
+    Outcome copied, lent;
+    auto t0 = std::chrono::steady_clock::now();
+    genrpc_call_opts plain = {100, 0, 0}, lending = {100, 0, GENRPC_CALL_LEND_REQUEST};
+    ASSERT_EQ(test__test__echo_async_cb(node->get(), genrpc_node_target("silent@127.0.0.1"), &req,
+                                        &plain, OnOutcome, &copied),
+              GENRPC_OK);
+    ASSERT_EQ(test__test__echo_async_cb(node->get(), genrpc_node_target("silent@127.0.0.1"), &req,
+                                        &lending, OnOutcome, &lent),
+              GENRPC_OK);
+    for (Outcome *out : {&copied, &lent}) {
+        std::unique_lock<std::mutex> lock(out->mu);
+        ASSERT_TRUE(out->cv.wait_for(lock, std::chrono::seconds(10), [&] { return out->err != -1; }));
+    }
+    auto ms = [&](const Outcome &out) {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(out.at - t0).count();
+    };
+    EXPECT_EQ(copied.err, GENRPC_E_TIMEOUT);
+    EXPECT_EQ(lent.err, GENRPC_E_TIMEOUT);
+    EXPECT_LT(ms(copied), 700) << "the copied request's call completes at its timeout";
+    EXPECT_GE(ms(lent), 700) << "the lent request's callback ran while its frame was queued";
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "arena.h"
 #include "decode.h"
@@ -120,14 +121,24 @@ borrow_any(void *ctx, const uint8_t *data, size_t len)
     return true;
 }
 
-/* Encodes the request into its frame. `borrow`: the frame will be handed
- * to genrpc__conn_send before the caller returns, so large byte fields
- * may stay where they are in the request (conn_send writes them straight
- * from there, or copies them if it cannot write at once). */
+/* How long a request's frame may point into the request's own memory. */
+typedef enum borrow_mode {
+    BORROW_NOTHING,
+    /* the frame is handed to genrpc__conn_send before the caller returns:
+     * large byte fields stay where they are, conn_send writes them from
+     * there at once or copies them (worth it from REQUEST_BORROW_MIN) */
+    BORROW_WHILE_SENDING,
+    /* GENRPC_CALL_LEND_REQUEST: until the frame is released (out->release) */
+    BORROW_UNTIL_RELEASED,
+} borrow_mode;
+
+/* Encodes the request into its frame, borrowing large byte fields as
+ * `borrow` allows. */
 static int
 encode_request(genrpc_node *node, genrpc__kind kind, const genrpc_module_desc *module,
                const genrpc_function_desc *fn, const ProtobufCMessage *req,
-               const genrpc_call_opts *opts, bool borrow, genrpc__out **out, genrpc_status *st)
+               const genrpc_call_opts *opts, borrow_mode borrow, genrpc__out **out,
+               genrpc_status *st)
 {
     if (!node || !module || !fn || !req || !module->name || !fn->name)
         return genrpc__fail(st, GENRPC_E_INVAL, "node, module, function and request are required");
@@ -144,11 +155,12 @@ encode_request(genrpc_node *node, genrpc__kind kind, const genrpc_module_desc *m
                             size, node->cfg.max_frame_size);
     genrpc__request_hdr h = {0, opts ? opts->version : 0, {module->name, mlen},
                              {fn->name, flen}, NULL, size};
-    genrpc__out *o = borrow && size >= REQUEST_BORROW_MIN
+    size_t borrow_min = borrow == BORROW_UNTIL_RELEASED ? GENRPC__BORROW_MIN : REQUEST_BORROW_MIN;
+    genrpc__out *o = borrow != BORROW_NOTHING && size >= borrow_min
                          ? genrpc__out_scatter(req, hdr, size, borrow_any, NULL)
                          : NULL;
     if (o) {
-        o->borrowed = true;
+        o->borrowed = borrow == BORROW_WHILE_SENDING;
         genrpc__encode_request_hdr(o->data, hdr, kind, &h);
     } else {
         if (!(o = genrpc__out_new(hdr + size)))
@@ -250,7 +262,8 @@ genrpc_call(genrpc_node *node, genrpc_target target, const genrpc_module_desc *m
                             "blocking call from the node's event loop (use an async call)");
     int64_t deadline = genrpc__deadline_after_ms(call_timeout_ms(node, opts));
     genrpc__out *o;
-    int rc = encode_request(node, GENRPC__K_CALL, module, fn, request, opts, true, &o, st);
+    int rc = encode_request(node, GENRPC__K_CALL, module, fn, request, opts, BORROW_WHILE_SENDING,
+                            &o, st);
     if (rc != GENRPC_OK)
         return rc;
 
@@ -283,7 +296,8 @@ genrpc_cast(genrpc_node *node, genrpc_target target, const genrpc_module_desc *m
             const genrpc_call_opts *opts, genrpc_status *st)
 {
     genrpc__out *o;
-    int rc = encode_request(node, GENRPC__K_CAST, module, fn, request, opts, true, &o, st);
+    int rc = encode_request(node, GENRPC__K_CAST, module, fn, request, opts, BORROW_WHILE_SENDING,
+                            &o, st);
     if (rc != GENRPC_OK)
         return rc;
     genrpc__conn *conn;
@@ -376,7 +390,8 @@ genrpc__call_async(genrpc_node *node, genrpc_target target, const genrpc_module_
         return genrpc__fail(st, GENRPC_E_INVAL, "out is NULL");
     *out = NULL;
     genrpc__out *o;
-    int rc = encode_request(node, GENRPC__K_CALL, module, fn, request, opts, true, &o, st);
+    int rc = encode_request(node, GENRPC__K_CALL, module, fn, request, opts, BORROW_WHILE_SENDING,
+                            &o, st);
     if (rc != GENRPC_OK)
         return rc;
     return genrpc__call_async_frame(node, target, fn, o, opts ? opts->timeout_ms : 0, claimed,
@@ -390,7 +405,7 @@ genrpc__call_async_frame(genrpc_node *node, genrpc_target target, const genrpc_f
 {
     int rc;
     *out = NULL;
-    genrpc_call_opts opts = {timeout_ms, 0};
+    genrpc_call_opts opts = {.timeout_ms = timeout_ms};
     genrpc_promise *pr = calloc(1, sizeof *pr);
     if (!pr) {
         genrpc__out_free(o);
@@ -567,12 +582,44 @@ decode_borrowed(genrpc__pending *p, genrpc__arena *a, ProtobufCMessage **out)
     return *out != NULL;
 }
 
+static void callback_run(genrpc__pending *p);
+
+/* The call has its outcome (loop): the callback runs now, or when its lent
+ * request's frame is released. */
 static void
 callback_complete(genrpc__pending *p)
 {
     genrpc_node *node = p->node;
     if (node->loop)
         ev_timer_stop(node->loop, &p->timer);
+    if (atomic_fetch_sub_explicit(&p->holds, 1, memory_order_acq_rel) == 1)
+        callback_run(p);
+}
+
+static void
+callback_run_cmd(genrpc_node *node, void *arg)
+{
+    (void)node;
+    callback_run(arg);
+}
+
+/* out->release of a lent request's frame: written or dropped, on whichever
+ * thread freed it, under the connection's out_mu. Usually the call is still
+ * waiting for its reply; if it has its outcome already (timed out, failed)
+ * its callback was waiting for this and runs on the loop. */
+static void
+lent_request_released(void *owner)
+{
+    genrpc__pending *p = owner;
+    if (atomic_fetch_sub_explicit(&p->holds, 1, memory_order_acq_rel) != 1)
+        return;
+    while (genrpc__loop_post(p->node, callback_run_cmd, p) != GENRPC_OK)
+        usleep(1000); /* out of memory: the callback must run */
+}
+
+static void
+callback_run(genrpc__pending *p)
+{
     /* The callback only borrows the reply: decode it into an arena with
      * its byte fields left in the read chunk, free both afterwards. */
     genrpc__arena a;
@@ -640,9 +687,14 @@ genrpc_call_async_typed(genrpc_node *node, genrpc_target target,
     if (!user_cb)
         return GENRPC_E_INVAL;
     genrpc__out *o;
-    /* off the loop the frame is sent later, by the loop: it must own its bytes */
+    /* Off the loop the frame is sent later, by the loop: unless the caller
+     * lends its request until the callback, the frame owns its bytes. */
+    bool lend = opts && (opts->flags & GENRPC_CALL_LEND_REQUEST);
     int rc = encode_request(node, GENRPC__K_CALL, module, fn, request, opts,
-                            genrpc__on_loop(node), &o, &st);
+                            lend                    ? BORROW_UNTIL_RELEASED
+                            : genrpc__on_loop(node) ? BORROW_WHILE_SENDING
+                                                    : BORROW_NOTHING,
+                            &o, &st);
     if (rc != GENRPC_OK)
         return rc;
     genrpc__pending *p = calloc(1, sizeof *p);
@@ -650,6 +702,12 @@ genrpc_call_async_typed(genrpc_node *node, genrpc_target target,
         genrpc__out_free(o);
         free(p);
         return p ? rc : GENRPC_E_NOMEM;
+    }
+    atomic_init(&p->holds, 1);
+    if (lend && o->segs) { /* something was borrowed: the callback waits for the frame */
+        atomic_init(&p->holds, 2);
+        o->release = lent_request_released;
+        o->owner = p;
     }
     p->mode = GENRPC__CALLBACK;
     p->fn = fn;

@@ -199,6 +199,9 @@ typedef struct genrpc__pending {
     ev_timer timer;
     genrpc__conn *conn; /* CALLBACK/PROMISE: a reference while in flight */
     genrpc_node *node;
+    /* CALLBACK: what the callback waits for: the call's outcome, and a
+     * lent request's frame being written or dropped (GENRPC_CALL_LEND_REQUEST) */
+    atomic_int holds;
 } genrpc__pending;
 
 /* Completes p with its result (already filled), by mode. Loop thread or

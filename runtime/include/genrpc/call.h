@@ -62,9 +62,21 @@ typedef struct genrpc_call_opts {
      * serves). A callee without that version answers
      * GENRPC_E_INCOMPATIBLE and runs nothing. */
     uint32_t version;
+    /* GENRPC_CALL_LEND_REQUEST, or 0. */
+    uint32_t flags;
 } genrpc_call_opts;
 
-#define GENRPC_CALL_OPTS_INIT {0, 0}
+#define GENRPC_CALL_OPTS_INIT {0, 0, 0}
+
+/* Callback calls (genrpc_call_async_cb and the generated _async_cb stubs)
+ * only: the request's large bytes fields (16 KiB and more) are written
+ * from where they are instead of being copied into the frame. Their memory
+ * must stay valid and unchanged until the callback runs; in return the
+ * callback runs only once nothing will read them any more, even when the
+ * call fails or times out first (a timed-out call whose request is still
+ * being written completes when the write ends or the connection closes).
+ * Ignored by other calls. */
+#define GENRPC_CALL_LEND_REQUEST 0x1u
 
 /* What went wrong, in detail. */
 typedef struct genrpc_status {
