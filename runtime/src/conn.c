@@ -180,10 +180,10 @@ genrpc__conn_close(genrpc__conn *c, int err, const char *fmt, ...)
         genrpc__conn_unref(c); /* the loop's reference */
 }
 
-/* A write failed: c is closed by a command the loop runs next, even when
- * the failure happened on the loop. Closing completes c's pending calls
- * (their callbacks run); done inside genrpc__conn_send it would run them
- * under the sender's feet, and under whatever lock the sender holds. */
+/* Closing by a command the loop runs next, even from the loop: used when a
+ * write fails. Closing completes c's pending calls (their callbacks run);
+ * done inside genrpc__conn_send it would run them under the sender's feet,
+ * and under whatever lock the sender holds. */
 typedef struct close_req {
     genrpc__conn *c;
     int err;
@@ -200,24 +200,33 @@ close_cmd(genrpc_node *node, void *arg)
     free(r);
 }
 
-static void
-close_after_write_error(genrpc__conn *c, int err, int sys_errno)
+void
+genrpc__conn_close_soon(genrpc__conn *c, int err, const char *fmt, ...)
 {
     close_req *r = malloc(sizeof *r);
     if (r) {
         r->c = c;
         r->err = err;
-        snprintf(r->why, sizeof r->why, "write failed: %s", strerror(sys_errno));
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(r->why, sizeof r->why, fmt, ap);
+        va_end(ap);
         genrpc__conn_ref(c);
         if (genrpc__loop_post(c->node, close_cmd, r) == GENRPC_OK)
             return;
         genrpc__conn_unref(c);
-        free(r);
     }
     /* No memory to post: the loop closes now; another thread leaves it to
      * the send timeout or the next read. */
     if (genrpc__on_loop(c->node))
-        genrpc__conn_close(c, err, "write failed: %s", strerror(sys_errno));
+        genrpc__conn_close(c, err, "%s", r ? r->why : "write failed (and no memory)");
+    free(r);
+}
+
+static void
+close_after_write_error(genrpc__conn *c, int err, int sys_errno)
+{
+    genrpc__conn_close_soon(c, err, "write failed: %s", strerror(sys_errno));
 }
 
 /* ---- reading ------------------------------------------------------------- */

@@ -327,6 +327,10 @@ void genrpc__conn_start_io(genrpc__conn *c);
 /* Loop only: close with err; fails every pending call with err. */
 void genrpc__conn_close(genrpc__conn *c, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Any thread: the same, done by the loop next (after a failed write: the
+ * writer may be inside genrpc__conn_send, or hold a lock). */
+void genrpc__conn_close_soon(genrpc__conn *c, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 typedef enum genrpc__flush { GENRPC__FLUSH_NOW, GENRPC__FLUSH_DEFER } genrpc__flush;
 

@@ -275,7 +275,8 @@ peer_label(genrpc__conn *c, char *buf, size_t len)
     return buf;
 }
 
-/* Closes c with E_TLS and why ssl_err happened during `what`. */
+/* Closes c with E_TLS and why ssl_err happened during `what`: at once, or
+ * (a write: the writer may be inside genrpc__conn_send) by the loop next. */
 static void
 fail(genrpc__conn *c, const char *what, int ssl_err)
 {
@@ -287,9 +288,10 @@ fail(genrpc__conn *c, const char *what, int ssl_err)
     if (c->role == GENRPC__ACCEPTOR && atomic_load(&c->state) != GENRPC__READY)
         atomic_fetch_add(&c->node->auth_failures, 1); /* a peer we did not let in */
     char who[INET6_ADDRSTRLEN + 32];
-    genrpc__conn_close(c, GENRPC_E_TLS, "TLS %s %s %s: %s", what,
-                       c->role == GENRPC__CLIENT ? "to" : "from", peer_label(c, who, sizeof who),
-                       why);
+    void (*close_fn)(genrpc__conn *, int, const char *, ...) =
+        strcmp(what, "write") ? genrpc__conn_close : genrpc__conn_close_soon;
+    close_fn(c, GENRPC_E_TLS, "TLS %s %s %s: %s", what, c->role == GENRPC__CLIENT ? "to" : "from",
+             peer_label(c, who, sizeof who), why);
 }
 
 /* ---- handshake ----------------------------------------------------------- */
