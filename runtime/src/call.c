@@ -584,14 +584,19 @@ decode_borrowed(genrpc__pending *p, genrpc__arena *a, ProtobufCMessage **out)
 
 static void callback_run(genrpc__pending *p);
 
-/* The call has its outcome (loop): the callback runs now, or when its lent
- * request's frame is released. */
+/* The call has its outcome (loop). A lent request still queued (the call
+ * timed out or failed before it was written) copies what it has left to
+ * write, so the callback runs now; only without memory for that copy does
+ * the callback wait for the frame to be written or dropped. */
 static void
 callback_complete(genrpc__pending *p)
 {
     genrpc_node *node = p->node;
     if (node->loop)
         ev_timer_stop(node->loop, &p->timer);
+    if (atomic_load_explicit(&p->holds, memory_order_acquire) == 2 &&
+        genrpc__conn_unlend(p->conn, &p->lent_out))
+        atomic_fetch_sub_explicit(&p->holds, 1, memory_order_acq_rel); /* the frame's */
     if (atomic_fetch_sub_explicit(&p->holds, 1, memory_order_acq_rel) == 1)
         callback_run(p);
 }
@@ -604,13 +609,15 @@ callback_run_cmd(genrpc_node *node, void *arg)
 }
 
 /* out->release of a lent request's frame: written or dropped, on whichever
- * thread freed it, under the connection's out_mu. Usually the call is still
- * waiting for its reply; if it has its outcome already (timed out, failed)
- * its callback was waiting for this and runs on the loop. */
+ * thread freed it, under the connection's out_mu (or on the loop before
+ * the frame was queued). Usually the call is still waiting for its reply;
+ * if it has its outcome already and the copy failed, its callback was
+ * waiting for this and runs on the loop. */
 static void
 lent_request_released(void *owner)
 {
     genrpc__pending *p = owner;
+    p->lent_out = NULL;
     if (atomic_fetch_sub_explicit(&p->holds, 1, memory_order_acq_rel) != 1)
         return;
     while (genrpc__loop_post(p->node, callback_run_cmd, p) != GENRPC_OK)
@@ -662,9 +669,12 @@ cb_start_on_loop(genrpc_node *node, cb_start *s)
         p->timer.data = p;
         ev_timer_start(node->loop, &p->timer);
     }
-    /* A write error closes the connection during the send, which completes
-     * (and frees) p and releases p->conn: touch neither afterwards. */
+    /* Once sent, p belongs to the connection: a reply or a close (by the
+     * loop, later) completes and frees it. Touch neither p nor p->conn's
+     * reference after the send. */
     genrpc__conn *c = p->conn;
+    if (s->out->release == lent_request_released)
+        p->lent_out = s->out;
     genrpc__conn_ref(c);
     genrpc__conn_send(c, s->out, GENRPC__FLUSH_DEFER);
     genrpc__conn_unref(c);

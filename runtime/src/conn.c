@@ -9,6 +9,7 @@
  * to a reused descriptor.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -435,6 +436,26 @@ genrpc__conn_send(genrpc__conn *c, genrpc__out *out, genrpc__flush how)
         genrpc__loop_defer_flush(c);
 }
 
+bool
+genrpc__conn_unlend(genrpc__conn *c, genrpc__out **frame)
+{
+    pthread_mutex_lock(&c->out_mu);
+    while (*frame && c->in_writev) { /* a nonblocking writev: microseconds */
+        pthread_mutex_unlock(&c->out_mu);
+        sched_yield();
+        pthread_mutex_lock(&c->out_mu);
+    }
+    genrpc__out *o = *frame;
+    bool copied = o && genrpc__out_copy_rest(o);
+    if (copied) {
+        o->release = NULL;
+        o->owner = NULL;
+        *frame = NULL;
+    }
+    pthread_mutex_unlock(&c->out_mu);
+    return copied;
+}
+
 size_t
 genrpc__conn_queued_bytes(genrpc__conn *c)
 {
@@ -586,10 +607,12 @@ flush_claimed(genrpc__conn *c, bool queued_borrowed)
         int n = 0;
         for (genrpc__out *o = c->out_head; o && n < IOV_BATCH; o = o->next)
             n += genrpc__out_iov(o, iov + n, IOV_BATCH - n);
+        c->in_writev = true;
         pthread_mutex_unlock(&c->out_mu);
         ssize_t w = c->tp->writev(c, iov, n);
         int e = errno;
         pthread_mutex_lock(&c->out_mu);
+        c->in_writev = false;
         if (w >= 0) {
             consume(c, (size_t)w);
         } else if (w == GENRPC__IO_WANT_WRITE) {

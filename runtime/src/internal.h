@@ -126,6 +126,9 @@ genrpc__out *genrpc__out_scatter(const ProtobufCMessage *msg, size_t hdr_len, si
 /* A borrowed frame copies what it has left to write into memory of its
  * own. False: no memory (o unchanged). */
 bool genrpc__out_own(genrpc__out *o);
+/* The same for any frame, borrowed or lent: afterwards o points at no
+ * memory but its own. */
+bool genrpc__out_copy_rest(genrpc__out *o);
 
 /* ---- module registry ----------------------------------------------------- */
 
@@ -200,8 +203,10 @@ typedef struct genrpc__pending {
     genrpc__conn *conn; /* CALLBACK/PROMISE: a reference while in flight */
     genrpc_node *node;
     /* CALLBACK: what the callback waits for: the call's outcome, and a
-     * lent request's frame being written or dropped (GENRPC_CALL_LEND_REQUEST) */
+     * lent request's frame being written, dropped or copied
+     * (GENRPC_CALL_LEND_REQUEST) */
     atomic_int holds;
+    genrpc__out *lent_out; /* that frame until then (conn->out_mu) */
 } genrpc__pending;
 
 /* Completes p with its result (already filled), by mode. Loop thread or
@@ -275,7 +280,8 @@ struct genrpc__conn {
     pthread_mutex_t out_mu;
     genrpc__out *out_head, *out_tail; /* ready to write */
     genrpc__out *held_head, *held_tail; /* app frames queued before READY */
-    bool flushing;     /* a thread is inside writev */
+    bool flushing;     /* a thread is flushing (claimed the queue) */
+    bool in_writev;    /* ... and is inside writev, out_mu released */
     bool write_wait;   /* EAGAIN: the loop's write watcher is armed */
     bool flush_on_readable; /* ... or the transport's write waits for readable */
     bool flush_queued; /* on node->flush list (node->cmd_mu) */
@@ -349,6 +355,11 @@ void genrpc__conn_send(genrpc__conn *c, genrpc__out *out, genrpc__flush how);
 void genrpc__conn_send_ctl(genrpc__conn *c, genrpc__out *out);
 /* Writes what is queued, from any thread. */
 void genrpc__conn_flush(genrpc__conn *c);
+/* *frame, queued on c and still pointing into its sender's memory (or
+ * NULL once released), copies what it has left to write, after any writev
+ * reading it right now returns; then *frame = NULL and its release hook is
+ * dropped. True if it did; false if *frame was NULL or there was no memory. */
+bool genrpc__conn_unlend(genrpc__conn *c, genrpc__out **frame);
 
 /* Loop only: a whole frame body arrived (handshake.c / client.c / server.c). */
 void genrpc__handshake_start_client(genrpc__conn *c);

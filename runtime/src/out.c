@@ -136,8 +136,12 @@ genrpc__out_scatter(const ProtobufCMessage *msg, size_t hdr_len, size_t size,
 bool
 genrpc__out_own(genrpc__out *o)
 {
-    if (!o->borrowed)
-        return true;
+    return !o->borrowed || genrpc__out_copy_rest(o);
+}
+
+bool
+genrpc__out_copy_rest(genrpc__out *o)
+{
     size_t left = o->total - o->off;
     /* one allocation: the segment's descriptor, then the bytes */
     struct iovec *seg = malloc(sizeof *seg + left);

@@ -395,7 +395,9 @@ void RecordingProxy::Run() {
   while (!stop_) {
     std::vector<pollfd> pfds;
     pfds.push_back({listen_fd_, POLLIN, 0});
+    bool forwarding = !paused_;
     for (auto &pr : pairs) {
+      if (!forwarding) break;
       pfds.push_back({pr.first, POLLIN, 0});
       pfds.push_back({pr.second, POLLIN, 0});
     }
@@ -413,7 +415,7 @@ void RecordingProxy::Run() {
       }
       continue;  // pfds no longer matches pairs
     }
-    for (size_t i = 0; i < pairs.size(); i++) {
+    for (size_t i = 0; forwarding && i < pairs.size(); i++) {
       for (int dir = 0; dir < 2; dir++) {
         pollfd &p = pfds[1 + 2 * i + dir];
         if (!(p.revents & (POLLIN | POLLHUP | POLLERR))) continue;

@@ -167,6 +167,9 @@ class RecordingProxy {
   int port() const { return port_; }
   std::string ClientToServer();
   std::string ServerToClient();
+  // While paused, connections are accepted but nothing is forwarded (nor
+  // recorded) either way.
+  void Pause(bool paused) { paused_ = paused; }
 
  private:
   void Run();
@@ -174,6 +177,7 @@ class RecordingProxy {
   int listen_fd_ = -1;
   int port_ = -1;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> paused_{false};
   std::mutex mu_;
   std::string c2s_, s2c_;
   std::thread thread_;

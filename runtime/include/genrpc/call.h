@@ -71,11 +71,11 @@ typedef struct genrpc_call_opts {
 /* Callback calls (genrpc_call_async_cb and the generated _async_cb stubs)
  * only: the request's large bytes fields (16 KiB and more) are written
  * from where they are instead of being copied into the frame. Their memory
- * must stay valid and unchanged until the callback runs; in return the
- * callback runs only once nothing will read them any more, even when the
- * call fails or times out first (a timed-out call whose request is still
- * being written completes when the write ends or the connection closes).
- * Ignored by other calls. */
+ * must stay valid and unchanged until the callback runs; in return nothing
+ * reads it once the callback has started. A call that times out or fails
+ * while part of its request is still unsent copies that part first (and,
+ * only if there is no memory for the copy, calls back once the write ends
+ * or the connection closes). Ignored by other calls. */
 #define GENRPC_CALL_LEND_REQUEST 0x1u
 
 /* What went wrong, in detail. */
