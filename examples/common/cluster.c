@@ -51,6 +51,28 @@ cluster_port(const cluster *c, const char *name)
     return -1;
 }
 
+genrpc_node *
+cluster_node_start(const char *prog, const char *spec, cluster *c, genrpc_node_config *cfg,
+                   int *exit_code)
+{
+    if (!cfg->name || !spec || !cluster_parse(c, spec) || cluster_port(c, cfg->name) < 0) {
+        fprintf(stderr, "%s: --name must be one of the --cluster nodes\n", prog);
+        *exit_code = 2;
+        return NULL;
+    }
+    cfg->tcp_server_port = cluster_port(c, cfg->name);
+    cfg->node_addrs = c->addrs; /* where the other nodes listen */
+    cfg->n_node_addrs = c->n;
+    genrpc_node *node;
+    genrpc_status st;
+    if (genrpc_node_start(cfg, &node, &st) != GENRPC_OK) {
+        fprintf(stderr, "%s: cannot start: %s\n", prog, st.message);
+        *exit_code = 1;
+        return NULL;
+    }
+    return node;
+}
+
 void
 cluster_targets(const cluster *c, genrpc_target out[CLUSTER_MAX])
 {

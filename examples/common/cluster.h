@@ -35,6 +35,13 @@ bool cluster_parse(cluster *c, const char *spec);
 /* The port of `name` in the list, or -1 if it is not a member. */
 int cluster_port(const cluster *c, const char *name);
 
+/* Starts cfg->name, a member of the cluster list `spec` (parsed into *c):
+ * it listens on its own port and knows where the others listen. On failure
+ * prints why (prefixed with `prog`), sets *exit_code (2: bad arguments, the
+ * caller shows its usage; 1: the node did not start) and returns NULL. */
+genrpc_node *cluster_node_start(const char *prog, const char *spec, cluster *c,
+                                genrpc_node_config *cfg, int *exit_code);
+
 /* Every member as a keyless target (for multicall, abcast, sbcast). */
 void cluster_targets(const cluster *c, genrpc_target out[CLUSTER_MAX]);
 

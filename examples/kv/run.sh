@@ -11,26 +11,8 @@ set -euo pipefail
 build=${1:-build}
 bin="$build/examples/kv"
 port=${KV_PORT:-7301}
-cluster="n1@127.0.0.1:$port,n2@127.0.0.1:$((port + 1)),n3@127.0.0.1:$((port + 2))"
-logs=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$logs"
-}
-trap cleanup EXIT
-
-# wait_for LOG TEXT: wait (at most 10 s) until the node's log has TEXT.
-wait_for() {
-    for _ in $(seq 100); do
-        grep -q -- "$2" "$1" && return 0
-        sleep 0.1
-    done
-    echo "run.sh: timed out waiting for \"$2\" in $(basename "$1"):" >&2
-    cat "$1" >&2
-    exit 1
-}
+# shellcheck source=../common/demo.sh
+source "$(dirname "$0")/../common/demo.sh"
 kv() { "$bin/kv_client" --cluster "$cluster" "$@"; }
 
 echo "== starting n1, n2, n3"

@@ -132,21 +132,12 @@ main(int argc, char **argv)
         default: usage(stderr); return 2;
         }
     }
-    if (!cfg.name || !cluster_spec || !cluster_parse(&c, cluster_spec) ||
-        cluster_port(&c, cfg.name) < 0) {
-        fprintf(stderr, "pubsub_node: --name must be one of the --cluster nodes\n");
-        usage(stderr);
-        return 2;
-    }
-    cfg.tcp_server_port = cluster_port(&c, cfg.name);
-    cfg.node_addrs = c.addrs;
-    cfg.n_node_addrs = c.n;
-
-    genrpc_node *node;
-    genrpc_status st;
-    if (genrpc_node_start(&cfg, &node, &st) != GENRPC_OK) {
-        fprintf(stderr, "pubsub_node: cannot start: %s\n", st.message);
-        return 1;
+    int exit_code;
+    genrpc_node *node = cluster_node_start("pubsub_node", cluster_spec, &c, &cfg, &exit_code);
+    if (!node) {
+        if (exit_code == 2)
+            usage(stderr);
+        return exit_code;
     }
     if (pubsub__broker__register(node, &broker, &c) != GENRPC_OK) {
         fprintf(stderr, "pubsub_node: cannot register the broker\n");

@@ -165,21 +165,12 @@ main(int argc, char **argv)
         default: usage(stderr); return 2;
         }
     }
-    if (!cfg.name || !cluster_spec || !cluster_parse(&c, cluster_spec) ||
-        cluster_port(&c, cfg.name) < 0) {
-        fprintf(stderr, "ratelimiter_node: --name must be one of the --cluster nodes\n");
-        usage(stderr);
-        return 2;
-    }
-    cfg.tcp_server_port = cluster_port(&c, cfg.name);
-    cfg.node_addrs = c.addrs; /* where the other nodes listen */
-    cfg.n_node_addrs = c.n;
-
-    genrpc_node *node;
-    genrpc_status st;
-    if (genrpc_node_start(&cfg, &node, &st) != GENRPC_OK) {
-        fprintf(stderr, "ratelimiter_node: cannot start: %s\n", st.message);
-        return 1;
+    int exit_code;
+    genrpc_node *node = cluster_node_start("ratelimiter_node", cluster_spec, &c, &cfg, &exit_code);
+    if (!node) {
+        if (exit_code == 2)
+            usage(stderr);
+        return exit_code;
     }
     a.ring = ring_new();
     membership m;
