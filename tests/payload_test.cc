@@ -245,4 +245,29 @@ TEST(LentRequestTest, TimedOutCallCallsBackAtOnceAndItsRequestGoesOutWhole) {
     EXPECT_TRUE(whole) << "the request did not go out with the bytes it was called with";
 }
 
+TEST_F(PayloadTest, UnknownCallFlagsAreRefused) {
+    Test__EchoRequest req = TEST__ECHO_REQUEST__INIT;
+    genrpc_target t = genrpc_node_target(node_->name().c_str());
+    genrpc_call_opts bad = {1000, 0, 0x80};
+    genrpc_status st{};
+    Test__EchoReply *reply = nullptr;
+    EXPECT_EQ(test__test__echo_call(node_->get(), t, &req, &reply, &bad, &st), GENRPC_E_INVAL);
+    EXPECT_NE(std::string(st.message).find("unknown call flags 0x80"), std::string::npos)
+        << st.message;
+    EXPECT_EQ(reply, nullptr);
+    EXPECT_EQ(test__test__echo_cast(node_->get(), t, &req, &bad, &st), GENRPC_E_INVAL);
+    genrpc_promise *p = nullptr;
+    EXPECT_EQ(test__test__echo_async(node_->get(), t, &req, &bad, &p, &st), GENRPC_E_INVAL);
+    EXPECT_EQ(p, nullptr);
+    bad.flags = GENRPC_CALL_LEND_REQUEST | 0x2;
+    EXPECT_EQ(test__test__echo_async_cb(node_->get(), t, &req, &bad, OnOutcome, nullptr),
+              GENRPC_E_INVAL);
+    // The one known flag is accepted by every kind of call (and ignored
+    // by all but callback calls).
+    genrpc_call_opts lend = {5000, 0, GENRPC_CALL_LEND_REQUEST};
+    ASSERT_EQ(test__test__echo_call(node_->get(), t, &req, &reply, &lend, &st), GENRPC_OK)
+        << st.message;
+    test__echo_reply__free_unpacked(reply, nullptr);
+}
+
 }  // namespace

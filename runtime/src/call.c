@@ -142,6 +142,9 @@ encode_request(genrpc_node *node, genrpc__kind kind, const genrpc_module_desc *m
 {
     if (!node || !module || !fn || !req || !module->name || !fn->name)
         return genrpc__fail(st, GENRPC_E_INVAL, "node, module, function and request are required");
+    if (opts && (opts->flags & ~GENRPC_CALL_LEND_REQUEST))
+        return genrpc__fail(st, GENRPC_E_INVAL, "unknown call flags 0x%x",
+                            (unsigned)(opts->flags & ~GENRPC_CALL_LEND_REQUEST));
     if (req->descriptor != fn->input)
         return genrpc__fail(st, GENRPC_E_INVAL, "request is a %s, %s:%s takes a %s",
                             req->descriptor->name, module->name, fn->name, fn->input->name);

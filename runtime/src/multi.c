@@ -232,7 +232,9 @@ genrpc_multicall_typed(genrpc_node *node, const genrpc_target *targets, size_t n
     int64_t timeout_ms = fanout_timeout_ms(node, opts);
     int64_t deadline = genrpc__deadline_after_ms(timeout_ms);
     for (size_t i = 0; i < n; i++) {
-        genrpc_call_opts o = {.timeout_ms = ms_until(deadline), .version = opts ? opts->version : 0};
+        genrpc_call_opts o = {.timeout_ms = ms_until(deadline),
+                              .version = opts ? opts->version : 0,
+                              .flags = opts ? opts->flags : 0};
         genrpc_status s;
         if (genrpc__call_async(node, targets[i], module, fn, request, &o, true, &promises[i],
                                &s) != GENRPC_OK)

@@ -62,7 +62,7 @@ typedef struct genrpc_call_opts {
      * serves). A callee without that version answers
      * GENRPC_E_INCOMPATIBLE and runs nothing. */
     uint32_t version;
-    /* GENRPC_CALL_LEND_REQUEST, or 0. */
+    /* GENRPC_CALL_LEND_REQUEST, or 0; other bits: GENRPC_E_INVAL. */
     uint32_t flags;
 } genrpc_call_opts;
 
