@@ -21,8 +21,9 @@
  * outstanding call, and calls issued from a callback are batched into one
  * write per loop iteration by the runtime. Each slot's payload buffer stays
  * untouched until its reply, so the calls lend it (GENRPC_CALL_LEND_REQUEST:
- * large payloads are written from it, not copied). Each slot stamps a sequence number
- * into its payload, so a reply carrying another call's bytes is caught.
+ * large payloads are written from it, not copied). Each slot stamps a
+ * sequence number into both ends of its payload, so a reply carrying another
+ * call's bytes is caught.
  *
  * Extra modes (same server):
  *   --mode cast       cast Echo(payload) as fast as one thread can for S
@@ -65,6 +66,7 @@
 #include "echo.genrpc.h"
 
 #define MAX_WIN 2
+#define STAMP sizeof(uint64_t) /* a slot's call sequence number, at each end of its payload */
 #define NS 1000000000ull
 
 /* ---- options --------------------------------------------------------------- */
@@ -115,9 +117,9 @@ issue(slot *s)
 {
     run *r = s->r;
     s->seq++;
-    memcpy(s->buf, &s->seq, r->payload < sizeof s->seq ? r->payload : sizeof s->seq);
-    if (r->payload >= 2 * sizeof s->seq) /* both ends: see reply_matches */
-        memcpy(s->buf + r->payload - sizeof s->seq, &s->seq, sizeof s->seq);
+    memcpy(s->buf, &s->seq, r->payload < STAMP ? r->payload : STAMP);
+    if (r->payload >= 2 * STAMP) /* both ends: see reply_matches */
+        memcpy(s->buf + r->payload - STAMP, &s->seq, STAMP);
     Bench__EchoRequest req = BENCH__ECHO_REQUEST__INIT;
     req.payload.len = r->payload;
     req.payload.data = s->buf;
@@ -142,9 +144,10 @@ reply_matches(const run *r, const slot *s, const ProtobufCBinaryData *got)
     size_t n = r->payload;
     if (got->len != n)
         return false;
-    if (r->verify || n <= 16)
+    if (r->verify || n < 2 * STAMP)
         return n == 0 || memcmp(got->data, s->buf, n) == 0;
-    return memcmp(got->data, s->buf, 8) == 0 && memcmp(got->data + n - 8, s->buf + n - 8, 8) == 0;
+    return memcmp(got->data, s->buf, STAMP) == 0 &&
+           memcmp(got->data + n - STAMP, s->buf + n - STAMP, STAMP) == 0;
 }
 
 static void

@@ -137,20 +137,37 @@ void OnOutcome(int err, const genrpc_status *, const Test__EchoReply *, void *ar
     o->cv.notify_all();
 }
 
+constexpr const char *kSlave = "slave@127.0.0.1";
+
+// The server node of the lent-request tests, named kSlave.
+std::unique_ptr<Node> StartSlave() {
+    NodeOptions o;
+    o.name = kSlave;
+    std::string error;
+    auto node = Node::Start(o, &error);
+    EXPECT_TRUE(node) << error;
+    return node;
+}
+
+// A client node that finds kSlave at `port` (the slave's, or a proxy's).
+std::unique_ptr<Node> StartClientOf(int port) {
+    NodeOptions o;
+    o.addrs = {{kSlave, port}};
+    std::string error;
+    auto node = Node::Start(o, &error);
+    EXPECT_TRUE(node) << error;
+    return node;
+}
+
 // Lent 1 MB echoes in flight when the server node stops: every callback
 // still runs (OK with the right bytes, or a transport error), none is lost
 // waiting for the release of a frame that the close dropped. (The wait for
 // that release itself is checked by the next test.)
 TEST(LentRequestTest, EveryCallbackRunsWhenTheServerStopsMidTransfer) {
-    NodeOptions so;
-    so.name = "slave@127.0.0.1";
-    std::string error;
-    auto server = Node::Start(so, &error);
-    ASSERT_TRUE(server) << error;
-    NodeOptions co;
-    co.addrs = {{"slave@127.0.0.1", server->port()}};
-    auto client = Node::Start(co, &error);
-    ASSERT_TRUE(client) << error;
+    auto server = StartSlave();
+    ASSERT_TRUE(server);
+    auto client = StartClientOf(server->port());
+    ASSERT_TRUE(client);
 
     struct Lent {
         std::vector<uint8_t> buf;
@@ -181,7 +198,7 @@ TEST(LentRequestTest, EveryCallbackRunsWhenTheServerStopsMidTransfer) {
         Test__EchoRequest req = TEST__ECHO_REQUEST__INIT;
         req.payload.data = l->buf.data();
         req.payload.len = l->buf.size();
-        int err = test__test__echo_async_cb(client->get(), genrpc_node_target("slave@127.0.0.1"),
+        int err = test__test__echo_async_cb(client->get(), genrpc_node_target(kSlave),
                                             &req, &opts, on_reply, l);
         if (err != GENRPC_OK) {
             delete l;
@@ -203,17 +220,12 @@ TEST(LentRequestTest, EveryCallbackRunsWhenTheServerStopsMidTransfer) {
 // caller may reuse its buffer at once, and the request still goes out whole
 // once the path opens.
 TEST(LentRequestTest, TimedOutCallCallsBackAtOnceAndItsRequestGoesOutWhole) {
-    NodeOptions so;
-    so.name = "slave@127.0.0.1";
-    std::string error;
-    auto server = Node::Start(so, &error);
-    ASSERT_TRUE(server) << error;
+    auto server = StartSlave();
+    ASSERT_TRUE(server);
     RecordingProxy proxy(server->port());
     proxy.Pause(true);
-    NodeOptions co;
-    co.addrs = {{"slave@127.0.0.1", proxy.port()}};
-    auto client = Node::Start(co, &error);
-    ASSERT_TRUE(client) << error;
+    auto client = StartClientOf(proxy.port());
+    ASSERT_TRUE(client);
 
     const auto sent = Pattern(256 * 1024, 5);
     auto buf = sent;
@@ -223,7 +235,7 @@ TEST(LentRequestTest, TimedOutCallCallsBackAtOnceAndItsRequestGoesOutWhole) {
     Outcome lent;
     auto t0 = std::chrono::steady_clock::now();
     genrpc_call_opts lending = {100, 0, GENRPC_CALL_LEND_REQUEST};
-    ASSERT_EQ(test__test__echo_async_cb(client->get(), genrpc_node_target("slave@127.0.0.1"), &req,
+    ASSERT_EQ(test__test__echo_async_cb(client->get(), genrpc_node_target(kSlave), &req,
                                         &lending, OnOutcome, &lent),
               GENRPC_OK);
     {

@@ -34,7 +34,11 @@ struct genrpc_promise {
     atomic_int refs;     /* the user's + one while in flight */
     bool done;           /* mu */
     bool consumed;       /* mu */
-    genrpc__conn *conn;  /* mu: reference while in flight; taken by whoever ends it */
+    /* The promise's reference to its connection, to withdraw the call
+     * (timeout, free): set before the user sees the promise, released by
+     * genrpc_promise_free. Completion leaves it alone, so the caller's send
+     * and the loop's completion never race over it. */
+    genrpc__conn *conn;
     int64_t deadline_ns; /* the call's own timeout */
     bool claimed;        /* the runtime collects it (multicall): no expiry */
     /* async_call_inactivity_timeout: a result nobody claims is freed (loop) */
@@ -346,12 +350,8 @@ genrpc__pending_complete(genrpc__pending *p)
         genrpc_promise *pr = p->promise;
         pthread_mutex_lock(&pr->mu);
         pr->done = true;
-        genrpc__conn *conn = pr->conn;
-        pr->conn = NULL;
         pthread_cond_broadcast(&pr->cond);
         pthread_mutex_unlock(&pr->mu);
-        if (conn)
-            genrpc__conn_unref(conn);
         expiry_start(pr);
         promise_unref(pr);
         break;
@@ -440,20 +440,8 @@ genrpc__call_async_frame(genrpc_node *node, genrpc_target target, const genrpc_f
         *out = pr;
         return genrpc__ok(st);
     }
-    /* The loop may complete the promise from now on (the connection
-     * failed), even before the send: pr->conn is published under pr->mu
-     * unless it did, and the send holds a reference of its own, as
-     * completing the promise releases pr->conn's. */
-    genrpc__conn_ref(conn);
-    pthread_mutex_lock(&pr->mu);
-    bool done = pr->done;
-    if (!done)
-        pr->conn = conn;
-    pthread_mutex_unlock(&pr->mu);
+    pr->conn = conn; /* register_call's reference; the loop may complete pr from now on */
     genrpc__conn_send(conn, o, genrpc__on_loop(node) ? GENRPC__FLUSH_DEFER : GENRPC__FLUSH_NOW);
-    genrpc__conn_unref(conn);
-    if (done)
-        genrpc__conn_unref(conn); /* register_call's, which pr->conn would have held */
     *out = pr;
     return genrpc__ok(st);
 }
@@ -480,12 +468,8 @@ promise_wait(genrpc_promise *pr, int64_t until)
 static void
 promise_expire(genrpc_promise *pr)
 {
-    genrpc__conn *conn = pr->conn;
-    pr->conn = NULL;
     pthread_mutex_unlock(&pr->mu);
-    bool withdrawn = conn && genrpc__pending_remove(conn, &pr->p);
-    if (conn)
-        genrpc__conn_unref(conn);
+    bool withdrawn = pr->conn && genrpc__pending_remove(pr->conn, &pr->p);
     pthread_mutex_lock(&pr->mu);
     if (withdrawn) {
         genrpc__fail(&pr->p.status, GENRPC_E_TIMEOUT, "no reply within the call's timeout");
@@ -540,10 +524,7 @@ genrpc_promise_free(genrpc_promise *pr)
 {
     if (!pr)
         return;
-    pthread_mutex_lock(&pr->mu);
     genrpc__conn *conn = pr->conn;
-    pr->conn = NULL;
-    pthread_mutex_unlock(&pr->mu);
     if (conn) {
         if (genrpc__pending_remove(conn, &pr->p))
             promise_unref(pr); /* withdrawn: nobody will complete it */
@@ -612,8 +593,8 @@ callback_run_cmd(genrpc_node *node, void *arg)
 }
 
 /* out->release of a lent request's frame: written or dropped, on whichever
- * thread freed it, under the connection's out_mu (or on the loop before
- * the frame was queued). Usually the call is still waiting for its reply;
+ * thread freed it, under the connection's out_mu (or, never queued, by the
+ * thread that started the call). Usually the call is still waiting for its reply;
  * if it has its outcome already and the copy failed, its callback was
  * waiting for this and runs on the loop. */
 static void
@@ -676,8 +657,6 @@ cb_start_on_loop(genrpc_node *node, cb_start *s)
      * loop, later) completes and frees it. Touch neither p nor p->conn's
      * reference after the send. */
     genrpc__conn *c = p->conn;
-    if (s->out->release == lent_request_released)
-        p->lent_out = s->out;
     genrpc__conn_ref(c);
     genrpc__conn_send(c, s->out, GENRPC__FLUSH_DEFER);
     genrpc__conn_unref(c);
@@ -716,9 +695,10 @@ genrpc_call_async_typed(genrpc_node *node, genrpc_target target,
         free(p);
         return p ? rc : GENRPC_E_NOMEM;
     }
-    atomic_init(&p->holds, 1);
-    if (lend && o->segs) { /* something was borrowed: the callback waits for the frame */
-        atomic_init(&p->holds, 2);
+    bool lent = lend && o->segs; /* something was borrowed: the callback waits for the frame */
+    atomic_init(&p->holds, lent ? 2 : 1);
+    if (lent) {
+        p->lent_out = o;
         o->release = lent_request_released;
         o->owner = p;
     }

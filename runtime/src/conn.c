@@ -625,7 +625,7 @@ flush_claimed(genrpc__conn *c, bool queued_borrowed)
         } else {
             if (w == GENRPC__IO_ERROR)
                 sys_err = e ? e : EIO;
-            break; /* GENRPC__IO_CLOSED: the transport closed c */
+            break; /* GENRPC__IO_CLOSED: the transport is closing c */
         }
     }
     if (atomic_load(&c->state) == GENRPC__CLOSED) {
@@ -684,7 +684,7 @@ write_cb(struct ev_loop *loop, ev_io *w, int revents)
         return;
     }
     ev_io_stop(loop, &c->ww);
-    genrpc__conn_ref(c); /* a failed write (TLS) closes c inside the flush */
+    genrpc__conn_ref(c); /* a failed write closes c here if it cannot post the close */
     bool read_too = c->read_on_writable;
     c->read_on_writable = false;
     pthread_mutex_lock(&c->out_mu);

@@ -347,9 +347,10 @@ typedef enum genrpc__flush { GENRPC__FLUSH_NOW, GENRPC__FLUSH_DEFER } genrpc__fl
  * finished are held until it does. A borrowed frame (out->borrowed) is
  * written at once whatever `how` says, and whatever is unsent when this
  * returns has been copied (genrpc__out_own): the sender's memory is free
- * to reuse on return. A write error on the loop closes c before this
- * returns, completing c's pending calls: the caller must hold a reference
- * to c of its own for the duration, not one that a pending call owns. */
+ * to reuse on return. The loop may close c meanwhile (a write error is
+ * closed by it too, later: genrpc__conn_close_soon), completing c's
+ * pending calls: the caller holds a reference to c that no pending call
+ * releases. */
 void genrpc__conn_send(genrpc__conn *c, genrpc__out *out, genrpc__flush how);
 /* Handshake frames: written before anything held. Loop only. */
 void genrpc__conn_send_ctl(genrpc__conn *c, genrpc__out *out);

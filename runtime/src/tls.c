@@ -276,9 +276,10 @@ peer_label(genrpc__conn *c, char *buf, size_t len)
 }
 
 /* Closes c with E_TLS and why ssl_err happened during `what`: at once, or
- * (a write: the writer may be inside genrpc__conn_send) by the loop next. */
+ * `soon` (a write: the writer may be inside genrpc__conn_send) by the loop
+ * next. */
 static void
-fail(genrpc__conn *c, const char *what, int ssl_err)
+fail(genrpc__conn *c, const char *what, int ssl_err, bool soon)
 {
     tls_conn *t = c->tp_state;
     int sys_err = errno;
@@ -289,7 +290,7 @@ fail(genrpc__conn *c, const char *what, int ssl_err)
         atomic_fetch_add(&c->node->auth_failures, 1); /* a peer we did not let in */
     char who[INET6_ADDRSTRLEN + 32];
     void (*close_fn)(genrpc__conn *, int, const char *, ...) =
-        strcmp(what, "write") ? genrpc__conn_close : genrpc__conn_close_soon;
+        soon ? genrpc__conn_close_soon : genrpc__conn_close;
     close_fn(c, GENRPC_E_TLS, "TLS %s %s %s: %s", what, c->role == GENRPC__CLIENT ? "to" : "from",
              peer_label(c, who, sizeof who), why);
 }
@@ -311,7 +312,7 @@ handshake_step(genrpc__conn *c)
         else if (e == SSL_ERROR_WANT_WRITE)
             ev_io_start(loop, &c->ww);
         else
-            fail(c, "handshake", e);
+            fail(c, "handshake", e, false);
         return;
     }
     ev_io_stop(loop, &c->ww);
@@ -398,7 +399,7 @@ tls_read(genrpc__conn *c, void *buf, size_t len)
             return 0;
         /* Before READY a close is the peer refusing us: in TLS 1.3 a server
          * checks the client's certificate after the client's handshake is done. */
-        fail(c, atomic_load(&c->state) == GENRPC__READY ? "read" : "handshake", e);
+        fail(c, atomic_load(&c->state) == GENRPC__READY ? "read" : "handshake", e, false);
         return GENRPC__IO_CLOSED;
     }
     if (SSL_has_pending(t->ssl))
@@ -437,7 +438,7 @@ tls_writev(genrpc__conn *c, const struct iovec *iov, int iovcnt)
         return GENRPC__IO_WANT_WRITE;
     if (e == SSL_ERROR_WANT_READ)
         return GENRPC__IO_WANT_READ;
-    fail(c, "write", e);
+    fail(c, "write", e, true);
     return GENRPC__IO_CLOSED;
 }
 
