@@ -5,7 +5,7 @@
 #include <string>
 
 extern "C" {
-#include "auth.h"
+#include "wire/auth.h"
 }
 
 namespace {

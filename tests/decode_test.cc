@@ -13,7 +13,7 @@
 #include <vector>
 
 extern "C" {
-#include "decode.h"
+#include "wire/decode.h"
 }
 #include "decode_test.pb-c.h"
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 extern "C" {
-#include "frame.h"
+#include "wire/frame.h"
 }
 
 namespace {

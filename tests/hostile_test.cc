@@ -31,8 +31,8 @@
 #include "rows.h"
 
 extern "C" {
-#include "auth.h"
-#include "frame.h"
+#include "wire/auth.h"
+#include "wire/frame.h"
 }
 
 namespace genrpc_test {

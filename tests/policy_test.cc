@@ -6,7 +6,7 @@
 
 extern "C" {
 #include "genrpc/error.h"
-#include "policy.h"
+#include "rpc/policy.h"
 }
 
 namespace {

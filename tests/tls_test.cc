@@ -23,7 +23,7 @@
 #include "fixture.h"
 #include "rows.h"
 extern "C" {
-#include "frame.h"
+#include "wire/frame.h"
 }
 
 namespace genrpc_test {

@@ -26,109 +26,16 @@
 #include <sys/uio.h>
 
 #include "genrpc/genrpc.h"
-#include "frame.h"
-#include "policy.h"
-#include "transport.h"
+#include "base/chunk.h"
+#include "base/clock.h"
+#include "base/status.h"
+#include "net/transport.h"
+#include "rpc/policy.h"
+#include "wire/frame.h"
+#include "wire/out.h"
 
 typedef struct genrpc__conn genrpc__conn;
 typedef struct genrpc__job genrpc__job;
-
-/* ---- time ---------------------------------------------------------------- */
-
-#define GENRPC__NEVER INT64_MAX
-int64_t genrpc__now_ns(void);
-/* now + ms, GENRPC__NEVER for GENRPC_INFINITY. */
-int64_t genrpc__deadline_after_ms(int64_t ms);
-void genrpc__abstime(int64_t deadline_ns, struct timespec *ts);
-/* A condition variable whose timed waits use CLOCK_MONOTONIC (deadlines
- * from genrpc__now_ns, immune to wall-clock jumps). */
-void genrpc__cond_init_monotonic(pthread_cond_t *cond);
-
-/* ---- logging ------------------------------------------------------------- */
-
-void genrpc__log(genrpc_node *node, genrpc_log_level level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-#define GENRPC__LOG_ON(node, lvl) ((node)->cfg.log_cb && (lvl) <= (node)->cfg.log_level)
-
-/* ---- status helpers ------------------------------------------------------ */
-
-/* Fills st (if not NULL) and returns err. */
-int genrpc__fail(genrpc_status *st, int err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-int genrpc__ok(genrpc_status *st);
-
-/* ---- read chunks: refcounted buffers frames are parsed from --------------- */
-
-/* Requests and replies keep a reference to the chunk they were read into,
- * so a frame's payload is never copied before protobuf-c decodes it. */
-typedef struct genrpc__chunk {
-    atomic_int refs;
-    size_t cap;
-    uint8_t data[];
-} genrpc__chunk;
-
-/* Reads grow their chunks up to this size; chunks of exactly this size are
- * recycled rather than freed. */
-#define GENRPC__CHUNK_BULK (1024 * 1024)
-
-genrpc__chunk *genrpc__chunk_new(size_t cap);
-void genrpc__chunk_ref(genrpc__chunk *c);
-void genrpc__chunk_unref(genrpc__chunk *c);
-
-/* A frame's bytes inside a chunk. */
-typedef struct genrpc__slice {
-    genrpc__chunk *chunk; /* one reference owned by whoever holds the slice */
-    const uint8_t *data;
-    size_t len;
-} genrpc__slice;
-
-void genrpc__slice_release(genrpc__slice *s);
-
-/* ---- outgoing frames ----------------------------------------------------- */
-
-/* One encoded frame waiting to be written; the queue owns it.
- * Usually the frame is data[0, len). A scattered frame (large byte fields
- * sent from where they already are, without a copy) is segs[0, nsegs)
- * instead, each pointing into data or into memory that `release(owner)`
- * frees once the frame has been written or dropped. */
-typedef struct genrpc__out {
-    struct genrpc__out *next;
-    size_t len;   /* bytes in data */
-    size_t total; /* bytes of the whole frame */
-    size_t off;   /* bytes already written */
-    int nsegs;
-    struct iovec *segs;
-    /* Some segment points into the sender's memory, valid only until
-     * genrpc__conn_send returns: it copies what is unsent by then. */
-    bool borrowed;
-    void (*release)(void *owner);
-    void *owner;
-    uint8_t data[];
-} genrpc__out;
-
-genrpc__out *genrpc__out_new(size_t len);
-void genrpc__out_free(genrpc__out *o);
-/* Fills iov with what is left to write of o; returns the count (<= max). */
-int genrpc__out_iov(const genrpc__out *o, struct iovec *iov, int max);
-
-/* Byte fields at least this big are worth sending from where they are. */
-#define GENRPC__BORROW_MIN (16 * 1024)
-#define GENRPC__BORROW_MAX 8 /* borrowed fields per frame; more are copied */
-
-/* May the frame point at [data, data + len) instead of copying it? */
-typedef bool (*genrpc__borrow_fn)(void *ctx, const uint8_t *data, size_t len);
-
-/* Encodes msg (packed size `size`) as a scattered frame with hdr_len bytes
- * of header first, which the caller then writes into data[0, hdr_len).
- * NULL when no field was worth borrowing (or no memory): pack a copy. */
-genrpc__out *genrpc__out_scatter(const ProtobufCMessage *msg, size_t hdr_len, size_t size,
-                                 genrpc__borrow_fn may_borrow, void *ctx);
-/* A borrowed frame copies what it has left to write into memory of its
- * own. False: no memory (o unchanged). */
-bool genrpc__out_own(genrpc__out *o);
-/* The same for any frame, borrowed or lent: afterwards o points at no
- * memory but its own. */
-bool genrpc__out_copy_rest(genrpc__out *o);
 
 /* ---- module registry ----------------------------------------------------- */
 
@@ -380,6 +287,11 @@ void genrpc__pending_fail_all(genrpc__conn *c, int err, const char *msg);
  * use. Returns a reference. */
 int genrpc__client_get(genrpc_node *node, genrpc_target t, genrpc__conn **out, genrpc_status *st);
 void genrpc__client_connected(genrpc__conn *c); /* loop: connect finished */
+/* net/dialer.c: name@host -> address and transport driver */
+int genrpc__dial_resolve(genrpc_node *node, const char *name, struct sockaddr_storage *ss,
+                         socklen_t *len, genrpc_driver *driver, genrpc_status *st);
+/* Loop: opens c's socket and starts the connect (a posted command). */
+void genrpc__dial_connect_cmd(genrpc_node *node, void *arg);
 void genrpc__conn_timer_start(genrpc__conn *c, int64_t ms); /* loop */
 void genrpc__client_forget(genrpc__conn *c);  /* remove from the map */
 /* Calls fn(peer, arg) for each authenticated client in the map, under
@@ -390,8 +302,6 @@ void genrpc__clients_each_ready(genrpc_node *node, void (*fn)(const char *peer, 
 
 /* ---- connection lifetime and node events (lifetime.c) --------------------- */
 
-/* Coarse monotonic milliseconds (a few ns to read, a few ms of resolution). */
-int64_t genrpc__coarse_ms(void);
 /* A frame went in or out: resets the inactivity timer. Any thread; costs a
  * clock read and a relaxed store, and nothing without a timeout. */
 static inline void
@@ -440,6 +350,11 @@ void genrpc__worker_blocking(void);
 void genrpc__loop_done(genrpc_node *node);
 void genrpc__set_on_loop(const genrpc_node *node); /* the calling thread now runs node's loop */
 void genrpc__server_run_job(genrpc__job *job);
+/* rpc/handler.c: an ERROR frame for req_id; a failed call answered, a
+ * failed cast dropped and counted. */
+void genrpc__send_error(genrpc__conn *c, uint64_t req_id, const genrpc_status *st,
+                        genrpc__flush how);
+void genrpc__answer_failure(genrpc__job *job, genrpc_status *st);
 void genrpc__backlog_queued(genrpc__conn *c);  /* loop */
 void genrpc__backlog_started(genrpc__conn *c); /* any thread */
 /* Bytes queued on c and not yet written (held frames included). */

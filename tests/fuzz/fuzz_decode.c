@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "decode.h"
+#include "wire/decode.h"
 #include "decode_test.pb-c.h"
 
 #define CHECK(x, why)                                                                          \

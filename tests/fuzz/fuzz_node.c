@@ -31,7 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "auth.h"
+#include "wire/auth.h"
 #include "internal.h"
 #include "test.genrpc.h"
 

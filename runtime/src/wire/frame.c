@@ -2,7 +2,7 @@
  * frame.c - encoders and bounds-checked decoders for the wire format.
  * docs/protocol.md is the prose version of this file.
  */
-#include "frame.h"
+#include "wire/frame.h"
 
 #include <string.h>
 

@@ -12,7 +12,7 @@
  * GENRPC__DECODE_UNSUPPORTED and the caller falls back to protobuf-c.
  * Unknown fields are skipped, not kept.
  */
-#include "decode.h"
+#include "wire/decode.h"
 
 #include <string.h>
 

@@ -175,17 +175,6 @@ fanout_timeout_ms(genrpc_node *node, const genrpc_call_opts *opts)
     return opts && opts->timeout_ms ? opts->timeout_ms : node->cfg.call_receive_timeout_ms;
 }
 
-/* The time left until `deadline` as a call timeout: rounded up, at least
- * 1 ms (0 would mean "the default"). */
-static int64_t
-ms_until(int64_t deadline)
-{
-    if (deadline == GENRPC__NEVER)
-        return GENRPC_INFINITY;
-    int64_t left = (deadline - genrpc__now_ns() + 999999) / 1000000;
-    return left > 0 ? left : 1;
-}
-
 static void
 store_generic(void *results, size_t i, const genrpc_status *status, ProtobufCMessage *reply)
 {
@@ -232,7 +221,7 @@ genrpc_multicall_typed(genrpc_node *node, const genrpc_target *targets, size_t n
     int64_t timeout_ms = fanout_timeout_ms(node, opts);
     int64_t deadline = genrpc__deadline_after_ms(timeout_ms);
     for (size_t i = 0; i < n; i++) {
-        genrpc_call_opts o = {.timeout_ms = ms_until(deadline),
+        genrpc_call_opts o = {.timeout_ms = genrpc__ms_until(deadline),
                               .version = opts ? opts->version : 0,
                               .flags = opts ? opts->flags : 0};
         genrpc_status s;
@@ -281,7 +270,7 @@ genrpc_eval_everywhere(genrpc_node *node, const genrpc_target *targets, size_t n
     for (size_t i = 0; i < n; i++) {
         genrpc_status s;
         if (genrpc_cast(node, targets[i], module, fn, request, opts, &s) != GENRPC_OK)
-            genrpc__log(node, GENRPC_LOG_DEBUG, "eval_everywhere: cast to %s not sent: %s",
+            genrpc__log(&node->cfg, GENRPC_LOG_DEBUG, "eval_everywhere: cast to %s not sent: %s",
                         targets[i].node, s.message);
     }
     return genrpc__ok(st);

@@ -1,7 +1,7 @@
 /*
  * arena.c - per-call memory (see arena.h).
  */
-#include "arena.h"
+#include "base/arena.h"
 
 #include <stdlib.h>
 

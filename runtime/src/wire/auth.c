@@ -1,7 +1,7 @@
 /*
  * auth.c - HMAC-SHA256 proofs for the handshake (see auth.h for the scheme).
  */
-#include "auth.h"
+#include "wire/auth.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

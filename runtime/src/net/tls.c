@@ -321,9 +321,9 @@ handshake_step(genrpc__conn *c)
         genrpc__conn_close(c, GENRPC_E_TLS, "TLS handshake to %s: %s", c->peer, why);
         return;
     }
-    if (GENRPC__LOG_ON(c->node, GENRPC_LOG_DEBUG)) {
+    if (GENRPC__LOG_ON(&c->node->cfg, GENRPC_LOG_DEBUG)) {
         char who[INET6_ADDRSTRLEN + 32];
-        genrpc__log(c->node, GENRPC_LOG_DEBUG, "TLS %s %s: %s, %s",
+        genrpc__log(&c->node->cfg, GENRPC_LOG_DEBUG, "TLS %s %s: %s, %s",
                     c->role == GENRPC__CLIENT ? "to" : "from", peer_label(c, who, sizeof who),
                     SSL_get_version(t->ssl), SSL_get_cipher_name(t->ssl));
     }

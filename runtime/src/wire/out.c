@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "wire/out.h"
 
 genrpc__out *
 genrpc__out_new(size_t len)

@@ -1,7 +1,7 @@
 /*
  * policy.c - the node's module whitelist/blacklist (see policy.h).
  */
-#include "policy.h"
+#include "rpc/policy.h"
 
 #include <string.h>
 

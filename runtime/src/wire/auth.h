@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "frame.h"
+#include "wire/frame.h"
 
 typedef enum genrpc__auth_role { GENRPC__AUTH_CLIENT = 'C', GENRPC__AUTH_SERVER = 'S' } genrpc__auth_role;
 

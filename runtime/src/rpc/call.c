@@ -10,8 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "arena.h"
-#include "decode.h"
+#include "base/arena.h"
+#include "wire/decode.h"
 #include "internal.h"
 
 /* Unsent bytes on one connection past which casts fail with OVERLOAD. */
@@ -237,6 +237,24 @@ finish(genrpc__pending *p, ProtobufCMessage **reply, genrpc_status *st)
 }
 
 /* ---- call ---------------------------------------------------------------- */
+
+/* One waiter per thread, made on first use. The mutex and condition
+ * variable live as long as the thread; a condition variable on
+ * CLOCK_MONOTONIC makes timeouts immune to wall-clock jumps. */
+static __thread genrpc__waiter tls_waiter;
+static __thread bool tls_waiter_ready;
+
+genrpc__waiter *
+genrpc__thread_waiter(void)
+{
+    if (!tls_waiter_ready) {
+        genrpc__cond_init_monotonic(&tls_waiter.cond);
+        pthread_mutex_init(&tls_waiter.mu, NULL);
+        tls_waiter_ready = true;
+    }
+    return &tls_waiter;
+}
+
 
 static void
 wait_waiter(genrpc__pending *p, int64_t deadline)

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/str.h"
+
 #define GENRPC__PROTO_VERSION 1
 #define GENRPC__MAGIC 0x474E5250u /* "GNRP" */
 #define GENRPC__NONCE_LEN 32
@@ -44,11 +46,8 @@ typedef enum genrpc__reject_reason {
     GENRPC__REJ_CERT = 5,     /* TLS: the client's certificate does not name it */
 } genrpc__reject_reason;
 
-/* A name as it appears on the wire: u8 length + bytes (no NUL). */
-typedef struct genrpc__str {
-    const char *p;
-    size_t len;
-} genrpc__str;
+/* A name as it appears on the wire: u8 length + bytes (no NUL), as a
+ * genrpc__str (base/str.h). */
 
 typedef struct genrpc__hello {
     uint8_t min_version, max_version;

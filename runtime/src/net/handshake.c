@@ -13,7 +13,7 @@
  */
 #include <string.h>
 
-#include "auth.h"
+#include "wire/auth.h"
 #include "internal.h"
 
 static void
@@ -158,7 +158,7 @@ on_auth(genrpc__conn *c, const uint8_t *body, size_t len)
     send_ctl(c, buf, genrpc__encode_mac(buf, sizeof buf, GENRPC__K_AUTH_OK, proof));
     ev_timer_stop(node->loop, &c->timer);
     genrpc__conn_ready(c);
-    genrpc__log(node, GENRPC_LOG_DEBUG, "acceptor for %s ready", c->peer);
+    genrpc__log(&node->cfg, GENRPC_LOG_DEBUG, "acceptor for %s ready", c->peer);
 }
 
 /* Client: a REJECT instead of the expected frame. */
@@ -225,7 +225,7 @@ on_auth_ok(genrpc__conn *c, const uint8_t *body, size_t len)
     ev_timer_stop(node->loop, &c->timer);
     atomic_fetch_add(&node->n_clients_ready, 1);
     genrpc__conn_ready(c);
-    genrpc__log(node, GENRPC_LOG_DEBUG, "client to %s ready", c->peer);
+    genrpc__log(&node->cfg, GENRPC_LOG_DEBUG, "client to %s ready", c->peer);
 }
 
 bool

@@ -151,7 +151,7 @@ genrpc__conn_close(genrpc__conn *c, int err, const char *fmt, ...)
     vsnprintf(c->close_msg, sizeof c->close_msg, fmt, ap);
     va_end(ap);
     c->close_err = err;
-    genrpc__log(node, err == GENRPC_E_CLOSED || err == GENRPC_E_STOPPED ? GENRPC_LOG_DEBUG
+    genrpc__log(&node->cfg, err == GENRPC_E_CLOSED || err == GENRPC_E_STOPPED ? GENRPC_LOG_DEBUG
                                                                          : GENRPC_LOG_INFO,
                 "%s %s closed: %s (%s)", c->role == GENRPC__CLIENT ? "client to" : "acceptor for",
                 c->peer[0] ? c->peer : "?", c->close_msg, genrpc_err_name(err));

@@ -1,0 +1,27 @@
+/*
+ * clock.h - monotonic time (base layer: no node, no loop, no threads).
+ */
+#ifndef GENRPC_BASE_CLOCK_H
+#define GENRPC_BASE_CLOCK_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <time.h>
+
+#define GENRPC__NEVER INT64_MAX
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+int64_t genrpc__now_ns(void);
+/* now + ms, GENRPC__NEVER for a negative ms (GENRPC_INFINITY). */
+int64_t genrpc__deadline_after_ms(int64_t ms);
+void genrpc__abstime(int64_t deadline_ns, struct timespec *ts);
+/* A condition variable whose timed waits use CLOCK_MONOTONIC (deadlines
+ * from genrpc__now_ns, immune to wall-clock jumps). */
+void genrpc__cond_init_monotonic(pthread_cond_t *cond);
+/* Coarse monotonic milliseconds (a few ns to read, a few ms of resolution). */
+int64_t genrpc__coarse_ms(void);
+/* The time left until `deadline` as a call timeout: rounded up, at least
+ * 1 ms (0 would mean "the default"); -1 (GENRPC_INFINITY) for NEVER. */
+int64_t genrpc__ms_until(int64_t deadline);
+
+#endif /* GENRPC_BASE_CLOCK_H */

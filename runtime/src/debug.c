@@ -1,0 +1,74 @@
+/*
+ * debug.c - test hooks: genrpc_node_debug_close_acceptors.
+ */
+#include <string.h>
+
+#include "internal.h"
+
+typedef struct drop_arg {
+    const char *peer;
+    int max;
+    int closed;
+    bool done;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+} drop_arg;
+
+static int
+drop_acceptors(genrpc_node *node, const char *peer, int max)
+{
+    int closed = 0;
+    while (max <= 0 || closed < max) {
+        pthread_mutex_lock(&node->conns_mu);
+        genrpc__conn *c = node->acceptors; /* newest first: conns_link prepends */
+        while (c && (atomic_load(&c->state) == GENRPC__CLOSED ||
+                     (peer && strcmp(c->peer, peer) != 0)))
+            c = c->list_next;
+        if (c)
+            genrpc__conn_ref(c);
+        pthread_mutex_unlock(&node->conns_mu);
+        if (!c)
+            break;
+        genrpc__conn_close(c, GENRPC_E_CLOSED, "closed by genrpc_node_debug_close_acceptors");
+        genrpc__conn_unref(c);
+        closed++;
+    }
+    return closed;
+}
+
+static void
+drop_cmd(genrpc_node *node, void *arg)
+{
+    drop_arg *a = arg;
+    int n = drop_acceptors(node, a->peer, a->max);
+    pthread_mutex_lock(&a->mu);
+    a->closed = n;
+    a->done = true;
+    pthread_cond_signal(&a->cond);
+    pthread_mutex_unlock(&a->mu);
+}
+
+int
+genrpc_node_debug_close_acceptors(genrpc_node *node, const char *peer, int max)
+{
+    if (!node)
+        return -GENRPC_E_INVAL;
+    if (genrpc__on_loop(node))
+        return drop_acceptors(node, peer, max);
+    if (atomic_load(&node->stopping))
+        return -GENRPC_E_STOPPED;
+    drop_arg a = {.peer = peer, .max = max};
+    pthread_mutex_init(&a.mu, NULL);
+    pthread_cond_init(&a.cond, NULL);
+    int rc = genrpc__loop_post(node, drop_cmd, &a);
+    if (rc == GENRPC_OK) {
+        genrpc__worker_blocking(); /* drop_cmd runs on the loop */
+        pthread_mutex_lock(&a.mu);
+        while (!a.done)
+            pthread_cond_wait(&a.cond, &a.mu);
+        pthread_mutex_unlock(&a.mu);
+    }
+    pthread_mutex_destroy(&a.mu);
+    pthread_cond_destroy(&a.cond);
+    return rc == GENRPC_OK ? a.closed : -rc;
+}

@@ -1,0 +1,122 @@
+/*
+ * dialer.c - reaching a remote node: its address (discovery callback, the
+ * per-node map, the defaults), the asynchronous connect on the loop and
+ * its timeout.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* driver and port for `name`: discovery callback, then the per-node map,
+ * then the defaults. */
+static int
+lookup_port(genrpc_node *node, const char *name, int *port, genrpc_driver *drv,
+            genrpc_status *st)
+{
+    genrpc_driver driver = node->cfg.default_client_driver;
+    bool found = false;
+    if (node->cfg.discovery) {
+        if (node->cfg.discovery(name, &driver, port, node->cfg.discovery_arg) != 0)
+            return genrpc__fail(st, GENRPC_E_DISCOVERY, "discovery failed for node %s", name);
+        found = true;
+    }
+    for (size_t i = 0; !found && i < node->cfg.n_node_addrs; i++) {
+        if (strcmp(node->node_addrs[i].node, name) == 0) {
+            driver = node->node_addrs[i].driver;
+            *port = node->node_addrs[i].port;
+            found = true;
+        }
+    }
+    if (!found)
+        *port = driver == GENRPC_DRIVER_TCP ? node->cfg.tcp_client_port
+                                            : node->cfg.ssl_client_port;
+    if (driver != GENRPC_DRIVER_TCP && driver != GENRPC_DRIVER_TLS)
+        return genrpc__fail(st, GENRPC_E_DISCOVERY, "node %s: unknown driver %d", name, driver);
+    if (driver == GENRPC_DRIVER_TLS && !node->tls_ctx)
+        return genrpc__fail(st, GENRPC_E_TLS,
+                            "node %s is reached by TLS but node %s has no TLS configuration",
+                            name, node->name);
+    *drv = driver;
+    if (*port <= 0 || *port > 65535)
+        return genrpc__fail(st, GENRPC_E_DISCOVERY, "node %s: bad port %d", name, *port);
+    return GENRPC_OK;
+}
+
+int
+genrpc__dial_resolve(genrpc_node *node, const char *name, struct sockaddr_storage *ss, socklen_t *len,
+        genrpc_driver *driver, genrpc_status *st)
+{
+    const char *at = strchr(name, '@');
+    if (!at || at == name || !at[1])
+        return genrpc__fail(st, GENRPC_E_INVAL, "node name '%s' is not name@host", name);
+    int port, rc = lookup_port(node, name, &port, driver, st);
+    if (rc != GENRPC_OK)
+        return rc;
+    char portstr[8];
+    snprintf(portstr, sizeof portstr, "%d", port);
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    /* A host name (not an address) blocks this thread in the resolver. */
+    rc = getaddrinfo(at + 1, portstr, &hints, &res);
+    if (rc != 0)
+        return genrpc__fail(st, GENRPC_E_CONNECT, "cannot resolve host of %s: %s", name,
+                            gai_strerror(rc));
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *len = res->ai_addrlen;
+    freeaddrinfo(res);
+    return GENRPC_OK;
+}
+
+
+void
+genrpc__dial_connect_cmd(genrpc_node *node, void *arg)
+{
+    genrpc__conn *c = arg;
+    if (atomic_load(&c->state) == GENRPC__CLOSED) {
+        genrpc__conn_unref(c);
+        return;
+    }
+    if (atomic_load(&node->stopping) || !node->loop) {
+        genrpc__conn_close(c, GENRPC_E_STOPPED, "node stopping");
+        genrpc__conn_unref(c);
+        return;
+    }
+    int fd = socket(c->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        genrpc__conn_close(c, GENRPC_E_CONNECT, "socket: %s", strerror(errno));
+        genrpc__conn_unref(c);
+        return;
+    }
+    c->fd = fd; /* the command's reference is now the loop's */
+    genrpc__client_sockopts(node, fd);
+    if (connect(fd, (struct sockaddr *)&c->addr, c->addr_len) != 0 && errno != EINPROGRESS) {
+        genrpc__conn_close(c, GENRPC_E_CONNECT, "connect: %s", strerror(errno));
+        return;
+    }
+    /* Writable means connected (or failed): conn.c's write_cb calls
+     * genrpc__client_connected while the state is CONNECTING. */
+    ev_io_set(&c->ww, fd, EV_WRITE);
+    ev_io_start(node->loop, &c->ww);
+    genrpc__conn_timer_start(c, node->cfg.connect_timeout_ms);
+}
+
+void
+genrpc__client_connected(genrpc__conn *c)
+{
+    int err = 0;
+    socklen_t len = sizeof err;
+    ev_io_stop(c->node->loop, &c->ww);
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+        err = errno;
+    if (err) {
+        genrpc__conn_close(c, GENRPC_E_CONNECT, "connect: %s", strerror(err));
+        return;
+    }
+    genrpc__conn_up(c);
+}
+

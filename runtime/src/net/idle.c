@@ -1,0 +1,91 @@
+/*
+ * idle.c - client/server inactivity timeouts.
+ *
+ * libev's "be smart about timeouts": a frame in or out only stores a
+ * coarse timestamp in its conn (genrpc__conn_active, a relaxed store); one
+ * non-repeating ev_timer per conn wakes when the timeout would expire, and
+ * re-arms itself for the time left when something happened meanwhile. The
+ * hot path never touches the timer. A conn with work in flight (a client
+ * with calls waiting for replies, an acceptor with requests queued or
+ * running, or unsent output) is not idle.
+ */
+#include "internal.h"
+
+static void idle_cb(struct ev_loop *loop, ev_timer *w, int revents);
+
+void
+genrpc__idle_init(genrpc__conn *c)
+{
+    int64_t ms = c->role == GENRPC__CLIENT ? c->node->cfg.client_inactivity_timeout_ms
+                                           : c->node->cfg.server_inactivity_timeout_ms;
+    c->idle_ms = ms > 0 ? ms : 0; /* GENRPC_INFINITY (or 0): none */
+    ev_init(&c->idle_timer, idle_cb);
+    c->idle_timer.data = c;
+}
+
+static void
+idle_arm(genrpc__conn *c, int64_t ms)
+{
+    /* +1 ms: the coarse clock may lag the loop's by up to its resolution */
+    ev_timer_set(&c->idle_timer, (double)(ms + 1) / 1000.0, 0.);
+    ev_timer_start(c->node->loop, &c->idle_timer);
+}
+
+void
+genrpc__idle_start(genrpc__conn *c)
+{
+    if (!c->idle_ms || atomic_load(&c->state) == GENRPC__CLOSED)
+        return;
+    atomic_store_explicit(&c->last_active_ms, genrpc__coarse_ms(), memory_order_relaxed);
+    idle_arm(c, c->idle_ms);
+}
+
+/* Loop only. True when c has work in flight. For an idle client this also
+ * closes its pending table, so that a call racing with the close fails
+ * over to a fresh connection (call.c retries a stale one) instead of being
+ * lost on this one. */
+static bool
+busy(genrpc__conn *c)
+{
+    pthread_mutex_lock(&c->out_mu);
+    bool out = c->out_head != NULL || c->held_head != NULL;
+    pthread_mutex_unlock(&c->out_mu);
+    if (out)
+        return true;
+    if (c->role == GENRPC__CLIENT) {
+        pthread_mutex_lock(&c->pend_mu);
+        bool calls = c->ptab_n > 0;
+        if (!calls)
+            c->pend_closed = true;
+        pthread_mutex_unlock(&c->pend_mu);
+        return calls;
+    }
+    /* An acceptor is referenced by the loop and the acceptor list; every
+     * queued or running request holds one more (so do transient users such
+     * as the deferred-flush list: at worst the close waits one more round). */
+    return atomic_load(&c->refs) > 2;
+}
+
+static void
+idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    genrpc__conn *c = w->data;
+    if (atomic_load(&c->state) != GENRPC__READY)
+        return;
+    int64_t last = atomic_load_explicit(&c->last_active_ms, memory_order_relaxed);
+    int64_t left = last + c->idle_ms - genrpc__coarse_ms();
+    if (left > 0) {
+        idle_arm(c, left);
+        return;
+    }
+    if (busy(c)) {
+        genrpc__conn_active(c);
+        idle_arm(c, c->idle_ms);
+        return;
+    }
+    genrpc__conn_close(c, GENRPC_E_CLOSED, "idle for %lld ms (%s_inactivity_timeout)",
+                       (long long)c->idle_ms, c->role == GENRPC__CLIENT ? "client" : "server");
+}
+
