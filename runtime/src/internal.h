@@ -33,6 +33,13 @@
 #include "rpc/policy.h"
 #include "wire/frame.h"
 #include "wire/out.h"
+#include "net/conn.h"
+#include "net/dialer.h"
+#include "net/handshake.h"
+#include "rpc/pending.h"
+#include "rpc/client.h"
+#include "rpc/server.h"
+#include "rpc/events.h"
 
 typedef struct genrpc__conn genrpc__conn;
 typedef struct genrpc__job genrpc__job;
@@ -72,54 +79,6 @@ void genrpc__handler_invoke(genrpc__handler *h, genrpc_node *node, const char *f
 /* node teardown: frees what is still registered */
 void genrpc__handlers_free(genrpc_node *node);
 
-/* ---- pending calls (client side) ----------------------------------------- */
-
-typedef enum genrpc__pmode {
-    GENRPC__WAITER,   /* a blocked caller thread */
-    GENRPC__PROMISE,  /* a genrpc_promise */
-    GENRPC__CALLBACK, /* a callback run on the loop */
-} genrpc__pmode;
-
-/* A blocked caller's wake-up: one per thread, reused for every call. */
-typedef struct genrpc__waiter {
-    pthread_mutex_t mu;
-    pthread_cond_t cond;
-} genrpc__waiter;
-
-genrpc__waiter *genrpc__thread_waiter(void);
-
-/* One call in flight. Lives in its conn's pending table from send until
- * the reply, the timeout or the connection's end removes it; whoever
- * removes it completes it. */
-typedef struct genrpc__pending {
-    struct genrpc__pending *hnext; /* pending table chain (conn->pend_mu) */
-    uint64_t req_id;
-    genrpc__pmode mode;
-    const genrpc_function_desc *fn;
-    /* result, written by the completer before signalling */
-    genrpc__slice reply; /* REPLY payload, or data NULL */
-    genrpc_status status;
-    bool done; /* WAITER: guarded by waiter->mu */
-    genrpc__waiter *waiter;
-    struct genrpc_promise *promise;
-    /* CALLBACK mode */
-    genrpc_reply_thunk thunk;
-    genrpc_generic_fn user_cb;
-    void *arg;
-    ev_timer timer;
-    genrpc__conn *conn; /* CALLBACK/PROMISE: a reference while in flight */
-    genrpc_node *node;
-    /* CALLBACK: what the callback waits for: the call's outcome, and a
-     * lent request's frame being written, dropped or copied
-     * (GENRPC_CALL_LEND_REQUEST) */
-    atomic_int holds;
-    genrpc__out *lent_out; /* that frame until then (conn->out_mu) */
-} genrpc__pending;
-
-/* Completes p with its result (already filled), by mode. Loop thread or
- * the thread that removed p from its table. */
-void genrpc__pending_complete(genrpc__pending *p);
-
 /* genrpc_call_async for the runtime's own fan-outs (multi.c): a `claimed`
  * promise is collected by the runtime itself, so its result never expires
  * (async_call_inactivity_timeout is for results nobody claims). */
@@ -136,186 +95,7 @@ int genrpc__call_async_frame(genrpc_node *node, genrpc_target target,
                              const genrpc_function_desc *fn, genrpc__out *o, int64_t timeout_ms,
                              bool claimed, genrpc_promise **out, genrpc_status *st);
 
-/* ---- connections --------------------------------------------------------- */
-
-typedef enum genrpc__role { GENRPC__CLIENT, GENRPC__ACCEPTOR } genrpc__role;
-
-typedef enum genrpc__state {
-    GENRPC__CONNECTING,     /* client: TCP connect in progress */
-    GENRPC__TLS_HANDSHAKE,  /* both: the transport's own handshake (TLS) */
-    GENRPC__WAIT_HELLO,     /* acceptor */
-    GENRPC__WAIT_CHALLENGE, /* client */
-    GENRPC__WAIT_AUTH,      /* acceptor */
-    GENRPC__WAIT_AUTH_OK,   /* client */
-    GENRPC__READY,
-    GENRPC__CLOSED,
-} genrpc__state;
-
-struct genrpc__conn {
-    genrpc_node *node;
-    genrpc__role role;
-    atomic_int refs;
-    _Atomic genrpc__state state; /* written on the loop */
-    int fd;
-    const genrpc__transport *tp; /* set before the fd is (never changes after) */
-    void *tp_state;              /* the transport's (tls.c: its SSL object) */
-    bool read_on_writable;       /* loop: a read waits for the socket to be writable */
-    ev_io rw, ww;
-    ev_timer timer;      /* connect / authentication timeout */
-    ev_timer send_timer; /* send_timeout while the socket is full */
-    ev_timer idle_timer; /* client/server inactivity timeout (lifetime.c) */
-    int64_t idle_ms;     /* that timeout, 0 = none; set by conn_new, never changes */
-    _Atomic int64_t last_active_ms; /* coarse clock at the last frame in or out */
-
-    /* identity */
-    char peer[GENRPC__NAME_MAX + 1]; /* client: node dialled; acceptor: node after HELLO */
-    bool has_key;
-    uint64_t key_hash;
-    struct sockaddr_storage addr;
-    socklen_t addr_len;
-
-    /* handshake (loop only) */
-    uint8_t my_nonce[GENRPC__NONCE_LEN];
-    uint8_t peer_nonce[GENRPC__NONCE_LEN];
-
-    /* read side (loop only): unparsed bytes are rchunk->data[rstart, rend) */
-    genrpc__chunk *rchunk;
-    size_t rstart, rend;
-    size_t chunk_size; /* size of the next read chunk: grows under bulk traffic */
-
-    /* write side */
-    pthread_mutex_t out_mu;
-    genrpc__out *out_head, *out_tail; /* ready to write */
-    genrpc__out *held_head, *held_tail; /* app frames queued before READY */
-    bool flushing;     /* a thread is flushing (claimed the queue) */
-    bool in_writev;    /* ... and is inside writev, out_mu released */
-    bool write_wait;   /* EAGAIN: the loop's write watcher is armed */
-    bool flush_on_readable; /* ... or the transport's write waits for readable */
-    bool flush_queued; /* on node->flush list (node->cmd_mu) */
-    genrpc__conn *flush_next;
-
-    /* client: calls in flight (pend_mu) */
-    pthread_mutex_t pend_mu;
-    bool pend_closed; /* no more inserts: the conn has closed */
-    genrpc__pending **ptab;
-    size_t ptab_cap, ptab_n;
-    uint64_t next_req_id;
-    bool was_ready; /* authenticated once: a later close makes it stale */
-    int close_err; /* why it closed: pending calls fail with this */
-    char close_msg[GENRPC_MESSAGE_MAX];
-
-    /* acceptor: requests received and not yet started (server.c backpressure) */
-    atomic_int backlog;
-    bool read_paused; /* loop only: not reading while the backlog is too long */
-    /* client: bytes queued and not yet written (out_mu), for the cast bound */
-    size_t queued_bytes;
-
-    /* acceptor: its mailbox of requests waiting for a worker (node->job_mu) */
-    genrpc__job *mbox_head, *mbox_tail;
-    genrpc__conn *ready_next;
-    bool ready_linked;
-
-    /* acceptor: casts run one at a time, in order (job_mu) */
-    pthread_mutex_t job_mu;
-    genrpc__job *casts_head, *casts_tail;
-    bool casts_running;
-
-    /* node's lists (node->conns_mu) */
-    genrpc__conn *list_next, *list_prev;
-};
-
-void genrpc__conn_ref(genrpc__conn *c);
-void genrpc__conn_unref(genrpc__conn *c);
-
-/* Allocates a conn in its initial state (refs = 1, owned by the caller). */
-genrpc__conn *genrpc__conn_new(genrpc_node *node, genrpc__role role, int fd);
-
-/* Loop only: TCP is up (accepted or connected): start reading, run the
- * transport's handshake, then the genrpc handshake. */
-void genrpc__conn_up(genrpc__conn *c);
-/* Loop only: just start reading/writing the fd (conn_up's first step;
- * a TCP conn driven by hand, as tests/fuzz does). */
-void genrpc__conn_start_io(genrpc__conn *c);
-
-/* Loop only: close with err; fails every pending call with err. */
-void genrpc__conn_close(genrpc__conn *c, int err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-/* Any thread: the same, done by the loop next (after a failed write: the
- * writer may be inside genrpc__conn_send, or hold a lock). */
-void genrpc__conn_close_soon(genrpc__conn *c, int err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-typedef enum genrpc__flush { GENRPC__FLUSH_NOW, GENRPC__FLUSH_DEFER } genrpc__flush;
-
-/* Queues an encoded frame (the conn takes ownership of out and frees it
- * once written, or when the connection closes) and writes it now from this
- * thread (FLUSH_NOW) or on the loop before it next sleeps (FLUSH_DEFER:
- * batches many frames into one writev). Frames sent before the handshake
- * finished are held until it does. A borrowed frame (out->borrowed) is
- * written at once whatever `how` says, and whatever is unsent when this
- * returns has been copied (genrpc__out_own): the sender's memory is free
- * to reuse on return. The loop may close c meanwhile (a write error is
- * closed by it too, later: genrpc__conn_close_soon), completing c's
- * pending calls: the caller holds a reference to c that no pending call
- * releases. */
-void genrpc__conn_send(genrpc__conn *c, genrpc__out *out, genrpc__flush how);
-/* Handshake frames: written before anything held. Loop only. */
-void genrpc__conn_send_ctl(genrpc__conn *c, genrpc__out *out);
-/* Writes what is queued, from any thread. */
-void genrpc__conn_flush(genrpc__conn *c);
-/* *frame, queued on c and still pointing into its sender's memory (or
- * NULL once released), copies what it has left to write, after any writev
- * reading it right now returns; then *frame = NULL and its release hook is
- * dropped. True if it did; false if *frame was NULL or there was no memory. */
-bool genrpc__conn_unlend(genrpc__conn *c, genrpc__out **frame);
-
-/* Loop only: a whole frame body arrived (handshake.c / client.c / server.c). */
-void genrpc__handshake_start_client(genrpc__conn *c);
-void genrpc__handshake_start_acceptor(genrpc__conn *c);
-bool genrpc__handshake_frame(genrpc__conn *c, const uint8_t *body, size_t len);
-void genrpc__client_frame(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len);
-void genrpc__server_frame(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len);
-void genrpc__conn_ready(genrpc__conn *c);
-
-/* Pending table (client.c). */
-int genrpc__pending_insert(genrpc__conn *c, genrpc__pending *p);
-genrpc__pending *genrpc__pending_take(genrpc__conn *c, uint64_t req_id);
-bool genrpc__pending_remove(genrpc__conn *c, genrpc__pending *p);
-void genrpc__pending_fail_all(genrpc__conn *c, int err, const char *msg);
-
-/* Client map: the conn for a target, created (and connected) on first
- * use. Returns a reference. */
-int genrpc__client_get(genrpc_node *node, genrpc_target t, genrpc__conn **out, genrpc_status *st);
-void genrpc__client_connected(genrpc__conn *c); /* loop: connect finished */
-/* net/dialer.c: name@host -> address and transport driver */
-int genrpc__dial_resolve(genrpc_node *node, const char *name, struct sockaddr_storage *ss,
-                         socklen_t *len, genrpc_driver *driver, genrpc_status *st);
-/* Loop: opens c's socket and starts the connect (a posted command). */
-void genrpc__dial_connect_cmd(genrpc_node *node, void *arg);
-void genrpc__conn_timer_start(genrpc__conn *c, int64_t ms); /* loop */
-void genrpc__client_forget(genrpc__conn *c);  /* remove from the map */
-/* Calls fn(peer, arg) for each authenticated client in the map, under
- * conns_mu (fn must not call into the node). Keyed clients of one node
- * are visited once each: fn sees the node as often. */
-void genrpc__clients_each_ready(genrpc_node *node, void (*fn)(const char *peer, void *arg),
-                                void *arg);
-
-/* ---- connection lifetime and node events (lifetime.c) --------------------- */
-
-/* A frame went in or out: resets the inactivity timer. Any thread; costs a
- * clock read and a relaxed store, and nothing without a timeout. */
-static inline void
-genrpc__conn_active(genrpc__conn *c)
-{
-    if (c->idle_ms)
-        atomic_store_explicit(&c->last_active_ms, genrpc__coarse_ms(), memory_order_relaxed);
-}
-void genrpc__idle_init(genrpc__conn *c);  /* conn_new */
-void genrpc__idle_start(genrpc__conn *c); /* loop: the conn became READY */
-/* Loop only: an authenticated conn appeared / went away (node events). */
-void genrpc__events_conn_up(genrpc__conn *c);
-void genrpc__events_conn_down(genrpc__conn *c);
-void genrpc__events_free(genrpc_node *node);
+/* ---- connections: net/conn.h, the client and acceptor roles ----------- */
 
 /* ---- jobs and workers ---------------------------------------------------- */
 
@@ -350,15 +130,6 @@ void genrpc__worker_blocking(void);
 void genrpc__loop_done(genrpc_node *node);
 void genrpc__set_on_loop(const genrpc_node *node); /* the calling thread now runs node's loop */
 void genrpc__server_run_job(genrpc__job *job);
-/* rpc/handler.c: an ERROR frame for req_id; a failed call answered, a
- * failed cast dropped and counted. */
-void genrpc__send_error(genrpc__conn *c, uint64_t req_id, const genrpc_status *st,
-                        genrpc__flush how);
-void genrpc__answer_failure(genrpc__job *job, genrpc_status *st);
-void genrpc__backlog_queued(genrpc__conn *c);  /* loop */
-void genrpc__backlog_started(genrpc__conn *c); /* any thread */
-/* Bytes queued on c and not yet written (held frames included). */
-size_t genrpc__conn_queued_bytes(genrpc__conn *c);
 
 /* ---- commands to the loop ------------------------------------------------ */
 
@@ -406,6 +177,10 @@ struct genrpc_node {
      * replies go out in the order their requests were served (cmd_mu) */
     genrpc__conn *flush_list, *flush_tail;
     struct genrpc_promise *expiring; /* completed promises with an expiry timer (loop) */
+
+    /* the role of accepted connections (node.c hands rpc's down to net) */
+    const genrpc__conn_role *acceptor_role;
+    size_t acceptor_size;
 
     /* connections (conns_mu) */
     pthread_mutex_t conns_mu;

@@ -160,6 +160,8 @@ genrpc_node_start(const genrpc_node_config *cfg, genrpc_node **out, genrpc_statu
     pthread_cond_init(&node->job_cond, NULL);
     genrpc__cond_init_monotonic(&node->loop_cond); /* timed waits (worker.c) */
     node->listen_fd = node->tls_listen_fd = -1;
+    node->acceptor_role = &genrpc__acceptor_role;
+    node->acceptor_size = GENRPC__ACCEPTOR_SIZE;
     if (!copy_config(node, cfg)) {
         free_node(node);
         return genrpc__fail(st, GENRPC_E_NOMEM, "no memory for the configuration");

@@ -218,7 +218,11 @@ static void
 attach_cmd(genrpc_node *node, void *arg)
 {
     attach *a = arg;
-    genrpc__conn *c = genrpc__conn_new(node, a->client ? GENRPC__CLIENT : GENRPC__ACCEPTOR, a->fd);
+    genrpc__conn *c =
+        a->client ? genrpc__conn_new(node, GENRPC__CLIENT, a->fd, &genrpc__client_role,
+                                     GENRPC__CLIENT_SIZE)
+                  : genrpc__conn_new(node, GENRPC__ACCEPTOR, a->fd, &genrpc__acceptor_role,
+                                     GENRPC__ACCEPTOR_SIZE);
     if (!c)
         die("conn_new");
     if (a->client) {

@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "net/dialer.h"
+#include "net/handshake.h"
 
 /* Bytes a read asks for at least; read chunks are at least this big. */
 #define READ_MIN (16 * 1024)
@@ -32,28 +34,28 @@ static void write_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void send_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
 genrpc__conn *
-genrpc__conn_new(genrpc_node *node, genrpc__role role, int fd)
+genrpc__conn_new(genrpc_node *node, genrpc__conn_kind kind, int fd, const genrpc__conn_role *role,
+                 size_t size)
 {
-    genrpc__conn *c = calloc(1, sizeof *c);
+    genrpc__conn *c = calloc(1, size);
     if (!c)
         return NULL;
     c->node = node;
+    c->kind = kind;
     c->role = role;
     atomic_init(&c->refs, 1);
-    atomic_init(&c->state, role == GENRPC__CLIENT ? GENRPC__CONNECTING : GENRPC__WAIT_HELLO);
+    atomic_init(&c->state, kind == GENRPC__CLIENT ? GENRPC__CONNECTING : GENRPC__WAIT_HELLO);
     c->fd = fd;
     c->tp = &genrpc__tcp_transport;
-    c->next_req_id = 1;
     c->chunk_size = CHUNK_SIZE;
     pthread_mutex_init(&c->out_mu, NULL);
-    pthread_mutex_init(&c->pend_mu, NULL);
-    pthread_mutex_init(&c->job_mu, NULL);
     ev_init(&c->rw, read_cb);
     ev_init(&c->ww, write_cb);
     ev_init(&c->send_timer, send_timeout_cb);
     c->rw.data = c->ww.data = c->send_timer.data = c;
     genrpc__idle_init(c);
-    if (role == GENRPC__CLIENT)
+    role->init(c);
+    if (kind == GENRPC__CLIENT)
         atomic_fetch_add(&node->n_clients, 1);
     else
         atomic_fetch_add(&node->n_acceptors, 1);
@@ -88,10 +90,9 @@ genrpc__conn_unref(genrpc__conn *c)
     genrpc__chunk_unref(c->rchunk);
     free_outs(c->out_head);
     free_outs(c->held_head);
-    free(c->ptab);
     pthread_mutex_destroy(&c->out_mu);
-    pthread_mutex_destroy(&c->pend_mu);
-    pthread_mutex_destroy(&c->job_mu);
+    if (c->role->destroy)
+        c->role->destroy(c);
     free(c);
 }
 
@@ -109,7 +110,7 @@ void
 genrpc__conn_up(genrpc__conn *c)
 {
     genrpc__conn_start_io(c);
-    if (c->role == GENRPC__ACCEPTOR)
+    if (c->kind == GENRPC__ACCEPTOR)
         genrpc__handshake_start_acceptor(c); /* its timer bounds the TLS handshake too */
     if (!c->tp->start || c->tp->start(c))
         genrpc__conn_transport_ready(c);
@@ -118,10 +119,19 @@ genrpc__conn_up(genrpc__conn *c)
 void
 genrpc__conn_transport_ready(genrpc__conn *c)
 {
-    if (c->role == GENRPC__CLIENT)
+    if (c->kind == GENRPC__CLIENT)
         genrpc__handshake_start_client(c);
     else
         atomic_store(&c->state, GENRPC__WAIT_HELLO);
+}
+
+void
+genrpc__conn_pause_reading(genrpc__conn *c, bool pause)
+{
+    if (pause)
+        ev_io_stop(c->node->loop, &c->rw);
+    else if (atomic_load(&c->state) != GENRPC__CLOSED)
+        ev_io_start(c->node->loop, &c->rw);
 }
 
 /* ---- closing ------------------------------------------------------------- */
@@ -153,7 +163,7 @@ genrpc__conn_close(genrpc__conn *c, int err, const char *fmt, ...)
     c->close_err = err;
     genrpc__log(&node->cfg, err == GENRPC_E_CLOSED || err == GENRPC_E_STOPPED ? GENRPC_LOG_DEBUG
                                                                          : GENRPC_LOG_INFO,
-                "%s %s closed: %s (%s)", c->role == GENRPC__CLIENT ? "client to" : "acceptor for",
+                "%s %s closed: %s (%s)", c->kind == GENRPC__CLIENT ? "client to" : "acceptor for",
                 c->peer[0] ? c->peer : "?", c->close_msg, genrpc_err_name(err));
 
     ev_io_stop(node->loop, &c->rw);
@@ -165,18 +175,15 @@ genrpc__conn_close(genrpc__conn *c, int err, const char *fmt, ...)
     if (c->fd >= 0)
         shutdown(c->fd, SHUT_RDWR);
 
-    if (c->role == GENRPC__CLIENT) {
-        genrpc__client_forget(c);
+    if (c->kind == GENRPC__CLIENT) {
         atomic_fetch_sub(&node->n_clients, 1);
         if (was == GENRPC__READY)
             atomic_fetch_sub(&node->n_clients_ready, 1);
-        genrpc__pending_fail_all(c, err, c->close_msg);
     } else {
         genrpc__conns_unlink(node, &node->acceptors, c);
         atomic_fetch_sub(&node->n_acceptors, 1);
     }
-    if (was == GENRPC__READY)
-        genrpc__events_conn_down(c);
+    c->role->closed(c, err, was == GENRPC__READY);
     if (had_io)
         genrpc__conn_unref(c); /* the loop's reference */
 }
@@ -285,15 +292,13 @@ static void
 dispatch(genrpc__conn *c, const uint8_t *body, size_t len)
 {
     genrpc__state s = atomic_load(&c->state);
-    if (s != GENRPC__READY) {
-        genrpc__handshake_frame(c, body, len);
-        return;
+    if (s == GENRPC__READY) {
+        genrpc__conn_active(c);
+        c->role->frame(c, c->rchunk, body, len);
+    } else if (!genrpc__handshake_frame(c, body, len)) {
+        atomic_fetch_add(&c->node->protocol_errors, 1);
+        genrpc__conn_close(c, GENRPC_E_PROTOCOL, "frame 0x%02x before the handshake", body[0]);
     }
-    genrpc__conn_active(c);
-    if (c->role == GENRPC__CLIENT)
-        genrpc__client_frame(c, c->rchunk, body, len);
-    else
-        genrpc__server_frame(c, c->rchunk, body, len);
 }
 
 /* Splits the buffered bytes into frames and handles each. */
@@ -496,7 +501,7 @@ genrpc__conn_ready(genrpc__conn *c)
     }
     pthread_mutex_unlock(&c->out_mu);
     genrpc__idle_start(c);
-    genrpc__events_conn_up(c);
+    c->role->ready(c);
     genrpc__conn_flush(c);
 }
 
@@ -676,7 +681,7 @@ write_cb(struct ev_loop *loop, ev_io *w, int revents)
     genrpc__conn *c = w->data;
     genrpc__state s = atomic_load(&c->state);
     if (s == GENRPC__CONNECTING) {
-        genrpc__client_connected(c);
+        genrpc__dial_connected(c);
         return;
     }
     if (s == GENRPC__TLS_HANDSHAKE) {

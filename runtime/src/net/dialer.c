@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "internal.h"
+#include "net/dialer.h"
+#include "net/handshake.h"
 
 /* driver and port for `name`: discovery callback, then the per-node map,
  * then the defaults. */
@@ -47,13 +49,13 @@ lookup_port(genrpc_node *node, const char *name, int *port, genrpc_driver *drv,
 }
 
 int
-genrpc__dial_resolve(genrpc_node *node, const char *name, struct sockaddr_storage *ss, socklen_t *len,
-        genrpc_driver *driver, genrpc_status *st)
+genrpc__dial_resolve(genrpc_node *node, const char *name, genrpc__dial_addr *to,
+                     genrpc_status *st)
 {
     const char *at = strchr(name, '@');
     if (!at || at == name || !at[1])
         return genrpc__fail(st, GENRPC_E_INVAL, "node name '%s' is not name@host", name);
-    int port, rc = lookup_port(node, name, &port, driver, st);
+    int port, rc = lookup_port(node, name, &port, &to->driver, st);
     if (rc != GENRPC_OK)
         return rc;
     char portstr[8];
@@ -66,15 +68,14 @@ genrpc__dial_resolve(genrpc_node *node, const char *name, struct sockaddr_storag
     if (rc != 0)
         return genrpc__fail(st, GENRPC_E_CONNECT, "cannot resolve host of %s: %s", name,
                             gai_strerror(rc));
-    memcpy(ss, res->ai_addr, res->ai_addrlen);
-    *len = res->ai_addrlen;
+    memcpy(&to->ss, res->ai_addr, res->ai_addrlen);
+    to->len = res->ai_addrlen;
     freeaddrinfo(res);
     return GENRPC_OK;
 }
 
-
-void
-genrpc__dial_connect_cmd(genrpc_node *node, void *arg)
+static void
+connect_cmd(genrpc_node *node, void *arg)
 {
     genrpc__conn *c = arg;
     if (atomic_load(&c->state) == GENRPC__CLOSED) {
@@ -99,14 +100,29 @@ genrpc__dial_connect_cmd(genrpc_node *node, void *arg)
         return;
     }
     /* Writable means connected (or failed): conn.c's write_cb calls
-     * genrpc__client_connected while the state is CONNECTING. */
+     * genrpc__dial_connected while the state is CONNECTING. */
     ev_io_set(&c->ww, fd, EV_WRITE);
     ev_io_start(node->loop, &c->ww);
     genrpc__conn_timer_start(c, node->cfg.connect_timeout_ms);
 }
 
+int
+genrpc__dial_start(genrpc__conn *c, const genrpc__dial_addr *to)
+{
+    if (to->driver == GENRPC_DRIVER_TLS)
+        c->tp = &genrpc__tls_transport;
+    memcpy(&c->addr, &to->ss, to->len);
+    c->addr_len = to->len;
+    genrpc__conn_ref(c); /* the connect command's; becomes the loop's */
+    if (genrpc__loop_post(c->node, connect_cmd, c) != GENRPC_OK) {
+        genrpc__conn_unref(c);
+        return GENRPC_E_NOMEM;
+    }
+    return GENRPC_OK;
+}
+
 void
-genrpc__client_connected(genrpc__conn *c)
+genrpc__dial_connected(genrpc__conn *c)
 {
     int err = 0;
     socklen_t len = sizeof err;

@@ -16,7 +16,7 @@ static void idle_cb(struct ev_loop *loop, ev_timer *w, int revents);
 void
 genrpc__idle_init(genrpc__conn *c)
 {
-    int64_t ms = c->role == GENRPC__CLIENT ? c->node->cfg.client_inactivity_timeout_ms
+    int64_t ms = c->kind == GENRPC__CLIENT ? c->node->cfg.client_inactivity_timeout_ms
                                            : c->node->cfg.server_inactivity_timeout_ms;
     c->idle_ms = ms > 0 ? ms : 0; /* GENRPC_INFINITY (or 0): none */
     ev_init(&c->idle_timer, idle_cb);
@@ -40,30 +40,15 @@ genrpc__idle_start(genrpc__conn *c)
     idle_arm(c, c->idle_ms);
 }
 
-/* Loop only. True when c has work in flight. For an idle client this also
- * closes its pending table, so that a call racing with the close fails
- * over to a fresh connection (call.c retries a stale one) instead of being
- * lost on this one. */
+/* Loop only. True when c has work in flight: unsent output, or what its
+ * role says (calls waiting for replies, requests queued or running). */
 static bool
 busy(genrpc__conn *c)
 {
     pthread_mutex_lock(&c->out_mu);
     bool out = c->out_head != NULL || c->held_head != NULL;
     pthread_mutex_unlock(&c->out_mu);
-    if (out)
-        return true;
-    if (c->role == GENRPC__CLIENT) {
-        pthread_mutex_lock(&c->pend_mu);
-        bool calls = c->ptab_n > 0;
-        if (!calls)
-            c->pend_closed = true;
-        pthread_mutex_unlock(&c->pend_mu);
-        return calls;
-    }
-    /* An acceptor is referenced by the loop and the acceptor list; every
-     * queued or running request holds one more (so do transient users such
-     * as the deferred-flush list: at worst the close waits one more round). */
-    return atomic_load(&c->refs) > 2;
+    return out || c->role->busy(c);
 }
 
 static void
@@ -86,6 +71,6 @@ idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
         return;
     }
     genrpc__conn_close(c, GENRPC_E_CLOSED, "idle for %lld ms (%s_inactivity_timeout)",
-                       (long long)c->idle_ms, c->role == GENRPC__CLIENT ? "client" : "server");
+                       (long long)c->idle_ms, c->kind == GENRPC__CLIENT ? "client" : "server");
 }
 

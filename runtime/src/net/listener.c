@@ -52,7 +52,8 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
             return;
         }
         set_sockopts(node, fd);
-        genrpc__conn *c = genrpc__conn_new(node, GENRPC__ACCEPTOR, fd);
+        genrpc__conn *c =
+            genrpc__conn_new(node, GENRPC__ACCEPTOR, fd, node->acceptor_role, node->acceptor_size);
         if (!c) {
             close(fd);
             continue;

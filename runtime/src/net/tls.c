@@ -286,12 +286,12 @@ fail(genrpc__conn *c, const char *what, int ssl_err, bool soon)
     char why[200];
     describe(t->ssl, ssl_err, sys_err, why, sizeof why);
     ERR_clear_error();
-    if (c->role == GENRPC__ACCEPTOR && atomic_load(&c->state) != GENRPC__READY)
+    if (c->kind == GENRPC__ACCEPTOR && atomic_load(&c->state) != GENRPC__READY)
         atomic_fetch_add(&c->node->auth_failures, 1); /* a peer we did not let in */
     char who[INET6_ADDRSTRLEN + 32];
     void (*close_fn)(genrpc__conn *, int, const char *, ...) =
         soon ? genrpc__conn_close_soon : genrpc__conn_close;
-    close_fn(c, GENRPC_E_TLS, "TLS %s %s %s: %s", what, c->role == GENRPC__CLIENT ? "to" : "from",
+    close_fn(c, GENRPC_E_TLS, "TLS %s %s %s: %s", what, c->kind == GENRPC__CLIENT ? "to" : "from",
              peer_label(c, who, sizeof who), why);
 }
 
@@ -317,14 +317,14 @@ handshake_step(genrpc__conn *c)
     }
     ev_io_stop(loop, &c->ww);
     char why[200];
-    if (c->role == GENRPC__CLIENT && !peer_is(c, c->peer, why, sizeof why)) {
+    if (c->kind == GENRPC__CLIENT && !peer_is(c, c->peer, why, sizeof why)) {
         genrpc__conn_close(c, GENRPC_E_TLS, "TLS handshake to %s: %s", c->peer, why);
         return;
     }
     if (GENRPC__LOG_ON(&c->node->cfg, GENRPC_LOG_DEBUG)) {
         char who[INET6_ADDRSTRLEN + 32];
         genrpc__log(&c->node->cfg, GENRPC_LOG_DEBUG, "TLS %s %s: %s, %s",
-                    c->role == GENRPC__CLIENT ? "to" : "from", peer_label(c, who, sizeof who),
+                    c->kind == GENRPC__CLIENT ? "to" : "from", peer_label(c, who, sizeof who),
                     SSL_get_version(t->ssl), SSL_get_cipher_name(t->ssl));
     }
     genrpc__conn_transport_ready(c);
@@ -356,7 +356,7 @@ tls_start(genrpc__conn *c)
     }
     t->ssl = ssl;
     c->tp_state = t;
-    if (c->role == GENRPC__CLIENT) {
+    if (c->kind == GENRPC__CLIENT) {
         SSL_set_connect_state(ssl);
         genrpc__conn_timer_start(c, c->node->cfg.authentication_timeout_ms);
     } else {

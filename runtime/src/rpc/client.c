@@ -1,21 +1,23 @@
 /*
- * client.c - the local end of a connection to one remote node (or one
- * {node, key} shard): the client map, address discovery, the asynchronous
- * connect, the table of calls in flight and the replies that complete them.
+ * client.c - the client role: the local end of a connection to one remote
+ * node (or one {node, key} shard), the client map, and the replies that
+ * complete calls in flight (their table is pending.c; dialing is
+ * net/dialer.c).
  *
  * A client is created on first use under the node's conns_mu, so
  * concurrent first uses create exactly one; the connect itself runs on the
  * loop, so an unreachable node delays nobody but its own callers.
  */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netdb.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "internal.h"
+#include "net/dialer.h"
+#include "rpc/client.h"
+#include "rpc/events.h"
+#include "rpc/pending.h"
+
+static void client_forget(genrpc__conn *c);
 
 /* FNV-1a: stable across processes and releases, so a key always maps to
  * the same shard. */
@@ -35,10 +37,12 @@ key_hash(const void *key, size_t len)
 static genrpc__conn *
 find_client(genrpc_node *node, const char *name, bool has_key, uint64_t hash)
 {
-    for (genrpc__conn *c = node->clients; c; c = c->list_next)
-        if (c->has_key == has_key && c->key_hash == hash && strcmp(c->peer, name) == 0 &&
+    for (genrpc__conn *c = node->clients; c; c = c->list_next) {
+        const genrpc__client *cl = genrpc__client_of(c);
+        if (cl->has_key == has_key && cl->key_hash == hash && strcmp(c->peer, name) == 0 &&
             atomic_load(&c->state) != GENRPC__CLOSED)
             return c;
+    }
     return NULL;
 }
 
@@ -63,10 +67,8 @@ genrpc__client_get(genrpc_node *node, genrpc_target t, genrpc__conn **out, genrp
         return GENRPC_OK;
     }
 
-    struct sockaddr_storage ss;
-    socklen_t len = 0;
-    genrpc_driver driver = GENRPC_DRIVER_TCP;
-    int rc = genrpc__dial_resolve(node, t.node, &ss, &len, &driver, st);
+    genrpc__dial_addr addr;
+    int rc = genrpc__dial_resolve(node, t.node, &addr, st);
     if (rc != GENRPC_OK)
         return rc;
 
@@ -78,18 +80,16 @@ genrpc__client_get(genrpc_node *node, genrpc_target t, genrpc__conn **out, genrp
         *out = c;
         return GENRPC_OK;
     }
-    c = genrpc__conn_new(node, GENRPC__CLIENT, -1); /* its reference is the caller's */
+    /* its reference is the caller's */
+    c = genrpc__conn_new(node, GENRPC__CLIENT, -1, &genrpc__client_role, GENRPC__CLIENT_SIZE);
     if (!c) {
         pthread_mutex_unlock(&node->conns_mu);
         return genrpc__fail(st, GENRPC_E_NOMEM, "no memory for a client");
     }
+    genrpc__client *cl = genrpc__client_of(c);
     strcpy(c->peer, t.node);
-    if (driver == GENRPC_DRIVER_TLS)
-        c->tp = &genrpc__tls_transport;
-    c->has_key = has_key;
-    c->key_hash = hash;
-    memcpy(&c->addr, &ss, len);
-    c->addr_len = len;
+    cl->has_key = has_key;
+    cl->key_hash = hash;
     /* link under the lock we hold: same as genrpc__conns_link */
     c->list_next = node->clients;
     if (node->clients)
@@ -98,10 +98,8 @@ genrpc__client_get(genrpc_node *node, genrpc_target t, genrpc__conn **out, genrp
     genrpc__conn_ref(c); /* the map's */
     pthread_mutex_unlock(&node->conns_mu);
 
-    genrpc__conn_ref(c); /* the connect command's; becomes the loop's */
-    if (genrpc__loop_post(node, genrpc__dial_connect_cmd, c) != GENRPC_OK) {
-        genrpc__conn_unref(c);
-        genrpc__client_forget(c);
+    if (genrpc__dial_start(c, &addr) != GENRPC_OK) {
+        client_forget(c);
         genrpc__conn_unref(c);
         return genrpc__fail(st, GENRPC_E_NOMEM, "no memory to connect");
     }
@@ -109,8 +107,8 @@ genrpc__client_get(genrpc_node *node, genrpc_target t, genrpc__conn **out, genrp
     return GENRPC_OK;
 }
 
-void
-genrpc__client_forget(genrpc__conn *c)
+static void
+client_forget(genrpc__conn *c)
 {
     genrpc__conns_unlink(c->node, &c->node->clients, c);
 }
@@ -179,8 +177,8 @@ on_error(genrpc__conn *c, const uint8_t *body, size_t len)
     genrpc__pending_complete(p);
 }
 
-void
-genrpc__client_frame(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len)
+static void
+client_frame(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len)
 {
     switch (body[0]) {
     case GENRPC__K_REPLY:
@@ -194,3 +192,47 @@ genrpc__client_frame(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body,
         genrpc__conn_close(c, GENRPC_E_PROTOCOL, "unexpected frame kind 0x%02x", body[0]);
     }
 }
+
+/* ---- the role ------------------------------------------------------------ */
+
+static void
+client_init(genrpc__conn *c)
+{
+    genrpc__client *cl = genrpc__client_of(c);
+    pthread_mutex_init(&cl->pend_mu, NULL);
+    cl->next_req_id = 1;
+}
+
+static void
+client_ready(genrpc__conn *c)
+{
+    genrpc__events_conn_up(c);
+}
+
+/* Out of the map first, so that no new call finds c; then what was in
+ * flight fails with the reason it closed. */
+static void
+client_closed(genrpc__conn *c, int err, bool was_ready)
+{
+    client_forget(c);
+    genrpc__pending_fail_all(c, err, c->close_msg);
+    if (was_ready)
+        genrpc__events_conn_down(c);
+}
+
+static void
+client_destroy(genrpc__conn *c)
+{
+    genrpc__client *cl = genrpc__client_of(c);
+    free(cl->ptab);
+    pthread_mutex_destroy(&cl->pend_mu);
+}
+
+const genrpc__conn_role genrpc__client_role = {
+    .init = client_init,
+    .frame = client_frame,
+    .ready = client_ready,
+    .closed = client_closed,
+    .busy = genrpc__pending_busy,
+    .destroy = client_destroy,
+};

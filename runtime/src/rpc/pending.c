@@ -4,17 +4,19 @@
 #include <stdlib.h>
 
 #include "internal.h"
+#include "rpc/client.h"
+#include "rpc/pending.h"
 
 /* ---- pending table ------------------------------------------------------- */
 
 static size_t
-slot(const genrpc__conn *c, uint64_t id)
+slot(const genrpc__client *c, uint64_t id)
 {
     return (size_t)(id * 0x9E3779B97F4A7C15ull >> 32) & (c->ptab_cap - 1);
 }
 
 static bool
-grow(genrpc__conn *c)
+grow(genrpc__client *c)
 {
     size_t ncap = c->ptab_cap ? c->ptab_cap * 2 : 64;
     genrpc__pending **nt = calloc(ncap, sizeof *nt);
@@ -37,8 +39,9 @@ grow(genrpc__conn *c)
 }
 
 int
-genrpc__pending_insert(genrpc__conn *c, genrpc__pending *p)
+genrpc__pending_insert(genrpc__conn *conn, genrpc__pending *p)
 {
+    genrpc__client *c = genrpc__client_of(conn);
     pthread_mutex_lock(&c->pend_mu);
     if (c->pend_closed) {
         pthread_mutex_unlock(&c->pend_mu);
@@ -59,7 +62,7 @@ genrpc__pending_insert(genrpc__conn *c, genrpc__pending *p)
 
 /* pend_mu held */
 static genrpc__pending *
-unlink_id(genrpc__conn *c, uint64_t id, const genrpc__pending *only)
+unlink_id(genrpc__client *c, uint64_t id, const genrpc__pending *only)
 {
     if (!c->ptab_cap)
         return NULL;
@@ -75,8 +78,9 @@ unlink_id(genrpc__conn *c, uint64_t id, const genrpc__pending *only)
 }
 
 genrpc__pending *
-genrpc__pending_take(genrpc__conn *c, uint64_t req_id)
+genrpc__pending_take(genrpc__conn *conn, uint64_t req_id)
 {
+    genrpc__client *c = genrpc__client_of(conn);
     pthread_mutex_lock(&c->pend_mu);
     genrpc__pending *p = unlink_id(c, req_id, NULL);
     pthread_mutex_unlock(&c->pend_mu);
@@ -84,8 +88,9 @@ genrpc__pending_take(genrpc__conn *c, uint64_t req_id)
 }
 
 bool
-genrpc__pending_remove(genrpc__conn *c, genrpc__pending *p)
+genrpc__pending_remove(genrpc__conn *conn, genrpc__pending *p)
 {
+    genrpc__client *c = genrpc__client_of(conn);
     pthread_mutex_lock(&c->pend_mu);
     bool removed = unlink_id(c, p->req_id, p) != NULL;
     pthread_mutex_unlock(&c->pend_mu);
@@ -93,8 +98,9 @@ genrpc__pending_remove(genrpc__conn *c, genrpc__pending *p)
 }
 
 void
-genrpc__pending_fail_all(genrpc__conn *c, int err, const char *msg)
+genrpc__pending_fail_all(genrpc__conn *conn, int err, const char *msg)
 {
+    genrpc__client *c = genrpc__client_of(conn);
     pthread_mutex_lock(&c->pend_mu);
     c->pend_closed = true;
     genrpc__pending *all = NULL;
@@ -110,9 +116,21 @@ genrpc__pending_fail_all(genrpc__conn *c, int err, const char *msg)
     pthread_mutex_unlock(&c->pend_mu);
     while (all) {
         genrpc__pending *next = all->hnext;
-        genrpc__fail(&all->status, err, "%s: %s", c->peer, msg);
+        genrpc__fail(&all->status, err, "%s: %s", conn->peer, msg);
         genrpc__pending_complete(all);
         all = next;
     }
 }
 
+
+bool
+genrpc__pending_busy(genrpc__conn *conn)
+{
+    genrpc__client *c = genrpc__client_of(conn);
+    pthread_mutex_lock(&c->pend_mu);
+    bool calls = c->ptab_n > 0;
+    if (!calls)
+        c->pend_closed = true;
+    pthread_mutex_unlock(&c->pend_mu);
+    return calls;
+}

@@ -1,8 +1,8 @@
 /*
- * server.c - the acceptor's side of a call: on the loop, check policy,
- * module, version and function before anything is decoded and queue a job;
- * on a worker, decode into a per-call arena, run the handler, encode the
- * reply straight into its outgoing frame.
+ * server.c - the acceptor role: on the loop, check policy, module, version
+ * and function of a request before anything is decoded, and queue a job
+ * for a worker (handler.c runs it); backpressure per peer; broadcasts to
+ * named handlers.
  *
  * Casts from one connection run one at a time in arrival order (the
  * connection's cast queue is drained by a single job), calls in parallel.
@@ -15,15 +15,16 @@
 #include "base/arena.h"
 #include "wire/decode.h"
 #include "internal.h"
-
+#include "rpc/events.h"
+#include "rpc/server.h"
 
 /* Runs a connection's casts one after another, in order. */
 static void
 drain_casts(genrpc__job *drainer)
 {
-    genrpc__conn *c = drainer->conn;
+    genrpc__acceptor *c = genrpc__acceptor_of(drainer->conn);
     for (;;) {
-        pthread_mutex_lock(&c->job_mu);
+        pthread_mutex_lock(&c->casts_mu);
         genrpc__job *j = c->casts_head;
         if (j) {
             c->casts_head = j->next;
@@ -32,7 +33,7 @@ drain_casts(genrpc__job *drainer)
         } else {
             c->casts_running = false;
         }
-        pthread_mutex_unlock(&c->job_mu);
+        pthread_mutex_unlock(&c->casts_mu);
         if (!j)
             break;
         if (j->run)
@@ -47,12 +48,12 @@ void
 genrpc__job_discard(genrpc__job *job)
 {
     if (job->run == drain_casts) {
-        genrpc__conn *c = job->conn;
-        pthread_mutex_lock(&c->job_mu);
+        genrpc__acceptor *c = genrpc__acceptor_of(job->conn);
+        pthread_mutex_lock(&c->casts_mu);
         genrpc__job *j = c->casts_head;
         c->casts_head = c->casts_tail = NULL;
         c->casts_running = false;
-        pthread_mutex_unlock(&c->job_mu);
+        pthread_mutex_unlock(&c->casts_mu);
         while (j) {
             genrpc__job *next = j->next;
             genrpc__job_free(j);
@@ -74,25 +75,26 @@ job_new(genrpc__conn *c)
 }
 
 static void
-queue_cast(genrpc__conn *c, genrpc__job *job)
+queue_cast(genrpc__conn *conn, genrpc__job *job)
 {
+    genrpc__acceptor *c = genrpc__acceptor_of(conn);
     genrpc__job *drainer = NULL;
-    pthread_mutex_lock(&c->job_mu);
+    pthread_mutex_lock(&c->casts_mu);
     if (c->casts_tail)
         c->casts_tail->next = job;
     else
         c->casts_head = job;
     c->casts_tail = job;
     if (!c->casts_running) {
-        drainer = job_new(c);
+        drainer = job_new(conn);
         if (drainer) {
             drainer->run = drain_casts;
             c->casts_running = true;
         }
     }
-    pthread_mutex_unlock(&c->job_mu);
+    pthread_mutex_unlock(&c->casts_mu);
     if (drainer)
-        genrpc__job_submit(c->node, drainer);
+        genrpc__job_submit(conn->node, drainer);
 }
 
 /* ---- backpressure ---------------------------------------------------------
@@ -106,39 +108,42 @@ queue_cast(genrpc__conn *c, genrpc__job *job)
 #define BACKLOG_LOW 512
 
 /* Loop: one more request queued. */
-void
-genrpc__backlog_queued(genrpc__conn *c)
+static void
+backlog_queued(genrpc__conn *conn)
 {
-    if (atomic_fetch_add(&c->backlog, 1) + 1 >= BACKLOG_HIGH && !c->read_paused) {
-        c->read_paused = true;
-        ev_io_stop(c->node->loop, &c->rw);
-        atomic_fetch_add(&c->node->reads_paused, 1);
-        genrpc__log(&c->node->cfg, GENRPC_LOG_DEBUG, "%s has %d requests waiting: not reading it",
-                    c->peer, BACKLOG_HIGH);
+    genrpc__acceptor *a = genrpc__acceptor_of(conn);
+    if (atomic_fetch_add(&a->backlog, 1) + 1 >= BACKLOG_HIGH && !a->read_paused) {
+        a->read_paused = true;
+        genrpc__conn_pause_reading(conn, true);
+        atomic_fetch_add(&conn->node->reads_paused, 1);
+        genrpc__log(&conn->node->cfg, GENRPC_LOG_DEBUG,
+                    "%s has %d requests waiting: not reading it", conn->peer, BACKLOG_HIGH);
     }
 }
 
 static void
 resume_read_cmd(genrpc_node *node, void *arg)
 {
-    genrpc__conn *c = arg;
-    if (c->read_paused && atomic_load(&c->state) != GENRPC__CLOSED &&
-        atomic_load(&c->backlog) < BACKLOG_HIGH) {
-        c->read_paused = false;
-        ev_io_start(node->loop, &c->rw);
+    (void)node;
+    genrpc__conn *conn = arg;
+    genrpc__acceptor *a = genrpc__acceptor_of(conn);
+    if (a->read_paused && atomic_load(&a->backlog) < BACKLOG_HIGH) {
+        a->read_paused = false;
+        genrpc__conn_pause_reading(conn, false);
     }
-    genrpc__conn_unref(c);
+    genrpc__conn_unref(conn);
 }
 
 /* Any thread: a queued request has started running. */
 void
-genrpc__backlog_started(genrpc__conn *c)
+genrpc__backlog_started(genrpc__conn *conn)
 {
-    if (atomic_fetch_sub(&c->backlog, 1) - 1 != BACKLOG_LOW)
+    genrpc__acceptor *a = genrpc__acceptor_of(conn);
+    if (atomic_fetch_sub(&a->backlog, 1) - 1 != BACKLOG_LOW)
         return; /* only the thread that crosses the low mark resumes reading */
-    genrpc__conn_ref(c);
-    if (genrpc__loop_post(c->node, resume_read_cmd, c) != GENRPC_OK)
-        genrpc__conn_unref(c);
+    genrpc__conn_ref(conn);
+    if (genrpc__loop_post(conn->node, resume_read_cmd, conn) != GENRPC_OK)
+        genrpc__conn_unref(conn);
 }
 
 /* On the loop: a CALL or CAST frame from an authenticated peer. */
@@ -172,7 +177,7 @@ on_request(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t le
     job->fn = fn;
     job->req_id = h.req_id;
     job->is_cast = is_cast;
-    genrpc__backlog_queued(c);
+    backlog_queued(c);
     if (is_cast)
         queue_cast(c, job);
     else
@@ -273,8 +278,8 @@ on_bcast(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len)
     queue_cast(c, job);
 }
 
-void
-genrpc__server_frame(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len)
+static void
+acceptor_frame(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len)
 {
     if (body[0] == GENRPC__K_CALL || body[0] == GENRPC__K_CAST) {
         on_request(c, chunk, body, len);
@@ -287,3 +292,49 @@ genrpc__server_frame(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body,
     atomic_fetch_add(&c->node->protocol_errors, 1);
     genrpc__conn_close(c, GENRPC_E_PROTOCOL, "unexpected frame kind 0x%02x", body[0]);
 }
+
+/* ---- the role ------------------------------------------------------------ */
+
+static void
+acceptor_init(genrpc__conn *c)
+{
+    pthread_mutex_init(&genrpc__acceptor_of(c)->casts_mu, NULL);
+}
+
+static void
+acceptor_ready(genrpc__conn *c)
+{
+    genrpc__events_conn_up(c);
+}
+
+static void
+acceptor_closed(genrpc__conn *c, int err, bool was_ready)
+{
+    (void)err; /* requests queued or running finish; their replies are dropped */
+    if (was_ready)
+        genrpc__events_conn_down(c);
+}
+
+/* An acceptor is referenced by the loop and the acceptor list; every queued
+ * or running request holds one more (so do transient users such as the
+ * deferred-flush list: at worst the idle close waits one more round). */
+static bool
+acceptor_busy(genrpc__conn *c)
+{
+    return atomic_load(&c->refs) > 2;
+}
+
+static void
+acceptor_destroy(genrpc__conn *c)
+{
+    pthread_mutex_destroy(&genrpc__acceptor_of(c)->casts_mu);
+}
+
+const genrpc__conn_role genrpc__acceptor_role = {
+    .init = acceptor_init,
+    .frame = acceptor_frame,
+    .ready = acceptor_ready,
+    .closed = acceptor_closed,
+    .busy = acceptor_busy,
+    .destroy = acceptor_destroy,
+};

@@ -1,0 +1,77 @@
+/*
+ * pending.h - calls in flight (rpc layer): one record per call, completed
+ * in one of three ways (a blocked caller, a promise, a callback), kept in
+ * its client connection's table by request id (pending.c).
+ */
+#ifndef GENRPC_RPC_PENDING_H
+#define GENRPC_RPC_PENDING_H
+
+#include <ev.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/chunk.h"
+#include "net/conn.h"
+#include "wire/out.h"
+
+typedef enum genrpc__pmode {
+    GENRPC__WAITER,   /* a blocked caller thread */
+    GENRPC__PROMISE,  /* a genrpc_promise */
+    GENRPC__CALLBACK, /* a callback run on the loop */
+} genrpc__pmode;
+
+/* A blocked caller's wake-up: one per thread, reused for every call. */
+typedef struct genrpc__waiter {
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+} genrpc__waiter;
+
+genrpc__waiter *genrpc__thread_waiter(void);
+
+/* One call in flight. Lives in its conn's pending table from send until
+ * the reply, the timeout or the connection's end removes it; whoever
+ * removes it completes it. */
+typedef struct genrpc__pending {
+    struct genrpc__pending *hnext; /* pending table chain (conn->pend_mu) */
+    uint64_t req_id;
+    genrpc__pmode mode;
+    const genrpc_function_desc *fn;
+    /* result, written by the completer before signalling */
+    genrpc__slice reply; /* REPLY payload, or data NULL */
+    genrpc_status status;
+    bool done; /* WAITER: guarded by waiter->mu */
+    genrpc__waiter *waiter;
+    struct genrpc_promise *promise;
+    /* CALLBACK mode */
+    genrpc_reply_thunk thunk;
+    genrpc_generic_fn user_cb;
+    void *arg;
+    ev_timer timer;
+    genrpc__conn *conn; /* CALLBACK/PROMISE: a reference while in flight */
+    genrpc_node *node;
+    /* CALLBACK: what the callback waits for: the call's outcome, and a
+     * lent request's frame being written, dropped or copied
+     * (GENRPC_CALL_LEND_REQUEST) */
+    atomic_int holds;
+    genrpc__out *lent_out; /* that frame until then (conn->out_mu) */
+} genrpc__pending;
+
+/* Completes p with its result (already filled), by mode. Loop thread or
+ * the thread that removed p from its table. */
+void genrpc__pending_complete(genrpc__pending *p);
+
+
+/* The pending table of client connection c (pending.c). insert assigns
+ * p->req_id; GENRPC_E_CLOSED once c closed (or went idle). */
+int genrpc__pending_insert(genrpc__conn *c, genrpc__pending *p);
+genrpc__pending *genrpc__pending_take(genrpc__conn *c, uint64_t req_id);
+bool genrpc__pending_remove(genrpc__conn *c, genrpc__pending *p);
+/* c closed: no more inserts; every call in the table fails with err. */
+void genrpc__pending_fail_all(genrpc__conn *c, int err, const char *msg);
+/* Not idle: calls in flight. Without any, closes the table (no more
+ * inserts: a call racing the idle close goes to a fresh connection). */
+bool genrpc__pending_busy(genrpc__conn *c);
+
+#endif /* GENRPC_RPC_PENDING_H */
