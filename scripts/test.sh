@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, in both build configurations:
-#   build/       gcc, RelWithDebInfo
-#   build-asan/  clang, AddressSanitizer + UndefinedBehaviorSanitizer
-# Exits non-zero if either build or any test fails.
+#   build/          gcc, RelWithDebInfo
+#   build-asan/     clang, AddressSanitizer + UndefinedBehaviorSanitizer
+# and scripts/check-exports (build-exports/: a shared libgenrpc only).
+# Exits non-zero if a build, the export check or any test fails.
 # GENRPC_FUZZ_SECONDS=<n> (unset: skipped) also runs every libFuzzer target
 # for n seconds (tests/fuzz/run.sh, build-fuzz/).
 set -euo pipefail
@@ -18,6 +19,8 @@ cmake --build build-asan -j"$jobs"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 status=0
+echo "== exports: a shared libgenrpc (build-exports/)"
+scripts/check-exports || status=1
 echo "== tests: gcc build (build/)"
 ctest --test-dir build --output-on-failure -j"$jobs" --timeout 180 || status=1
 echo "== tests: clang ASan+UBSan build (build-asan/)"

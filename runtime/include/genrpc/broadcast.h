@@ -19,6 +19,7 @@
 #include <protobuf-c/protobuf-c.h>
 #include "genrpc/call.h"
 #include "genrpc/error.h"
+#include "genrpc/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -43,24 +44,25 @@ typedef void (*genrpc_handler_fn)(genrpc_node *node, const char *from,
  * `msg_type`. A message sent to `name` with another type is refused and
  * counted (broadcasts_dropped). Returns GENRPC_OK, GENRPC_E_EXISTS (the
  * name is taken), GENRPC_E_INVAL or GENRPC_E_NOMEM. */
-int genrpc_handler_register(genrpc_node *node, const char *name,
-                            const ProtobufCMessageDescriptor *msg_type, genrpc_handler_fn cb,
-                            void *user);
+GENRPC_API int genrpc_handler_register(genrpc_node *node, const char *name,
+                                       const ProtobufCMessageDescriptor *msg_type,
+                                       genrpc_handler_fn cb, void *user);
 
 /* For generated code: the same with a typed callback called through
  * `thunk` (see genrpc_reply_thunk in call.h). */
 typedef void (*genrpc_handler_thunk)(genrpc_generic_fn cb, genrpc_node *node, const char *from,
                                      const ProtobufCMessage *msg, void *user);
-int genrpc_handler_register_typed(genrpc_node *node, const char *name,
-                                  const ProtobufCMessageDescriptor *msg_type,
-                                  genrpc_handler_thunk thunk, genrpc_generic_fn cb, void *user);
+GENRPC_API int genrpc_handler_register_typed(genrpc_node *node, const char *name,
+                                             const ProtobufCMessageDescriptor *msg_type,
+                                             genrpc_handler_thunk thunk, genrpc_generic_fn cb,
+                                             void *user);
 
 /* Removes the handler registered under `name`; messages that arrive later
  * are dropped and counted. Called from any thread but a worker, it waits
  * for the callbacks already running on it, so `user` may be freed
  * afterwards; called from a worker (a handler), it does not wait.
  * Returns GENRPC_OK, GENRPC_E_NOT_FOUND or GENRPC_E_INVAL. */
-int genrpc_handler_unregister(genrpc_node *node, const char *name);
+GENRPC_API int genrpc_handler_unregister(genrpc_node *node, const char *name);
 
 /* ---- abcast ------------------------------------------------------------- */
 
@@ -73,8 +75,8 @@ int genrpc_handler_unregister(genrpc_node *node, const char *name);
  * is queued, or an error for bad arguments (GENRPC_E_INVAL: NULL node,
  * name or msg, a name of 0 or more than 255 bytes, a target without a node
  * name; GENRPC_E_TOO_BIG, GENRPC_E_NOMEM) - then nothing was sent. */
-int genrpc_abcast(genrpc_node *node, const genrpc_target *targets, size_t n, const char *name,
-                  const ProtobufCMessage *msg, genrpc_status *st);
+GENRPC_API int genrpc_abcast(genrpc_node *node, const genrpc_target *targets, size_t n,
+                             const char *name, const ProtobufCMessage *msg, genrpc_status *st);
 
 /* ---- sbcast ------------------------------------------------------------- */
 
@@ -97,8 +99,9 @@ typedef struct genrpc_sbcast_result {
  * for bad arguments as genrpc_abcast (then nothing was sent and results
  * are untouched; also GENRPC_E_INVAL when called from the node's event
  * loop). n == 0 is GENRPC_OK. */
-int genrpc_sbcast(genrpc_node *node, const genrpc_target *targets, size_t n, const char *name,
-                  const ProtobufCMessage *msg, genrpc_sbcast_result *results, genrpc_status *st);
+GENRPC_API int genrpc_sbcast(genrpc_node *node, const genrpc_target *targets, size_t n,
+                             const char *name, const ProtobufCMessage *msg,
+                             genrpc_sbcast_result *results, genrpc_status *st);
 
 #ifdef __cplusplus
 }

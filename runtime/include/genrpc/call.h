@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <protobuf-c/protobuf-c.h>
 #include "genrpc/error.h"
+#include "genrpc/export.h"
 #include "genrpc/module.h"
 
 #ifdef __cplusplus
@@ -91,16 +92,18 @@ typedef struct genrpc_status {
  * protobuf_c_message_free_unpacked(*reply, NULL)); otherwise *reply is
  * NULL. Must not be called from a callback running on the node's event
  * loop (GENRPC_E_INVAL). */
-int genrpc_call(genrpc_node *node, genrpc_target target, const genrpc_module_desc *module,
-                const genrpc_function_desc *fn, const ProtobufCMessage *request,
-                ProtobufCMessage **reply, const genrpc_call_opts *opts, genrpc_status *st);
+GENRPC_API int genrpc_call(genrpc_node *node, genrpc_target target,
+                           const genrpc_module_desc *module, const genrpc_function_desc *fn,
+                           const ProtobufCMessage *request, ProtobufCMessage **reply,
+                           const genrpc_call_opts *opts, genrpc_status *st);
 
 /* Fire-and-forget: queues `request` and returns at once, also when the node
  * is unreachable (nothing is reported then; see docs/errors.md). Casts on
  * one connection are delivered and run in the order they were sent. */
-int genrpc_cast(genrpc_node *node, genrpc_target target, const genrpc_module_desc *module,
-                const genrpc_function_desc *fn, const ProtobufCMessage *request,
-                const genrpc_call_opts *opts, genrpc_status *st);
+GENRPC_API int genrpc_cast(genrpc_node *node, genrpc_target target,
+                           const genrpc_module_desc *module, const genrpc_function_desc *fn,
+                           const ProtobufCMessage *request, const genrpc_call_opts *opts,
+                           genrpc_status *st);
 
 /* ---- async call with a promise ---------------------------------------- */
 
@@ -108,25 +111,26 @@ typedef struct genrpc_promise genrpc_promise;
 
 /* Sends the call and returns at once with a promise (*out) that the caller
  * owns and must release with genrpc_promise_free. */
-int genrpc_call_async(genrpc_node *node, genrpc_target target, const genrpc_module_desc *module,
-                      const genrpc_function_desc *fn, const ProtobufCMessage *request,
-                      const genrpc_call_opts *opts, genrpc_promise **out, genrpc_status *st);
+GENRPC_API int genrpc_call_async(genrpc_node *node, genrpc_target target,
+                                 const genrpc_module_desc *module, const genrpc_function_desc *fn,
+                                 const ProtobufCMessage *request, const genrpc_call_opts *opts,
+                                 genrpc_promise **out, genrpc_status *st);
 
 /* Waits for the promise's result (at most until the call's timeout) and
  * consumes it: on GENRPC_OK *reply is a message the caller owns, as with
  * genrpc_call. A promise yields once; a second yield or nb_yield returns
  * GENRPC_E_CONSUMED at once. */
-int genrpc_promise_yield(genrpc_promise *p, ProtobufCMessage **reply, genrpc_status *st);
+GENRPC_API int genrpc_promise_yield(genrpc_promise *p, ProtobufCMessage **reply, genrpc_status *st);
 
 /* Like yield, but waits at most `timeout_ms` (GENRPC_INFINITY: same as
  * yield). If the result is not there by then it returns
  * GENRPC_E_NOT_READY and the promise stays valid and unconsumed. */
-int genrpc_promise_nb_yield(genrpc_promise *p, int64_t timeout_ms, ProtobufCMessage **reply,
-                            genrpc_status *st);
+GENRPC_API int genrpc_promise_nb_yield(genrpc_promise *p, int64_t timeout_ms,
+                                       ProtobufCMessage **reply, genrpc_status *st);
 
 /* Releases the promise, discarding any unclaimed result; a reply arriving
  * later is dropped. NULL is a no-op. */
-void genrpc_promise_free(genrpc_promise *p);
+GENRPC_API void genrpc_promise_free(genrpc_promise *p);
 
 /* ---- async call with a callback --------------------------------------- */
 
@@ -140,9 +144,10 @@ void genrpc_promise_free(genrpc_promise *p);
 typedef void (*genrpc_reply_cb)(int err, const genrpc_status *st, const ProtobufCMessage *reply,
                                 void *arg);
 
-int genrpc_call_async_cb(genrpc_node *node, genrpc_target target, const genrpc_module_desc *module,
-                         const genrpc_function_desc *fn, const ProtobufCMessage *request,
-                         const genrpc_call_opts *opts, genrpc_reply_cb cb, void *arg);
+GENRPC_API int genrpc_call_async_cb(genrpc_node *node, genrpc_target target,
+                                    const genrpc_module_desc *module,
+                                    const genrpc_function_desc *fn, const ProtobufCMessage *request,
+                                    const genrpc_call_opts *opts, genrpc_reply_cb cb, void *arg);
 
 /* For generated code: the same with a typed user callback. Calling a
  * function through a pointer of another type is undefined in C, so the
@@ -152,10 +157,12 @@ typedef void (*genrpc_generic_fn)(void);
 typedef void (*genrpc_reply_thunk)(genrpc_generic_fn user_cb, int err, const genrpc_status *st,
                                    const ProtobufCMessage *reply, void *arg);
 
-int genrpc_call_async_typed(genrpc_node *node, genrpc_target target,
-                            const genrpc_module_desc *module, const genrpc_function_desc *fn,
-                            const ProtobufCMessage *request, const genrpc_call_opts *opts,
-                            genrpc_reply_thunk thunk, genrpc_generic_fn user_cb, void *arg);
+GENRPC_API int genrpc_call_async_typed(genrpc_node *node, genrpc_target target,
+                                       const genrpc_module_desc *module,
+                                       const genrpc_function_desc *fn,
+                                       const ProtobufCMessage *request,
+                                       const genrpc_call_opts *opts, genrpc_reply_thunk thunk,
+                                       genrpc_generic_fn user_cb, void *arg);
 
 #ifdef __cplusplus
 }

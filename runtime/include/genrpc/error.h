@@ -8,6 +8,8 @@
 #ifndef GENRPC_ERROR_H
 #define GENRPC_ERROR_H
 
+#include "genrpc/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -61,17 +63,17 @@ typedef enum genrpc_err {
 
 /* A human sentence for err ("call timed out"); "unknown error" for values
  * outside the list. Never NULL; static storage. */
-const char *genrpc_strerror(int err);
+GENRPC_API const char *genrpc_strerror(int err);
 
 /* The enum name without prefix ("TIMEOUT"); "UNKNOWN" for values outside
  * the list. Never NULL; static storage. */
-const char *genrpc_err_name(int err);
+GENRPC_API const char *genrpc_err_name(int err);
 
 /* The class of err (GENRPC_CLASS_LOCAL for unknown values). */
-genrpc_err_class genrpc_err_class_of(int err);
+GENRPC_API genrpc_err_class genrpc_err_class_of(int err);
 
 /* "badrpc", "badtcp", "local" or "ok". */
-const char *genrpc_err_class_name(genrpc_err_class cls);
+GENRPC_API const char *genrpc_err_class_name(genrpc_err_class cls);
 
 #ifdef __cplusplus
 }

@@ -7,6 +7,7 @@
  *   genrpc/node.h    node configuration, start/stop, introspection
  *   genrpc/multi.h   connected nodes, multicall, eval everywhere
  *   genrpc/broadcast.h named handlers, abcast, sbcast
+ *   genrpc/export.h  GENRPC_API, the export mark of public functions
  */
 #ifndef GENRPC_GENRPC_H
 #define GENRPC_GENRPC_H

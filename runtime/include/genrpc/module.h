@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include <protobuf-c/protobuf-c.h>
+#include "genrpc/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -65,7 +66,7 @@ typedef struct genrpc_module_desc {
  * this code and message:
  *     return genrpc_fail(ctx, 404, "no key %s", req->key);
  * `code` must be non-zero. */
-int genrpc_fail(genrpc_ctx *ctx, int32_t code, const char *fmt, ...)
+GENRPC_API int genrpc_fail(genrpc_ctx *ctx, int32_t code, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
@@ -73,20 +74,20 @@ int genrpc_fail(genrpc_ctx *ctx, int32_t code, const char *fmt, ...)
 
 /* Allocates `size` bytes that live until the reply has been encoded (the
  * call's arena). Use it for anything the reply points to. NULL on OOM. */
-void *genrpc_ctx_alloc(genrpc_ctx *ctx, size_t size);
+GENRPC_API void *genrpc_ctx_alloc(genrpc_ctx *ctx, size_t size);
 
 /* The `user` pointer given at registration. */
-void *genrpc_ctx_user(const genrpc_ctx *ctx);
+GENRPC_API void *genrpc_ctx_user(const genrpc_ctx *ctx);
 
 /* The node running the handler (handlers may call other nodes with it). */
-genrpc_node *genrpc_ctx_node(const genrpc_ctx *ctx);
+GENRPC_API genrpc_node *genrpc_ctx_node(const genrpc_ctx *ctx);
 
 /* Name of the node that sent the request ("a@10.0.0.5"). Valid while the
  * handler runs. */
-const char *genrpc_ctx_caller(const genrpc_ctx *ctx);
+GENRPC_API const char *genrpc_ctx_caller(const genrpc_ctx *ctx);
 
 /* true when the request is a cast (its reply is discarded). */
-bool genrpc_ctx_is_cast(const genrpc_ctx *ctx);
+GENRPC_API bool genrpc_ctx_is_cast(const genrpc_ctx *ctx);
 
 /* ---- registration ------------------------------------------------------ */
 
@@ -97,12 +98,12 @@ bool genrpc_ctx_is_cast(const genrpc_ctx *ctx);
  * one module may be registered at once. Returns GENRPC_E_EXISTS when that
  * name and version is already registered, GENRPC_E_INVAL on bad
  * arguments. */
-int genrpc_node_register(genrpc_node *node, const genrpc_module_desc *module,
-                         const void *impl, void *user);
+GENRPC_API int genrpc_node_register(genrpc_node *node, const genrpc_module_desc *module,
+                                    const void *impl, void *user);
 
 /* Removes module `name` at `version`; calls already running finish first
  * (this waits for them). GENRPC_E_NOT_FOUND if it is not registered. */
-int genrpc_node_unregister(genrpc_node *node, const char *name, uint32_t version);
+GENRPC_API int genrpc_node_unregister(genrpc_node *node, const char *name, uint32_t version);
 
 #ifdef __cplusplus
 }

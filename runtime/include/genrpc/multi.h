@@ -18,6 +18,7 @@
 #include <protobuf-c/protobuf-c.h>
 #include "genrpc/call.h"
 #include "genrpc/error.h"
+#include "genrpc/export.h"
 #include "genrpc/module.h"
 
 #ifdef __cplusplus
@@ -34,10 +35,10 @@ extern "C" {
  * On GENRPC_OK *names is a NULL-terminated array of *n names (*n may be 0)
  * that the caller owns and frees with genrpc_nodes_free; on error *names is
  * NULL and *n is 0. */
-int genrpc_nodes(genrpc_node *node, char ***names, size_t *n, genrpc_status *st);
+GENRPC_API int genrpc_nodes(genrpc_node *node, char ***names, size_t *n, genrpc_status *st);
 
 /* Frees what genrpc_nodes returned (names and array). NULL is a no-op. */
-void genrpc_nodes_free(char **names);
+GENRPC_API void genrpc_nodes_free(char **names);
 
 /* The targets of gen_rpc's node-less multicall / eval_everywhere: this node
  * first, then every node of genrpc_nodes(), all keyless. On GENRPC_OK
@@ -45,11 +46,11 @@ void genrpc_nodes_free(char **names);
  * names included, and frees with genrpc_targets_free; on error *targets is
  * NULL and *n is 0. The list is a snapshot: pass it to genrpc_multicall,
  * and results[i] belongs to (*targets)[i]. */
-int genrpc_cluster_targets(genrpc_node *node, genrpc_target **targets, size_t *n,
-                           genrpc_status *st);
+GENRPC_API int genrpc_cluster_targets(genrpc_node *node, genrpc_target **targets, size_t *n,
+                                      genrpc_status *st);
 
 /* Frees what genrpc_cluster_targets returned. NULL is a no-op. */
-void genrpc_targets_free(genrpc_target *targets);
+GENRPC_API void genrpc_targets_free(genrpc_target *targets);
 
 /* ---- multicall ---------------------------------------------------------- */
 
@@ -81,13 +82,13 @@ typedef struct genrpc_multicall_result {
  * with genrpc_multicall_free_replies (or one by one with
  * protobuf_c_message_free_unpacked). Blocks the calling thread; must not
  * be called from a callback on the node's loop. */
-int genrpc_multicall(genrpc_node *node, const genrpc_target *targets, size_t n,
-                     const genrpc_module_desc *module, const genrpc_function_desc *fn,
-                     const ProtobufCMessage *request, const genrpc_call_opts *opts,
-                     genrpc_multicall_result *results, genrpc_status *st);
+GENRPC_API int genrpc_multicall(genrpc_node *node, const genrpc_target *targets, size_t n,
+                                const genrpc_module_desc *module, const genrpc_function_desc *fn,
+                                const ProtobufCMessage *request, const genrpc_call_opts *opts,
+                                genrpc_multicall_result *results, genrpc_status *st);
 
 /* Frees results[0..n)'s replies and sets them to NULL; statuses stay. */
-void genrpc_multicall_free_replies(genrpc_multicall_result *results, size_t n);
+GENRPC_API void genrpc_multicall_free_replies(genrpc_multicall_result *results, size_t n);
 
 /* For generated code: genrpc_multicall writing into a caller's typed
  * result array. `store(results, i, status, reply)` is called once per
@@ -97,10 +98,12 @@ void genrpc_multicall_free_replies(genrpc_multicall_result *results, size_t n);
 typedef void (*genrpc_multicall_store_fn)(void *results, size_t i, const genrpc_status *status,
                                           ProtobufCMessage *reply);
 
-int genrpc_multicall_typed(genrpc_node *node, const genrpc_target *targets, size_t n,
-                           const genrpc_module_desc *module, const genrpc_function_desc *fn,
-                           const ProtobufCMessage *request, const genrpc_call_opts *opts,
-                           void *results, genrpc_multicall_store_fn store, genrpc_status *st);
+GENRPC_API int genrpc_multicall_typed(genrpc_node *node, const genrpc_target *targets, size_t n,
+                                      const genrpc_module_desc *module,
+                                      const genrpc_function_desc *fn,
+                                      const ProtobufCMessage *request, const genrpc_call_opts *opts,
+                                      void *results, genrpc_multicall_store_fn store,
+                                      genrpc_status *st);
 
 /* ---- eval everywhere ---------------------------------------------------- */
 
@@ -111,10 +114,11 @@ int genrpc_multicall_typed(genrpc_node *node, const genrpc_target *targets, size
  * Returns GENRPC_OK once every cast is queued, or an error for bad
  * arguments (as genrpc_multicall; nothing is sent then). Errors of single
  * targets (unreachable, discovery, node stopping) are not reported. */
-int genrpc_eval_everywhere(genrpc_node *node, const genrpc_target *targets, size_t n,
-                           const genrpc_module_desc *module, const genrpc_function_desc *fn,
-                           const ProtobufCMessage *request, const genrpc_call_opts *opts,
-                           genrpc_status *st);
+GENRPC_API int genrpc_eval_everywhere(genrpc_node *node, const genrpc_target *targets, size_t n,
+                                      const genrpc_module_desc *module,
+                                      const genrpc_function_desc *fn,
+                                      const ProtobufCMessage *request, const genrpc_call_opts *opts,
+                                      genrpc_status *st);
 
 #ifdef __cplusplus
 }

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include "genrpc/error.h"
 #include "genrpc/call.h"
+#include "genrpc/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -129,30 +130,31 @@ typedef struct genrpc_node_config {
     }
 
 /* Sets every field of *cfg to its default (same as GENRPC_NODE_CONFIG_INIT). */
-void genrpc_node_config_init(genrpc_node_config *cfg);
+GENRPC_API void genrpc_node_config_init(genrpc_node_config *cfg);
 
 /* Starts a node: binds its listener(s) and starts its threads. The node
  * copies what it needs from cfg (cfg may be freed after). On success *out
  * is a node the caller owns and must end with genrpc_node_stop. On failure
  * *out is NULL and st->message says why (bad name, port in use, ...). */
-int genrpc_node_start(const genrpc_node_config *cfg, genrpc_node **out, genrpc_status *st);
+GENRPC_API int genrpc_node_start(const genrpc_node_config *cfg, genrpc_node **out,
+                                 genrpc_status *st);
 
 /* Stops the node: closes every connection, fails every pending call and
  * promise with GENRPC_E_STOPPED (callbacks are called), waits for running
  * handlers to return, joins the threads and frees the node. Promises still
  * held by the caller stay valid (they answer GENRPC_E_STOPPED) until freed.
  * Must not be called from one of the node's own threads (GENRPC_E_INVAL). */
-int genrpc_node_stop(genrpc_node *node);
+GENRPC_API int genrpc_node_stop(genrpc_node *node);
 
 /* The node's name, as configured. */
-const char *genrpc_node_name(const genrpc_node *node);
+GENRPC_API const char *genrpc_node_name(const genrpc_node *node);
 
 /* The TCP port the node listens on (the bound one when configured as 0),
  * or GENRPC_PORT_DISABLED. */
-int genrpc_node_tcp_port(const genrpc_node *node);
+GENRPC_API int genrpc_node_tcp_port(const genrpc_node *node);
 
 /* The same for its TLS listener (ssl_server_port). */
-int genrpc_node_ssl_port(const genrpc_node *node);
+GENRPC_API int genrpc_node_ssl_port(const genrpc_node *node);
 
 /* A snapshot of the node's counters, for tests and monitoring. */
 typedef struct genrpc_node_info {
@@ -171,7 +173,7 @@ typedef struct genrpc_node_info {
                                     wrong type, policy, undecodable) */
 } genrpc_node_info;
 
-void genrpc_node_get_info(genrpc_node *node, genrpc_node_info *out);
+GENRPC_API void genrpc_node_get_info(genrpc_node *node, genrpc_node_info *out);
 
 /* ---- node events (docs/multinode.md, "Node events") ------------------------ */
 
@@ -196,13 +198,13 @@ typedef void (*genrpc_node_event_cb)(genrpc_node *node, const char *peer,
  * itself is never reported. Soon after subscribing, cb receives UP for
  * every node already up (from the loop, before any later event).
  * GENRPC_E_INVAL from an event callback (the loop) or for a NULL cb. */
-int genrpc_node_monitor(genrpc_node *node, genrpc_node_event_cb cb, void *user,
-                        genrpc_status *st);
+GENRPC_API int genrpc_node_monitor(genrpc_node *node, genrpc_node_event_cb cb, void *user,
+                                   genrpc_status *st);
 
 /* Removes the subscription (cb, user). Once it returns, cb(user) is not
  * running and will not be called again. GENRPC_E_INVAL if there was no such
  * subscription or when called from an event callback. */
-int genrpc_node_unmonitor(genrpc_node *node, genrpc_node_event_cb cb, void *user);
+GENRPC_API int genrpc_node_unmonitor(genrpc_node *node, genrpc_node_event_cb cb, void *user);
 
 /* ---- debugging and tests only ------------------------------------------- */
 
@@ -212,7 +214,7 @@ int genrpc_node_unmonitor(genrpc_node *node, genrpc_node_event_cb cb, void *user
  * the node's loop; returns the number closed once they are closed (or a
  * negative genrpc error). Not for production use: a fault-injection hook
  * for tests (CONFORMANCE L33, R27, R28, K10, K11). */
-int genrpc_node_debug_close_acceptors(genrpc_node *node, const char *peer, int max);
+GENRPC_API int genrpc_node_debug_close_acceptors(genrpc_node *node, const char *peer, int max);
 
 #ifdef __cplusplus
 }
