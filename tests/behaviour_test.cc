@@ -221,8 +221,10 @@ TEST_F(BehaviourTest, S8_UnreachableNodeDoesNotDelayOthers) {
   Stopwatch sw;
   EXPECT_TRUE(PingOk(n(), kSlave));
   int64_t live_ms = sw.ElapsedMs();
-  EXPECT_LT(live_ms, 300) << "a call to a live node waited " << live_ms
-                          << " ms behind connects to unreachable nodes";
+  // Waiting behind the dead connects would take about kConnect; the margin
+  // below it is for a loaded 2-core machine, not a speed claim.
+  EXPECT_LT(live_ms, kConnect * 7 / 10) << "a call to a live node waited " << live_ms
+                                        << " ms behind connects to unreachable nodes";
   // Casts to the hanging node do not block either.
   Test__CountRequest creq = TEST__COUNT_REQUEST__INIT;
   genrpc_status cst{};
@@ -234,7 +236,10 @@ TEST_F(BehaviourTest, S8_UnreachableNodeDoesNotDelayOthers) {
   t1.join();
   t2.join();
   EXPECT_GENRPC_ERR(GENRPC_E_CONNECT, GENRPC_CLASS_BADTCP, hole_err, hole_st);
-  EXPECT_LT(hole_ms, kConnect + 500) << "connect to the black hole was not bounded by connect_timeout";
+  // CONNECT (not the call's TIMEOUT at 2000 ms) already says the connect
+  // timeout ended it; the bound only catches a hang, with room for a loaded
+  // machine (1540 ms was seen at load 11 on 2 cores).
+  EXPECT_LT(hole_ms, kConnect + 1500) << "connect to the black hole was not bounded by connect_timeout";
   EXPECT_GE(hole_ms, kConnect - 100) << "connect gave up before connect_timeout";
   // A peer that accepts TCP but never authenticates: a badtcp failure (or the
   // call's own timeout), never success.
