@@ -91,9 +91,10 @@ typedef struct genrpc_emb_transport {
 
 /* ---- crypto hooks ---------------------------------------------------------
  * HMAC-SHA256(key, msg) into out[32]. Returns 0, or nonzero on failure
- * (the handshake then fails with GENRPC_E_AUTH). The default is
- * genrpc_emb_hmac_sha256_mbedtls (src/hmac_mbedtls.c, link it or not); a
- * device with a hardware SHA engine passes its own. */
+ * (the handshake then fails with GENRPC_E_AUTH). mbedTLS's is
+ * genrpc_emb_hmac_sha256_mbedtls (src/hmac_mbedtls.c, in its own file so
+ * that a device with a hardware SHA engine can leave it out and pass its
+ * own; the core never names it). */
 typedef int (*genrpc_emb_hmac_fn)(void *ctx, const uint8_t *key, size_t key_len,
                                   const uint8_t *msg, size_t msg_len,
                                   uint8_t out[GENRPC_EMB_MAC_LEN]);
@@ -115,7 +116,7 @@ typedef struct genrpc_emb_config {
     const char *server_name; /* the node dialled (HELLO's to; CHALLENGE must name it) */
     const char *cookie;      /* the shared secret, NUL-terminated, non-empty */
     genrpc_emb_transport transport;
-    genrpc_emb_hmac_fn hmac; /* NULL: genrpc_emb_hmac_sha256_mbedtls */
+    genrpc_emb_hmac_fn hmac; /* required: e.g. genrpc_emb_hmac_sha256_mbedtls */
     void *hmac_ctx;
     genrpc_emb_random_fn random; /* required */
     void *random_ctx;
