@@ -13,7 +13,7 @@
 
 #include "echo.genrpc_emb.h"
 
-static uint8_t rx[16384 + 64], tx[16384 + 64];
+static uint8_t rx[256 + 64], tx[256 + 64];
 static bench_EchoRequest req;
 static bench_EchoReply rep;
 
@@ -34,9 +34,9 @@ main(int argc, char **argv)
         else if (!strcmp(argv[i], "--calls"))
             calls = atol(argv[i + 1]);
     }
-    if (payload < 0 || payload > 16384 || calls < 1) {
+    if (payload < 0 || payload > 256 || calls < 1) {
         fprintf(stderr, "usage: genrpc_bench_embedded_client [--port N] [--host H] "
-                        "[--payload 0..16384] [--calls N]\n");
+                        "[--payload 0..256] [--calls N]\n");
         return 2;
     }
     static char server[300];
