@@ -191,7 +191,7 @@ TEST(Parameters, ServerFalseDropsImplAndRegisterButKeepsStubs)
 
 const std::string kEmbOpts = "--genrpc_opt=embedded,nanopb_options_dir=" GENRPC_TEST_PROTOS_DIR;
 
-TEST(Embedded, GeneratedFilesMatchCommittedGoldenFilesByteForByte)
+TEST(CodegenEmbedded, GeneratedFilesMatchCommittedGoldenFilesByteForByte)
 {
     fs::path out = out_dir("embedded_golden");
     ProtocRun r = run_protoc("embedded/sensor.proto embedded/units.proto", out, kEmbOpts);
@@ -216,7 +216,7 @@ TEST(Embedded, GeneratedFilesMatchCommittedGoldenFilesByteForByte)
     EXPECT_EQ(h.find("reset_emb_call"), std::string::npos);
 }
 
-TEST(Embedded, BareEmbeddedParameterMeansTrue)
+TEST(CodegenEmbedded, BareEmbeddedParameterMeansTrue)
 {
     ProtocRun r = run_protoc("embedded/sensor.proto", out_dir("embedded_bare"),
                              "--genrpc_opt=embedded --genrpc_opt=nanopb_options_dir="
@@ -243,7 +243,7 @@ TEST_P(EmbeddedOptions, AreRefusedWithAClearMessageAndNoOutput)
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Embedded, EmbeddedOptions,
+    CodegenEmbedded, EmbeddedOptions,
     testing::Values(
         BadEmbedded{"embedded_bad/missing.proto",
                     {"embedded_bad/missing.proto: embedded mode: field bad.Req.name is a string "
@@ -263,7 +263,7 @@ INSTANTIATE_TEST_SUITE_P(
         return fs::path(info.param.proto).stem().string();
     });
 
-TEST(Embedded, OptionsDirParameterNeedsAValue)
+TEST(CodegenEmbedded, OptionsDirParameterNeedsAValue)
 {
     ProtocRun r = run_protoc("embedded/sensor.proto", out_dir("embedded_param"),
                              "--genrpc_opt=embedded,nanopb_options_dir=");
