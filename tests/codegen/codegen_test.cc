@@ -263,6 +263,39 @@ INSTANTIATE_TEST_SUITE_P(
         return fs::path(info.param.proto).stem().string();
     });
 
+TEST(CodegenEmbedded, InlineNanopbOptionsCountAsSizes)
+{
+    const std::string dir = GENRPC_TEST_NANOPB_PROTO_DIR;
+    if (dir.empty())
+        GTEST_SKIP() << "nanopb.proto not found (Debian: nanopb)";
+    fs::path out = out_dir("embedded_inline");
+    ProtocRun r = run_protoc("embedded_inline/inline.proto", out, kEmbOpts + " -I" + dir);
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_TRUE(fs::exists(out / "embedded_inline/inline.genrpc_emb.h"));
+    // Without the .options line for `unsized` the check names that field only.
+    fs::path tmp = out_dir("embedded_inline_src");
+    fs::remove_all(tmp);
+    fs::create_directories(tmp / "embedded_inline");
+    fs::copy_file(fs::path(GENRPC_TEST_PROTOS_DIR) / "embedded_inline/inline.proto",
+                  tmp / "embedded_inline/inline.proto");
+    std::string cmd = std::string(GENRPC_TEST_PROTOC) +
+                      " --plugin=protoc-gen-genrpc=" GENRPC_TEST_PLUGIN " -I" + tmp.string() +
+                      " -I" GENRPC_TEST_IDL_DIR " -I" + dir + " --genrpc_out=" + tmp.string() +
+                      " --genrpc_opt=embedded,nanopb_options_dir=" + tmp.string() +
+                      " embedded_inline/inline.proto 2>&1";
+    FILE *p = popen(cmd.c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    std::string output;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0)
+        output.append(buf, n);
+    EXPECT_NE(pclose(p), 0);
+    EXPECT_NE(output.find("field inl.Req.unsized is a string"), std::string::npos) << output;
+    EXPECT_EQ(output.find("inl.Req.name"), std::string::npos) << output;
+    EXPECT_EQ(output.find("inl.Req.blob"), std::string::npos) << output;
+}
+
 TEST(CodegenEmbedded, OptionsDirParameterNeedsAValue)
 {
     ProtocRun r = run_protoc("embedded/sensor.proto", out_dir("embedded_param"),
