@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -184,6 +185,124 @@ TEST(Parameters, ServerFalseDropsImplAndRegisterButKeepsStubs)
     EXPECT_EQ(h.find("a__b__shop__register"), std::string::npos);
     EXPECT_EQ(c.find("__invoke"), std::string::npos);
     EXPECT_NE(h.find("a__b__shop__get_price_call"), std::string::npos);
+}
+
+// ---- embedded mode (--genrpc_opt=embedded): nanopb stubs, docs/embedded.md ----
+
+const std::string kEmbOpts = "--genrpc_opt=embedded,nanopb_options_dir=" GENRPC_TEST_PROTOS_DIR;
+
+TEST(CodegenEmbedded, GeneratedFilesMatchCommittedGoldenFilesByteForByte)
+{
+    fs::path out = out_dir("embedded_golden");
+    ProtocRun r = run_protoc("embedded/sensor.proto embedded/units.proto", out, kEmbOpts);
+    ASSERT_EQ(r.status, 0) << r.output;
+    for (const char *name : {"embedded/sensor.genrpc_emb.h", "embedded/sensor.genrpc_emb.c",
+                             "embedded/units.genrpc_emb.h", "embedded/units.genrpc_emb.c"}) {
+        fs::path golden = fs::path(GENRPC_TEST_GOLDEN_DIR) / name;
+        ASSERT_TRUE(fs::exists(out / name)) << name << " was not generated";
+        EXPECT_EQ(slurp(out / name), slurp(golden))
+            << name << " differs from " << golden
+            << "; if the change is intended, run the codegen_update_golden target";
+    }
+    // Nothing of the full runtime or protobuf-c.
+    EXPECT_FALSE(fs::exists(out / "embedded/sensor.genrpc.h"));
+    std::string h = slurp(out / "embedded/sensor.genrpc_emb.h");
+    EXPECT_EQ(h.find("genrpc/genrpc.h"), std::string::npos);
+    EXPECT_EQ(h.find("pb-c.h"), std::string::npos);
+    // The wire name and version as the full stubs have them; no stub for
+    // the internal rpc.
+    EXPECT_NE(h.find("#define EMB__SENSOR__HUB__MODULE_NAME \"emb.SensorHub\""), std::string::npos);
+    EXPECT_NE(h.find("#define EMB__SENSOR__HUB__VERSION 3u"), std::string::npos);
+    EXPECT_EQ(h.find("reset_emb_call"), std::string::npos);
+}
+
+TEST(CodegenEmbedded, BareEmbeddedParameterMeansTrue)
+{
+    ProtocRun r = run_protoc("embedded/sensor.proto", out_dir("embedded_bare"),
+                             "--genrpc_opt=embedded --genrpc_opt=nanopb_options_dir="
+                             GENRPC_TEST_PROTOS_DIR);
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_TRUE(fs::exists(out_dir("embedded_bare") / "embedded/sensor.genrpc_emb.c"));
+}
+
+struct BadEmbedded {
+    const char *proto;
+    std::vector<std::string> expected; // each must appear in protoc's output
+};
+
+class EmbeddedOptions : public testing::TestWithParam<BadEmbedded> {};
+
+TEST_P(EmbeddedOptions, AreRefusedWithAClearMessageAndNoOutput)
+{
+    fs::path out = out_dir("embedded_bad");
+    ProtocRun r = run_protoc(GetParam().proto, out, kEmbOpts);
+    EXPECT_NE(r.status, 0) << r.output;
+    for (const std::string &e : GetParam().expected)
+        EXPECT_NE(r.output.find(e), std::string::npos) << "missing: " << e << "\nin:\n" << r.output;
+    EXPECT_TRUE(fs::is_empty(out)) << "files were written despite the error";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    CodegenEmbedded, EmbeddedOptions,
+    testing::Values(
+        BadEmbedded{"embedded_bad/missing.proto",
+                    {"embedded_bad/missing.proto: embedded mode: field bad.Req.name is a string "
+                     "without max_size or max_length; add a line \"bad.Req.name max_size:<n>\" "
+                     "to embedded_bad/missing.options (none found)",
+                     "field bad.Req.ids is repeated and has no max_count",
+                     "field bad.Req.blob is bytes without max_size"}},
+        BadEmbedded{"embedded_bad/syntax.proto",
+                    {"embedded_bad/syntax.options:2: option max_size:lots must be an integer"}},
+        BadEmbedded{"embedded_bad/pointer.proto",
+                    {"field bad.Req.name is type:FT_POINTER, which needs malloc"}},
+        BadEmbedded{"embedded_bad/recursive.proto",
+                    {"field bad.Node.next makes its message recursive"}},
+        BadEmbedded{"embedded_bad/noopts.proto",
+                    {"embedded_bad/noopts.options:1: \"bad.Req.name\" has no options"}}),
+    [](const testing::TestParamInfo<BadEmbedded> &info) {
+        return fs::path(info.param.proto).stem().string();
+    });
+
+TEST(CodegenEmbedded, InlineNanopbOptionsCountAsSizes)
+{
+    const std::string dir = GENRPC_TEST_NANOPB_PROTO_DIR;
+    if (dir.empty())
+        GTEST_SKIP() << "nanopb.proto not found (Debian: nanopb)";
+    fs::path out = out_dir("embedded_inline");
+    ProtocRun r = run_protoc("embedded_inline/inline.proto", out, kEmbOpts + " -I" + dir);
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_TRUE(fs::exists(out / "embedded_inline/inline.genrpc_emb.h"));
+    // Without the .options line for `unsized` the check names that field only.
+    fs::path tmp = out_dir("embedded_inline_src");
+    fs::remove_all(tmp);
+    fs::create_directories(tmp / "embedded_inline");
+    fs::copy_file(fs::path(GENRPC_TEST_PROTOS_DIR) / "embedded_inline/inline.proto",
+                  tmp / "embedded_inline/inline.proto");
+    std::string cmd = std::string(GENRPC_TEST_PROTOC) +
+                      " --plugin=protoc-gen-genrpc=" GENRPC_TEST_PLUGIN " -I" + tmp.string() +
+                      " -I" GENRPC_TEST_IDL_DIR " -I" + dir + " --genrpc_out=" + tmp.string() +
+                      " --genrpc_opt=embedded,nanopb_options_dir=" + tmp.string() +
+                      " embedded_inline/inline.proto 2>&1";
+    FILE *p = popen(cmd.c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    std::string output;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0)
+        output.append(buf, n);
+    EXPECT_NE(pclose(p), 0);
+    EXPECT_NE(output.find("field inl.Req.unsized is a string"), std::string::npos) << output;
+    EXPECT_EQ(output.find("inl.Req.name"), std::string::npos) << output;
+    EXPECT_EQ(output.find("inl.Req.blob"), std::string::npos) << output;
+}
+
+TEST(CodegenEmbedded, OptionsDirParameterNeedsAValue)
+{
+    ProtocRun r = run_protoc("embedded/sensor.proto", out_dir("embedded_param"),
+                             "--genrpc_opt=embedded,nanopb_options_dir=");
+    EXPECT_NE(r.status, 0);
+    EXPECT_NE(r.output.find("nanopb_options_dir needs a directory"), std::string::npos)
+        << r.output;
 }
 
 } // namespace
