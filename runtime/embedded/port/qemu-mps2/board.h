@@ -21,7 +21,8 @@
 /* Sleeps until an interrupt is pending unless ready() is already true; race
  * free (interrupts are masked from the check to the WFI, which wakes on a
  * pending interrupt even when masked). */
-static inline void board_sleep_unless(int (*ready)(void)) {
+static inline void
+board_sleep_unless(int (*ready)(void)) {
     __asm volatile("cpsid i" ::: "memory");
     if (!ready())
         __asm volatile("wfi" ::: "memory");
@@ -30,9 +31,9 @@ static inline void board_sleep_unless(int (*ready)(void)) {
 
 /* ---- uart.c: CMSDK APB UART 0 at 0x40004000 -------------------------------- */
 void uart_init(void);
-int uart_rx_ready(void); /* a received byte is waiting in the data register */
-int uart_tx_ready(void); /* the transmit register has room */
-uint8_t uart_getc(void); /* only when uart_rx_ready() */
+int uart_rx_ready(void);   /* a received byte is waiting in the data register */
+int uart_tx_ready(void);   /* the transmit register has room */
+uint8_t uart_getc(void);   /* only when uart_rx_ready() */
 void uart_putc(uint8_t b); /* only when uart_tx_ready() */
 void UART0_RX_Handler(void);
 
@@ -44,13 +45,19 @@ void SysTick_Handler(void);
 /* ---- semihost.c: the debugger's (qemu's) console and exit ------------------ */
 void semihost_puts(const char *s);
 __attribute__((noreturn)) void semihost_exit(int status);
+/* The program's command line (qemu: -append "..."), NUL-terminated in buf;
+ * returns its length (0 and "" when there is none). */
+size_t semihost_cmdline(char *buf, size_t cap);
 
 /* ---- console.c: formatted output over semihosting --------------------------
  * A small printf: %s, %.*s, %d, %u, %x (int-sized), %lu/%lx, %c, %%. */
 void con_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* ---- stack.c: how deep the main stack went (painted at reset) -------------- */
-void stack_paint(void);
-size_t stack_max_used(void); /* bytes below __stack_top ever written */
+/* ---- stack.c: how much stack a piece of code uses --------------------------
+ *   size_t m = stack_mark(); work(); size_t used = stack_used_since(m);
+ * gives the bytes work() used below the caller's frame (a few words more:
+ * the marker's own). */
+size_t stack_mark(void);
+size_t stack_used_since(size_t mark);
 
 #endif

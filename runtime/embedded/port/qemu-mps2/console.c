@@ -9,19 +9,22 @@ typedef struct line {
     size_t len;
 } line;
 
-static void flush(line *l) {
+static void
+flush(line *l) {
     l->buf[l->len] = '\0';
     semihost_puts(l->buf);
     l->len = 0;
 }
 
-static void put(line *l, char c) {
+static void
+put(line *l, char c) {
     if (l->len == sizeof l->buf - 1)
         flush(l);
     l->buf[l->len++] = c;
 }
 
-static void put_num(line *l, unsigned long v, unsigned base) {
+static void
+put_num(line *l, unsigned long v, unsigned base) {
     char digits[12];
     int n = 0;
     do {
@@ -32,7 +35,8 @@ static void put_num(line *l, unsigned long v, unsigned base) {
         put(l, digits[--n]);
 }
 
-void con_printf(const char *fmt, ...) {
+void
+con_printf(const char *fmt, ...) {
     line l = {.len = 0};
     va_list ap;
     va_start(ap, fmt);

@@ -16,35 +16,98 @@ extern uint32_t __bss_start[], __bss_end[], __stack_top[];
 int main(void);
 void Reset_Handler(void);
 
-static void stop(const char *what) {
+static void
+stop(const char *what) {
     semihost_puts("device: unexpected exception: ");
     semihost_puts(what);
     semihost_puts("\n");
     semihost_exit(1);
 }
 
-static void NMI_Handler(void) { stop("NMI"); }
-static void HardFault_Handler(void) { stop("HardFault"); }
-static void MemManage_Handler(void) { stop("MemManage"); }
-static void BusFault_Handler(void) { stop("BusFault"); }
-static void UsageFault_Handler(void) { stop("UsageFault"); }
-static void Default_Handler(void) { stop("unhandled interrupt"); }
+static void
+NMI_Handler(void) {
+    stop("NMI");
+}
+static void
+HardFault_Handler(void) {
+    stop("HardFault");
+}
+static void
+MemManage_Handler(void) {
+    stop("MemManage");
+}
+static void
+BusFault_Handler(void) {
+    stop("BusFault");
+}
+static void
+UsageFault_Handler(void) {
+    stop("UsageFault");
+}
+static void
+Default_Handler(void) {
+    stop("unhandled interrupt");
+}
 
 /* The Cortex-M vector table: initial stack pointer, then handlers. The
  * 16 system exceptions, then the board's 32 interrupts (AN385/AN386). */
 typedef void (*vector)(void);
 #define D Default_Handler
 __attribute__((section(".vectors"), used)) static const vector vectors[16 + 32] = {
-    (vector)(uintptr_t)__stack_top, Reset_Handler, NMI_Handler, HardFault_Handler,
-    MemManage_Handler, BusFault_Handler, UsageFault_Handler, D, D, D, D,
-    D /* SVCall */, D, D, D /* PendSV */, SysTick_Handler,
-    /* IRQ 0 */ UART0_RX_Handler, D, D, D, D, D, D, D, D, D, D, D, D, D, D, D,
-    /* IRQ 16 */ D, D, D, D, D, D, D, D, D, D, D, D, D, D, D, D,
+    (vector)(uintptr_t)__stack_top,
+    Reset_Handler,
+    NMI_Handler,
+    HardFault_Handler,
+    MemManage_Handler,
+    BusFault_Handler,
+    UsageFault_Handler,
+    D,
+    D,
+    D,
+    D,
+    D /* SVCall */,
+    D,
+    D,
+    D /* PendSV */,
+    SysTick_Handler,
+    /* IRQ 0 */ UART0_RX_Handler,
+    D,
+    D,
+    D,
+    D,
+    D,
+    D,
+    D,
+    D,
+    D,
+    D,
+    D,
+    D,
+    D,
+    D,
+    D,
+    /* IRQ 16 */ D,
+    D,
+    D,
+    D,
+    D,
+    D,
+    D,
+    D,
+    D,
+    D,
+    D,
+    D,
+    D,
+    D,
+    D,
+    D,
 };
 #undef D
 _Static_assert(UART0_RX_IRQ == 0, "the vector table puts UART0_RX_Handler at IRQ 0");
 
-void Reset_Handler(void) {
+void
+Reset_Handler(void) {
     for (uint32_t *s = __data_load, *d = __data_start; d < __data_end;)
         *d++ = *s++;
     for (uint32_t *d = __bss_start; d < __bss_end;)

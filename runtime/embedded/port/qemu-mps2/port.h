@@ -1,0 +1,29 @@
+/*
+ * port.h - what the qemu MPS2 port gives the embedded genrpc client: the
+ * transport ops over UART 0 (transport.c), a random-bytes hook (random.c)
+ * and an HMAC-SHA256 hook without a heap (hmac_sha256.c).
+ */
+#ifndef GENRPC_QEMU_MPS2_PORT_H
+#define GENRPC_QEMU_MPS2_PORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "genrpc/embedded.h"
+
+/* Fills `t` with the UART 0 transport (board must be initialised: clock_init,
+ * uart_init). open is a no-op (qemu made the TCP connection at start); close
+ * cannot close it either: it discards what is waiting, so a reconnect on
+ * the same stream fails the handshake instead of reading stale bytes. */
+void device_transport(genrpc_emb_transport *t);
+
+/* genrpc_emb_random_fn: NOT cryptographically secure. qemu's MPS2 has no
+ * TRNG, so this is a fixed-seed PRNG (splitmix64): every run sends the same
+ * nonces. A real device passes its TRNG here. */
+int device_random(void *ctx, uint8_t *buf, size_t len);
+
+/* genrpc_emb_hmac_fn: HMAC-SHA256 over mbedTLS's SHA-256, stack only. */
+int device_hmac_sha256(void *ctx, const uint8_t *key, size_t key_len, const uint8_t *msg,
+                       size_t msg_len, uint8_t out[GENRPC_EMB_MAC_LEN]);
+
+#endif
