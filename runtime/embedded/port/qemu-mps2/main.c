@@ -5,7 +5,8 @@
  * of tests/proto/test.proto). It authenticates, calls, casts and calls
  * again, checks every answer, and reports on the semihosting console.
  *
- * Command line (qemu -append): SERVER_NAME COOKIE [expect-reject]
+ * Command line (qemu -append; qemu puts the image's path first):
+ *   SERVER_NAME COOKIE [expect-reject]
  *   expect-reject: the cookie is wrong on purpose; the handshake must fail
  *   with GENRPC_E_AUTH and nothing else may happen.
  * Exit status: 0 when everything went as expected, 1 otherwise.
@@ -194,20 +195,20 @@ split(char *s, char **words, int max) {
 int
 main(void) {
     static char cmdline[256];
-    char *argv[3];
+    char *argv[4];
     clock_init();
     uart_init();
 
     semihost_cmdline(cmdline, sizeof cmdline);
-    int argc = split(cmdline, argv, 3);
+    int argc = split(cmdline, argv, 4) - 1; /* argv[0]: the image */
     if (argc < 2) {
         con_printf("device: usage (qemu -append): SERVER_NAME COOKIE [expect-reject]\n");
         return 1;
     }
     genrpc_emb_config cfg = GENRPC_EMB_CONFIG_INIT;
     cfg.node_name = DEVICE_NAME;
-    cfg.server_name = argv[0];
-    cfg.cookie = argv[1];
+    cfg.server_name = argv[1];
+    cfg.cookie = argv[2];
     device_transport(&cfg.transport);
     cfg.hmac = device_hmac_sha256;
     cfg.random = device_random;
@@ -220,9 +221,9 @@ main(void) {
         report_err("init", err);
         return 1;
     }
-    con_printf("device: %s on a Cortex-M4, calling %s over UART 0\n", DEVICE_NAME, argv[0]);
+    con_printf("device: %s on a Cortex-M4, calling %s over UART 0\n", DEVICE_NAME, argv[1]);
 
-    if (argc >= 3 && strcmp(argv[2], "expect-reject") == 0)
+    if (argc >= 3 && strcmp(argv[3], "expect-reject") == 0)
         expect_reject();
     else
         scenario();
