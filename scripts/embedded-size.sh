@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# embedded-size.sh [BUILD_DIR] -- the embedded client's size on a Cortex-M4.
+#
+# Builds runtime/embedded/port/qemu-mps2 with Debian's gcc-arm-none-eabi
+# (-Os -mthumb -mcpu=cortex-m4, cmake/arm-none-eabi.cmake) into BUILD_DIR
+# (default build-device/), prints the table of docs/embedded.md ("Size on a
+# Cortex-M4") and checks the issue's targets:
+#   .text of the client core + nanopb (encoder, decoder, common) + HMAC
+#   (mbedTLS SHA-256 + the HMAC construction), whole libraries: <= 12 KiB
+#   RAM beyond the two buffers (the client struct + those libraries' .data
+#   and .bss): <= 512 bytes
+# Exit status: 0 within the targets, 1 over a target or on a build error,
+# 77 (skipped) when the ARM toolchain is missing -- unless
+# GENRPC_REQUIRE_DEVICE=1 (CI), which turns a skip into a failure.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$root/build-device}
+TEXT_LIMIT=${GENRPC_EMB_TEXT_LIMIT:-12288}
+RAM_LIMIT=${GENRPC_EMB_RAM_LIMIT:-512}
+
+skip() {
+  echo "embedded-size: SKIPPED: $*"
+  if [ "${GENRPC_REQUIRE_DEVICE:-0}" = 1 ]; then
+    echo "embedded-size: GENRPC_REQUIRE_DEVICE=1: a skip is a failure" >&2
+    exit 1
+  fi
+  exit 77
+}
+for tool in arm-none-eabi-gcc arm-none-eabi-size arm-none-eabi-nm protoc protoc-gen-nanopb; do
+  command -v "$tool" >/dev/null || skip "$tool not found (Debian: gcc-arm-none-eabi, libnewlib-arm-none-eabi, protobuf-compiler, nanopb)"
+done
+[ -d /usr/lib/arm-none-eabi/newlib ] || [ -n "$(arm-none-eabi-gcc -print-file-name=libc_nano.a | grep /)" ] ||
+  skip "newlib for arm-none-eabi not found (Debian: libnewlib-arm-none-eabi)"
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+if ! { cmake -S "$root/runtime/embedded/port/qemu-mps2" -B "$build" \
+         -DCMAKE_TOOLCHAIN_FILE="$root/cmake/arm-none-eabi.cmake" -DCMAKE_BUILD_TYPE=MinSizeRel &&
+       cmake --build "$build" -j"${JOBS:-2}"; } >"$log" 2>&1; then
+  cat "$log" >&2
+  echo "embedded-size: the device build failed (above)" >&2
+  exit 1
+fi
+if grep -q 'warning:' "$log"; then
+  grep -B2 -A4 'warning:' "$log" >&2
+  echo "embedded-size: the device build has warnings (above)" >&2
+  exit 1
+fi
+
+# Whole libraries, as compiled: "text data bss" of an archive.
+lib_size() { arm-none-eabi-size -B -t "$build/$1" | awk 'END { print $1, $2, $3 }'; }
+
+# Linked into the device program (after --gc-sections), from the map file:
+# "text data bss" of the input sections whose file matches $1.
+map_size() {
+  awk -v pat="$1" '
+    /^Linker script and memory map/ { on = 1; next }
+    !on { next }
+    /^[.\/][^ ]*/ { out = $1 }                       # an output section
+    function hex(s,   i, n) {                        # mawk has no strtonum
+      n = 0
+      for (i = 3; i <= length(s); i++) n = n * 16 + index("0123456789abcdef", tolower(substr(s, i, 1))) - 1
+      return n
+    }
+    function add(size, file) {
+      if (file !~ pat) return
+      n = hex(size)
+      if (out == ".text" || out == ".ARM.exidx") t += n
+      else if (out == ".data") d += n
+      else if (out == ".bss") b += n
+    }
+    /^ [^ *]/ && NF >= 4 && $2 ~ /^0x/ && $3 ~ /^0x/ { add($3, $4); pending = 0; next }
+    /^ [^ *]/ && NF == 1 { pending = 1; next }        # a long name: numbers on the next line
+    pending && NF >= 3 && $1 ~ /^0x/ && $2 ~ /^0x/ { add($2, $3) }
+    { pending = 0 }
+    END { print t + 0, d + 0, b + 0 }' "$build/device_client.map"
+}
+
+client_struct=$(arm-none-eabi-nm -S "$build/CMakeFiles/size_probe.dir/size_probe.c.obj" |
+                awk '$4 == "genrpc_size_probe_client" { print $2 }')
+client_struct=$((16#${client_struct:-0}))
+
+parts=("client core|client.c wire.c error.c|libgenrpc_emb.a|libgenrpc_emb\\.a"
+       "nanopb|pb_encode.c pb_decode.c pb_common.c|libnanopb.a|libnanopb\\.a"
+       "HMAC-SHA256|mbedTLS sha256.c platform_util.c + hmac_sha256.c|libmbedtls_sha256.a libdevice_hmac.a|lib(mbedtls_sha256|device_hmac)\\.a")
+ct=0 cd=0 cb=0 lt=0 ld=0 lb=0
+rows=""
+for p in "${parts[@]}"; do
+  IFS='|' read -r name files libs pat <<<"$p"
+  t=0 d=0 b=0
+  for l in $libs; do
+    read -r a1 a2 a3 < <(lib_size "$l")
+    t=$((t + a1)) d=$((d + a2)) b=$((b + a3))
+  done
+  read -r m1 m2 m3 < <(map_size "$pat")
+  ct=$((ct + t)) cd=$((cd + d)) cb=$((cb + b)) lt=$((lt + m1)) ld=$((ld + m2)) lb=$((lb + m3))
+  rows+="| $name | $files | $t | $d | $b | $m1 | $m2 | $m3 |"$'\n'
+done
+read -r xt xd xb < <(map_size 'libc_nano\.a|libgcc\.a')
+read -r bt bd bb < <(map_size '.')
+gcc_version=$(arm-none-eabi-gcc -dumpversion)
+ram=$((client_struct + cd + cb))
+
+cat <<TABLE
+Size on a Cortex-M4: arm-none-eabi-gcc $gcc_version, -Os -mthumb -mcpu=cortex-m4
+-ffunction-sections -fdata-sections; nanopb with PB_NO_ERRMSG; bytes.
+"Library": every function of the sources. "Linked": what the device program
+(runtime/embedded/port/qemu-mps2/main.c) keeps after --gc-sections.
+
+| part | sources | library .text | .data | .bss | linked .text | .data | .bss |
+| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |
+${rows}| **client total** | | **$ct** | **$cd** | **$cb** | **$lt** | **$ld** | **$lb** |
+| newlib-nano + libgcc (mem*, str*) | | | | | $xt | $xd | $xb |
+| whole device program (the above + board, console, test code) | | | | | $bt | $bd | $bb |
+
+RAM beyond the two buffers: sizeof(genrpc_emb_client) $client_struct + the client's
+.data $cd + .bss $cb = $ram bytes (the stack is measured by the qemu run).
+Targets: client .text $ct <= $TEXT_LIMIT; RAM $ram <= $RAM_LIMIT.
+TABLE
+
+status=0
+if [ "$ct" -gt "$TEXT_LIMIT" ]; then
+  echo "embedded-size: FAIL: the client's .text is $ct bytes, over the $TEXT_LIMIT-byte target" >&2
+  status=1
+fi
+if [ "$ram" -gt "$RAM_LIMIT" ]; then
+  echo "embedded-size: FAIL: the client's RAM beyond its buffers is $ram bytes, over the $RAM_LIMIT-byte target" >&2
+  status=1
+fi
+[ $status = 0 ] && echo "embedded-size: OK"
+exit $status
