@@ -10,42 +10,15 @@
 #   RAM beyond the two buffers (the client struct + those libraries' .data
 #   and .bss): <= 512 bytes
 # Exit status: 0 within the targets, 1 over a target or on a build error,
-# 77 (skipped) when the ARM toolchain is missing -- unless
-# GENRPC_REQUIRE_DEVICE=1 (CI), which turns a skip into a failure.
+# 77 (skipped) when the ARM toolchain is missing (scripts/device-build.sh) --
+# unless GENRPC_REQUIRE_DEVICE=1 (CI), which turns a skip into a failure.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build-device}
 TEXT_LIMIT=${GENRPC_EMB_TEXT_LIMIT:-12288}
 RAM_LIMIT=${GENRPC_EMB_RAM_LIMIT:-512}
 
-skip() {
-  echo "embedded-size: SKIPPED: $*"
-  if [ "${GENRPC_REQUIRE_DEVICE:-0}" = 1 ]; then
-    echo "embedded-size: GENRPC_REQUIRE_DEVICE=1: a skip is a failure" >&2
-    exit 1
-  fi
-  exit 77
-}
-for tool in arm-none-eabi-gcc arm-none-eabi-size arm-none-eabi-nm protoc protoc-gen-nanopb; do
-  command -v "$tool" >/dev/null || skip "$tool not found (Debian: gcc-arm-none-eabi, libnewlib-arm-none-eabi, protobuf-compiler, nanopb)"
-done
-[ -d /usr/lib/arm-none-eabi/newlib ] || [ -n "$(arm-none-eabi-gcc -print-file-name=libc_nano.a | grep /)" ] ||
-  skip "newlib for arm-none-eabi not found (Debian: libnewlib-arm-none-eabi)"
-
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
-if ! { cmake -S "$root/runtime/embedded/port/qemu-mps2" -B "$build" \
-         -DCMAKE_TOOLCHAIN_FILE="$root/cmake/arm-none-eabi.cmake" -DCMAKE_BUILD_TYPE=MinSizeRel &&
-       cmake --build "$build" -j"${JOBS:-2}"; } >"$log" 2>&1; then
-  cat "$log" >&2
-  echo "embedded-size: the device build failed (above)" >&2
-  exit 1
-fi
-if grep -q 'warning:' "$log"; then
-  grep -B2 -A4 'warning:' "$log" >&2
-  echo "embedded-size: the device build has warnings (above)" >&2
-  exit 1
-fi
+"$root/scripts/device-build.sh" "$build" || exit $?
 
 # Whole libraries, as compiled: "text data bss" of an archive.
 lib_size() { arm-none-eabi-size -B -t "$build/$1" | awk 'END { print $1, $2, $3 }'; }
