@@ -17,6 +17,12 @@
 #                   genrpc's own directory (for genrpc/options.proto) is
 #                   always added last.
 #   PLUGIN_OPTIONS  generator parameters, e.g. client=false (docs/idl.md).
+#   EMBEDDED        embedded mode (docs/embedded.md): nanopb (--nanopb_out)
+#                   instead of protobuf-c, and the genrpc plugin with
+#                   embedded=true: <name>.pb.c and <name>.genrpc_emb.c, linked
+#                   PUBLIC to the embedded client (genrpc_embedded) and nanopb.
+#                   Field sizes come from <name>.options beside the proto (or
+#                   in an import dir), read by both generators.
 #
 # Works in genrpc's own tree (GENRPC_IN_TREE) and after find_package(genrpc).
 
@@ -30,12 +36,14 @@ if(GENRPC_IN_TREE)
   set_property(GLOBAL PROPERTY GENRPC_GEN_PLUGIN_DEP protoc-gen-genrpc)
   set_property(GLOBAL PROPERTY GENRPC_GEN_RUNTIME genrpc)
   set_property(GLOBAL PROPERTY GENRPC_GEN_OPTIONS_DIR ${GENRPC_IDL_DIR})
+  set_property(GLOBAL PROPERTY GENRPC_GEN_EMB_RUNTIME genrpc_embedded)
 else()
   # GENRPC_PROTO_IMPORT_DIR is set by genrpcConfig.cmake.
   set_property(GLOBAL PROPERTY GENRPC_GEN_PLUGIN $<TARGET_FILE:genrpc::protoc-gen-genrpc>)
   set_property(GLOBAL PROPERTY GENRPC_GEN_PLUGIN_DEP $<TARGET_FILE:genrpc::protoc-gen-genrpc>)
   set_property(GLOBAL PROPERTY GENRPC_GEN_RUNTIME genrpc::genrpc)
   set_property(GLOBAL PROPERTY GENRPC_GEN_OPTIONS_DIR ${GENRPC_PROTO_IMPORT_DIR})
+  set_property(GLOBAL PROPERTY GENRPC_GEN_EMB_RUNTIME genrpc::genrpc_embedded)
 endif()
 find_program(GENRPC_PROTOC protoc REQUIRED)
 find_program(GENRPC_PROTOC_GEN_C protoc-gen-c REQUIRED)
@@ -67,7 +75,7 @@ function(_genrpc_import_name out_var proto)
 endfunction()
 
 function(genrpc_generate)
-  cmake_parse_arguments(PARSE_ARGV 0 arg "" "TARGET" "PROTOS;IMPORT_DIRS;PLUGIN_OPTIONS")
+  cmake_parse_arguments(PARSE_ARGV 0 arg "EMBEDDED" "TARGET" "PROTOS;IMPORT_DIRS;PLUGIN_OPTIONS")
   if(NOT arg_TARGET OR NOT arg_PROTOS)
     message(FATAL_ERROR "genrpc_generate: TARGET and PROTOS are required")
   endif()
@@ -90,6 +98,11 @@ function(genrpc_generate)
       list(APPEND import_dirs ${dir})
     endforeach()
     list(REMOVE_DUPLICATES import_dirs)
+  endif()
+
+  if(arg_EMBEDDED)
+    _genrpc_generate_embedded()
+    return()
   endif()
 
   set(out_dir ${CMAKE_CURRENT_BINARY_DIR}/${arg_TARGET}_genrpc)
@@ -132,3 +145,66 @@ function(genrpc_generate)
   target_link_libraries(${arg_TARGET} PUBLIC ${runtime})
   target_compile_options(${arg_TARGET} PRIVATE -Wall -Wextra)
 endfunction()
+
+# genrpc_generate(... EMBEDDED): nanopb messages + embedded stubs. A macro
+# so that it sees genrpc_generate's variables.
+macro(_genrpc_generate_embedded)
+  if(NOT GENRPC_PROTOC_GEN_NANOPB)
+    find_program(GENRPC_PROTOC_GEN_NANOPB protoc-gen-nanopb REQUIRED)
+  endif()
+  if(NOT GENRPC_NANOPB_INCLUDE_DIR)
+    find_path(GENRPC_NANOPB_INCLUDE_DIR pb_encode.h PATH_SUFFIXES nanopb REQUIRED)
+  endif()
+  if(NOT GENRPC_NANOPB_LIBRARY)
+    find_library(GENRPC_NANOPB_LIBRARY NAMES protobuf-nanopb nanopb REQUIRED)
+  endif()
+  get_property(emb_runtime GLOBAL PROPERTY GENRPC_GEN_EMB_RUNTIME)
+  set(out_dir ${CMAKE_CURRENT_BINARY_DIR}/${arg_TARGET}_genrpc_emb)
+  set(sources)
+  set(headers)
+  set(option_files)
+  foreach(proto IN LISTS protos)
+    _genrpc_import_name(rel ${proto} ${import_dirs})
+    string(REGEX REPLACE "\\.proto$" "" base ${rel})
+    list(APPEND sources ${out_dir}/${base}.pb.c ${out_dir}/${base}.genrpc_emb.c)
+    list(APPEND headers ${out_dir}/${base}.pb.h ${out_dir}/${base}.genrpc_emb.h)
+    foreach(dir IN LISTS import_dirs)
+      if(EXISTS ${dir}/${base}.options)
+        list(APPEND option_files ${dir}/${base}.options)
+      endif()
+    endforeach()
+  endforeach()
+  set(include_flags)
+  foreach(dir IN LISTS import_dirs options_dir)
+    list(APPEND include_flags -I${dir})
+  endforeach()
+  # Both generators look for <name>.options in every import dir.
+  set(emb_opts embedded=true)
+  set(nanopb_opts)
+  foreach(dir IN LISTS import_dirs)
+    list(APPEND emb_opts nanopb_options_dir=${dir})
+    list(APPEND nanopb_opts --nanopb_opt=-I${dir})
+  endforeach()
+  list(APPEND emb_opts ${arg_PLUGIN_OPTIONS})
+  list(JOIN emb_opts "," joined)
+  add_custom_command(
+    OUTPUT ${sources} ${headers}
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${out_dir}
+    COMMAND ${GENRPC_PROTOC}
+            --plugin=protoc-gen-nanopb=${GENRPC_PROTOC_GEN_NANOPB}
+            --plugin=protoc-gen-genrpc=${plugin}
+            ${include_flags}
+            ${nanopb_opts} "--nanopb_opt=-xgenrpc/options.proto"
+            --nanopb_out=${out_dir}
+            --genrpc_out=${out_dir}
+            --genrpc_opt=${joined}
+            ${protos}
+    DEPENDS ${protos} ${option_files} ${plugin_dep} ${options_dir}/genrpc/options.proto
+    COMMENT "genrpc: generating embedded C (nanopb) for ${arg_PROTOS}"
+    VERBATIM)
+  add_library(${arg_TARGET} STATIC ${sources} ${headers})
+  target_include_directories(${arg_TARGET} PUBLIC $<BUILD_INTERFACE:${out_dir}>
+                             ${GENRPC_NANOPB_INCLUDE_DIR})
+  target_link_libraries(${arg_TARGET} PUBLIC ${emb_runtime} ${GENRPC_NANOPB_LIBRARY})
+  target_compile_options(${arg_TARGET} PRIVATE -Wall -Wextra)
+endmacro()

@@ -11,17 +11,28 @@
 #include "strbuf.h"
 
 /* Plugin parameters (--genrpc_opt=client=false,server=true). */
+/* Most directories a .options file is looked for in (nanopb_options_dir). */
+#define CG_OPTIONS_DIRS_MAX 16
+
 typedef struct cg_params {
     bool client; /* client stubs; default true */
     bool server; /* Impl struct, register/unregister, handler thunks; default true */
+    bool embedded; /* embedded mode: nanopb stubs only (<file>.genrpc_emb.{h,c}) */
+    size_t n_options_dirs; /* embedded: where <file>.options is looked for */
+    const char *options_dirs[CG_OPTIONS_DIRS_MAX];
 } cg_params;
 
-#define CG_PARAMS_INIT {true, true}
+#define CG_PARAMS_INIT {true, true, false, 0, {NULL}}
 
 /* The text of <file>.genrpc.h / <file>.genrpc.c. The caller frees it.
  * Only call these on a file that passed cg_file_check. */
 char *cg_emit_header(const cg_file *file, const cg_params *params);
 char *cg_emit_source(const cg_file *file, const cg_params *params);
+
+/* Embedded mode's <file>.genrpc_emb.h / .c (emit_embedded.c); only for a
+ * file that also passed cg_nanopb_check. */
+char *cg_emit_embedded_header(const cg_file *file);
+char *cg_emit_embedded_source(const cg_file *file);
 
 /* true when rpc `m` of `s` gets client stubs (it can be called remotely). */
 bool cg_method_is_remote(const cg_service *s, const cg_method *m);

@@ -15,6 +15,7 @@
 #include "check.h"
 #include "emit.h"
 #include "model.h"
+#include "nanopb.h"
 #include "strbuf.h"
 
 /* protoc's requests are a few MB at most; refuse anything absurd. */
@@ -66,12 +67,25 @@ parse_param(char *item, cg_params *params, cg_strbuf *err)
     const char *value = eq ? eq + 1 : "";
     if (eq)
         *eq = '\0';
-    bool *slot = strcmp(item, "client") == 0   ? &params->client
-                 : strcmp(item, "server") == 0 ? &params->server
-                                               : NULL;
+    if (strcmp(item, "nanopb_options_dir") == 0) {
+        if (*value == '\0' || params->n_options_dirs == CG_OPTIONS_DIRS_MAX) {
+            cg_strbuf_printf(err, "parameter nanopb_options_dir needs a directory (at most %d "
+                                  "of them)\n", CG_OPTIONS_DIRS_MAX);
+            return -1;
+        }
+        params->options_dirs[params->n_options_dirs++] = cg_xstrdup(value);
+        return 0;
+    }
+    if (strcmp(item, "embedded") == 0 && eq == NULL)
+        value = "true"; /* --genrpc_opt=embedded */
+    bool *slot = strcmp(item, "client") == 0     ? &params->client
+                 : strcmp(item, "server") == 0   ? &params->server
+                 : strcmp(item, "embedded") == 0 ? &params->embedded
+                                                 : NULL;
     if (slot == NULL) {
         cg_strbuf_printf(err, "unknown parameter \"%s\" in --genrpc_opt; known: "
-                              "client=true|false, server=true|false\n", item);
+                              "client=true|false, server=true|false, embedded[=true|false], "
+                              "nanopb_options_dir=<dir>\n", item);
         return -1;
     }
     if (parse_bool(value, slot) != 0) {
@@ -128,7 +142,14 @@ generate_file(const cg_request *req, const char *name, const cg_params *params,
         cg_strbuf_printf(err, "%s: protoc did not send this file's descriptor\n", name);
         return;
     }
-    if (cg_file_build(req, proto, &file, err) == 0 && cg_file_check(&file, err) == 0) {
+    if (params->embedded) {
+        /* nanopb's structs, checked to be statically sized; nothing of protobuf-c. */
+        if (cg_file_build(req, proto, &file, err) == 0 && cg_file_check(&file, err) == 0 &&
+            cg_nanopb_check(req, &file, params->options_dirs, params->n_options_dirs, err) == 0) {
+            add_output(resp, cg_fmt("%s.genrpc_emb.h", file.base), cg_emit_embedded_header(&file));
+            add_output(resp, cg_fmt("%s.genrpc_emb.c", file.base), cg_emit_embedded_source(&file));
+        }
+    } else if (cg_file_build(req, proto, &file, err) == 0 && cg_file_check(&file, err) == 0) {
         add_output(resp, cg_fmt("%s.genrpc.h", file.base), cg_emit_header(&file, params));
         add_output(resp, cg_fmt("%s.genrpc.c", file.base), cg_emit_source(&file, params));
     }
@@ -145,6 +166,8 @@ generate(const cg_request *req, cg_response *resp)
         for (size_t i = 0; i < req->n_file_to_generate; i++)
             generate_file(req, req->file_to_generate[i], &params, resp, &err);
     }
+    for (size_t i = 0; i < params.n_options_dirs; i++)
+        free((char *)params.options_dirs[i]);
     if (err.len > 0) {
         err.data[--err.len] = '\0'; /* protoc adds its own newline */
         resp->error = cg_strbuf_take(&err);

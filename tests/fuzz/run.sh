@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 seconds=${1:-${GENRPC_FUZZ_SECONDS:-60}}
 build=${BUILD_DIR:-build-fuzz}
 jobs=${JOBS:-2}
-targets=${FUZZ_TARGETS:-"fuzz_frame fuzz_decode fuzz_node fuzz_options"}
+targets=${FUZZ_TARGETS:-"fuzz_frame fuzz_decode fuzz_node fuzz_options fuzz_embedded"}
 
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGENRPC_FUZZ=ON \
       -DGENRPC_BUILD_TESTS=OFF -DGENRPC_BUILD_EXAMPLES=OFF -DGENRPC_BUILD_BENCH=OFF \

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "genrpc/embedded.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -75,13 +76,47 @@ connect_one(const struct addrinfo *ai, uint32_t timeout_ms)
     return fd;
 }
 
+/* A numeric IPv4/IPv6 address without getaddrinfo (which allocates). */
+static bool
+numeric_addr(const genrpc_emb_posix *p, struct sockaddr_storage *ss, socklen_t *len)
+{
+    struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+    memset(ss, 0, sizeof *ss);
+    if (inet_pton(AF_INET, p->host, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons(p->port);
+        *len = sizeof *in4;
+        return true;
+    }
+    if (inet_pton(AF_INET6, p->host, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(p->port);
+        *len = sizeof *in6;
+        return true;
+    }
+    return false;
+}
+
 static int
 posix_open(void *ctx, uint32_t timeout_ms)
 {
     genrpc_emb_posix *p = ctx;
     struct addrinfo hints, *res = NULL;
+    struct sockaddr_storage ss;
+    socklen_t ss_len;
     char port[8];
     posix_close(p);
+    if (p->host != NULL && numeric_addr(p, &ss, &ss_len)) {
+        struct addrinfo ai;
+        memset(&ai, 0, sizeof ai);
+        ai.ai_family = ss.ss_family;
+        ai.ai_socktype = SOCK_STREAM;
+        ai.ai_addr = (struct sockaddr *)&ss;
+        ai.ai_addrlen = ss_len;
+        p->fd = connect_one(&ai, timeout_ms);
+        return p->fd >= 0 ? 0 : GENRPC_EMB_IO_ERROR;
+    }
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
