@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# embedded-size.sh [BUILD_DIR] -- the embedded client's size on a Cortex-M4.
+# embedded-size.sh [BUILD_DIR [PLUGIN]] -- the embedded client's size on a Cortex-M4.
 #
 # Builds runtime/embedded/port/qemu-mps2 with Debian's gcc-arm-none-eabi
 # (-Os -mthumb -mcpu=cortex-m4, cmake/arm-none-eabi.cmake) into BUILD_DIR
-# (default build-device/), prints the table of docs/embedded.md ("Size on a
+# (default build-device/; PLUGIN: see scripts/device-build.sh), prints the table of docs/embedded.md ("Size on a
 # Cortex-M4") and checks the issue's targets:
 #   .text of the client core + nanopb (encoder, decoder, common) + HMAC
 #   (mbedTLS SHA-256 + the HMAC construction), whole libraries: <= 12 KiB
@@ -18,7 +18,7 @@ build=${1:-$root/build-device}
 TEXT_LIMIT=${GENRPC_EMB_TEXT_LIMIT:-12288}
 RAM_LIMIT=${GENRPC_EMB_RAM_LIMIT:-512}
 
-"$root/scripts/device-build.sh" "$build" || exit $?
+"$root/scripts/device-build.sh" "$build" ${2:+"$2"} || exit $?
 
 # Whole libraries, as compiled: "text data bss" of an archive.
 lib_size() { arm-none-eabi-size -B -t "$build/$1" | awk 'END { print $1, $2, $3 }'; }
@@ -55,7 +55,7 @@ client_struct=$((16#${client_struct:-0}))
 
 parts=("client core|client.c wire.c error.c|libgenrpc_emb.a|libgenrpc_emb\\.a"
        "nanopb|pb_encode.c pb_decode.c pb_common.c|libnanopb.a|libnanopb\\.a"
-       "HMAC-SHA256|mbedTLS sha256.c platform_util.c + hmac_sha256.c|libmbedtls_sha256.a libdevice_hmac.a|lib(mbedtls_sha256|device_hmac)\\.a")
+       "HMAC-SHA256|mbedTLS sha256.c platform_util.c + hmac_mbedtls.c|libmbedtls_sha256.a libgenrpc_emb_hmac.a|lib(mbedtls_sha256|genrpc_emb_hmac)\\.a")
 ct=0 cd=0 cb=0 lt=0 ld=0 lb=0
 rows=""
 for p in "${parts[@]}"; do

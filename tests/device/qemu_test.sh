@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
-# qemu_test.sh TEST_NODE BUILD_DIR -- the embedded client on a bare-metal
+# qemu_test.sh TEST_NODE BUILD_DIR PLUGIN -- the embedded client on a bare-metal
 # Cortex-M4 (qemu-system-arm, machine mps2-an386) against a full genrpc node.
 #
 # Starts TEST_NODE (tests/helpers/test_node.c) on an ephemeral port, then
 # qemu with UART 0 bridged to it ("-serial tcp:127.0.0.1:PORT": qemu
 # connects, so the UART's byte stream is the genrpc connection) running
-# BUILD_DIR/device_client.elf (built here by scripts/device-build.sh). The
+# BUILD_DIR/device_client.elf (built here by scripts/device-build.sh, its
+# stubs by PLUGIN, the host's protoc-gen-genrpc). The
 # device authenticates, calls, casts and calls again and prints what it did
 # on the semihosting console; a second run uses a wrong cookie and must be
 # refused. Every wait is bounded; every process started here is ended here.
 # Exit status: 0 pass, 1 fail, 77 skipped (ARM toolchain or qemu missing)
 # unless GENRPC_REQUIRE_DEVICE=1.
 set -euo pipefail
-node_bin=${1:?usage: qemu_test.sh TEST_NODE BUILD_DIR}
-build=${2:?usage: qemu_test.sh TEST_NODE BUILD_DIR}
+node_bin=${1:?usage: qemu_test.sh TEST_NODE BUILD_DIR PLUGIN}
+build=${2:?usage: qemu_test.sh TEST_NODE BUILD_DIR PLUGIN}
+plugin=${3:?usage: qemu_test.sh TEST_NODE BUILD_DIR PLUGIN}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 QEMU_TIMEOUT=${QEMU_TIMEOUT:-60}
 
@@ -32,7 +34,7 @@ if ! qemu-system-arm -machine help | grep -q "^$machine "; then
   qemu-system-arm -machine help | grep -q "^$machine " ||
     skip "this qemu-system-arm has neither mps2-an386 nor mps2-an385"
 fi
-"$root/scripts/device-build.sh" "$build" || exit $?
+"$root/scripts/device-build.sh" "$build" "$plugin" || exit $?
 elf=$build/device_client.elf
 
 tmp=$(mktemp -d)

@@ -22,7 +22,8 @@
  * free (interrupts are masked from the check to the WFI, which wakes on a
  * pending interrupt even when masked). */
 static inline void
-board_sleep_unless(int (*ready)(void)) {
+board_sleep_unless(int (*ready)(void))
+{
     __asm volatile("cpsid i" ::: "memory");
     if (!ready())
         __asm volatile("wfi" ::: "memory");

@@ -17,18 +17,21 @@ typedef struct systick {
 static volatile uint32_t g_ms;
 
 void
-clock_init(void) {
+clock_init(void)
+{
     SYSTICK->rvr = BOARD_CPU_HZ / 1000u - 1u;
     SYSTICK->cvr = 0;
     SYSTICK->csr = 7u;
 }
 
 uint32_t
-clock_ms(void) {
+clock_ms(void)
+{
     return g_ms;
 }
 
 void
-SysTick_Handler(void) {
+SysTick_Handler(void)
+{
     g_ms++;
 }

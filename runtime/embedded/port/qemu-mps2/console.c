@@ -10,21 +10,24 @@ typedef struct line {
 } line;
 
 static void
-flush(line *l) {
+flush(line *l)
+{
     l->buf[l->len] = '\0';
     semihost_puts(l->buf);
     l->len = 0;
 }
 
 static void
-put(line *l, char c) {
+put(line *l, char c)
+{
     if (l->len == sizeof l->buf - 1)
         flush(l);
     l->buf[l->len++] = c;
 }
 
 static void
-put_num(line *l, unsigned long v, unsigned base) {
+put_num(line *l, unsigned long v, unsigned base)
+{
     char digits[12];
     int n = 0;
     do {
@@ -36,7 +39,8 @@ put_num(line *l, unsigned long v, unsigned base) {
 }
 
 void
-con_printf(const char *fmt, ...) {
+con_printf(const char *fmt, ...)
+{
     line l = {.len = 0};
     va_list ap;
     va_start(ap, fmt);

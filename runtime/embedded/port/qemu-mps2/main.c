@@ -13,107 +13,68 @@
  */
 #include <string.h>
 
-#include <pb_decode.h>
-#include <pb_encode.h>
-
 #include "board.h"
 #include "port.h"
-#include "test.pb.h"
+#include "test.genrpc_emb.h"
 
 #define DEVICE_NAME "device@qemu-mps2"
 #define TIMEOUT_MS 5000u
-#define MODULE "test.Test"
-#define MODULE_VERSION 1u
+#define MODULE TEST__TEST__MODULE_NAME
 
 /* The client's two buffers: the largest frames it sends and accepts. */
 static uint8_t g_rx[512], g_tx[256];
 static genrpc_emb_client g_client;
 static int g_failures;
-static size_t g_client_stack; /* the most stack one client function used */
+/* The most stack one client function used: connecting (the handshake and its
+ * HMACs), and calls and casts on a connected client (encoding, decoding). */
+static size_t g_stack_connect, g_stack_calls;
 
 static void
-note_stack(size_t mark) {
+note_stack(size_t *max, size_t mark)
+{
     size_t used = stack_used_since(mark);
-    if (used > g_client_stack)
-        g_client_stack = used;
-}
-
-/* ---- nanopb glue: a message and its descriptor as one encode argument ---- */
-typedef struct pb_arg {
-    const pb_msgdesc_t *fields;
-    const void *msg;
-} pb_arg;
-
-static int
-encode_pb(const void *arg, uint8_t *buf, size_t cap, size_t *len) {
-    const pb_arg *a = arg;
-    pb_ostream_t os = pb_ostream_from_buffer(buf, cap);
-    if (!pb_encode(&os, a->fields, a->msg))
-        return os.bytes_written == cap ? GENRPC_E_TOO_BIG : GENRPC_E_INVAL;
-    *len = os.bytes_written;
-    return GENRPC_OK;
-}
-
-static int
-decode_pb(const uint8_t *buf, size_t len, const pb_msgdesc_t *fields, void *msg) {
-    pb_istream_t is = pb_istream_from_buffer(buf, len);
-    return pb_decode(&is, fields, msg) ? GENRPC_OK : GENRPC_E_BADARGS;
+    if (used > *max)
+        *max = used;
 }
 
 /* ---- reporting -------------------------------------------------------------- */
 static void
-check(int ok, const char *what) {
+check(int ok, const char *what)
+{
     con_printf("device: %s %s\n", ok ? "ok  " : "FAIL", what);
     if (!ok)
         g_failures++;
 }
 
 static void
-report_err(const char *what, int err) {
+report_err(const char *what, int err)
+{
     size_t n;
     const char *msg = genrpc_emb_error_message(&g_client, &n);
     con_printf("device: %s -> %s (%s)%s%.*s\n", what, genrpc_emb_err_name(err),
                genrpc_emb_strerror(err), n > 0 ? ": " : "", (int)n, msg);
 }
 
-/* ---- the steps ---------------------------------------------------------------- */
-static int
-call(const char *function, const pb_msgdesc_t *req_fields, const void *req,
-     const pb_msgdesc_t *rep_fields, void *rep) {
-    const pb_arg arg = {req_fields, req};
-    const uint8_t *reply;
-    size_t reply_len;
-    size_t mark = stack_mark();
-    int err = genrpc_emb_call(&g_client, MODULE, MODULE_VERSION, function, encode_pb, &arg,
-                              TIMEOUT_MS, &reply, &reply_len);
-    note_stack(mark);
-    if (err == GENRPC_OK)
-        err = decode_pb(reply, reply_len, rep_fields, rep);
-    if (err != GENRPC_OK)
-        report_err(function, err);
-    return err;
-}
+/* ---- the steps: the generated stubs (test.genrpc_emb.h), stack measured ---- */
+#define MEASURED(max, err, expr)                                                                   \
+    do {                                                                                           \
+        size_t mark_ = stack_mark();                                                               \
+        (err) = (expr);                                                                            \
+        note_stack(&(max), mark_);                                                                 \
+    } while (0)
 
-static int
-cast_count(uint64_t seq) {
-    test_CountRequest req = test_CountRequest_init_zero;
-    req.seq = seq;
-    const pb_arg arg = {test_CountRequest_fields, &req};
-    size_t mark = stack_mark();
-    int err =
-        genrpc_emb_cast(&g_client, MODULE, MODULE_VERSION, "Count", encode_pb, &arg, TIMEOUT_MS);
-    note_stack(mark);
-    if (err != GENRPC_OK)
-        report_err("cast Count", err);
-    return err;
-}
+/* The replies are static: test.options sizes some of them in kilobytes
+ * (CountReply holds up to 256 seqs). */
+static test_PingReply g_pong;
+static test_CountReply g_count;
+static test_Empty g_empty;
 
 static void
-scenario(void) {
+scenario(void)
+{
     uint32_t t0 = clock_ms();
-    size_t mark = stack_mark();
-    int err = genrpc_emb_connect(&g_client, TIMEOUT_MS);
-    note_stack(mark);
+    int err;
+    MEASURED(g_stack_connect, err, genrpc_emb_connect(&g_client, TIMEOUT_MS));
     if (err != GENRPC_OK) {
         report_err("connect", err);
         check(0, "handshake");
@@ -123,39 +84,47 @@ scenario(void) {
 
     /* call: Ping echoes the text. */
     test_PingRequest ping = test_PingRequest_init_zero;
-    test_PingReply pong = test_PingReply_init_zero;
     strcpy(ping.text, "hello from a Cortex-M4");
-    err = call("Ping", test_PingRequest_fields, &ping, test_PingReply_fields, &pong);
-    con_printf("device: call %s.Ping(\"%s\") -> \"%s\"\n", MODULE, ping.text, pong.text);
-    check(err == GENRPC_OK && strcmp(pong.text, ping.text) == 0, "call Ping echoed the text");
+    MEASURED(g_stack_calls, err, test__test__ping_emb_call(&g_client, &ping, &g_pong, TIMEOUT_MS));
+    if (err != GENRPC_OK)
+        report_err("call Ping", err);
+    con_printf("device: call %s.Ping(\"%s\") -> \"%s\"\n", MODULE, ping.text, g_pong.text);
+    check(err == GENRPC_OK && strcmp(g_pong.text, ping.text) == 0, "call Ping echoed the text");
 
     /* casts: Count(seq) appends seq to the node's log, in order. */
     static const uint64_t seqs[] = {7, 8, 9};
-    int cast_err = GENRPC_OK;
-    for (size_t i = 0; i < sizeof seqs / sizeof seqs[0]; i++)
-        if (cast_err == GENRPC_OK)
-            cast_err = cast_count(seqs[i]);
-    con_printf("device: cast %s.Count(7), (8), (9) -> %s\n", MODULE, genrpc_emb_err_name(cast_err));
-    check(cast_err == GENRPC_OK, "three casts sent");
+    err = GENRPC_OK;
+    for (size_t i = 0; i < sizeof seqs / sizeof seqs[0] && err == GENRPC_OK; i++) {
+        test_CountRequest req = test_CountRequest_init_zero;
+        req.seq = seqs[i];
+        MEASURED(g_stack_calls, err, test__test__count_emb_cast(&g_client, &req, TIMEOUT_MS));
+    }
+    if (err != GENRPC_OK)
+        report_err("cast Count", err);
+    con_printf("device: cast %s.Count(7), (8), (9) -> %s\n", MODULE, genrpc_emb_err_name(err));
+    check(err == GENRPC_OK, "three casts sent");
 
     /* call again: ReadCount shows the casts ran, in order. */
-    test_Empty empty = test_Empty_init_zero;
-    test_CountReply count = test_CountReply_init_zero;
-    err = call("ReadCount", test_Empty_fields, &empty, test_CountReply_fields, &count);
+    const test_Empty empty = test_Empty_init_zero;
+    MEASURED(g_stack_calls, err,
+             test__test__read_count_emb_call(&g_client, &empty, &g_count, TIMEOUT_MS));
+    if (err != GENRPC_OK)
+        report_err("call ReadCount", err);
     con_printf("device: call %s.ReadCount() -> count %lu, seqs", MODULE,
-               (unsigned long)count.count);
-    for (pb_size_t i = 0; i < count.seqs_count; i++)
-        con_printf(" %lu", (unsigned long)count.seqs[i]);
+               (unsigned long)g_count.count);
+    for (pb_size_t i = 0; i < g_count.seqs_count; i++)
+        con_printf(" %lu", (unsigned long)g_count.seqs[i]);
     con_printf("\n");
-    check(err == GENRPC_OK && count.seqs_count == 3 && count.seqs[0] == 7 && count.seqs[1] == 8 &&
-              count.seqs[2] == 9,
+    check(err == GENRPC_OK && g_count.seqs_count == 3 && g_count.seqs[0] == 7 &&
+              g_count.seqs[1] == 8 && g_count.seqs[2] == 9,
           "the node ran the casts, in order");
 
     /* an error from a handler travels back with its code and message. */
-    test_FailRequest fail = test_FailRequest_init_zero;
+    static test_FailRequest fail = test_FailRequest_init_zero;
     fail.code = 42;
     strcpy(fail.message, "no such sensor");
-    err = call("Fail", test_FailRequest_fields, &fail, test_Empty_fields, &empty);
+    MEASURED(g_stack_calls, err, test__test__fail_emb_call(&g_client, &fail, &g_empty, TIMEOUT_MS));
+    report_err("call Fail", err);
     size_t n;
     const char *msg = genrpc_emb_error_message(&g_client, &n);
     check(err == GENRPC_E_HANDLER && genrpc_emb_handler_code(&g_client) == 42 &&
@@ -167,10 +136,10 @@ scenario(void) {
 }
 
 static void
-expect_reject(void) {
-    size_t mark = stack_mark();
-    int err = genrpc_emb_connect(&g_client, TIMEOUT_MS);
-    note_stack(mark);
+expect_reject(void)
+{
+    int err;
+    MEASURED(g_stack_connect, err, genrpc_emb_connect(&g_client, TIMEOUT_MS));
     report_err("connect with a wrong cookie", err);
     check(err == GENRPC_E_AUTH && !genrpc_emb_connected(&g_client),
           "the node refused the wrong cookie (AUTH)");
@@ -178,7 +147,8 @@ expect_reject(void) {
 
 /* Splits the command line at spaces into at most max words. */
 static int
-split(char *s, char **words, int max) {
+split(char *s, char **words, int max)
+{
     int n = 0;
     for (char *p = s; *p != '\0' && n < max;) {
         while (*p == ' ')
@@ -193,7 +163,8 @@ split(char *s, char **words, int max) {
 }
 
 int
-main(void) {
+main(void)
+{
     static char cmdline[256];
     char *argv[4];
     clock_init();
@@ -210,7 +181,7 @@ main(void) {
     cfg.server_name = argv[1];
     cfg.cookie = argv[2];
     device_transport(&cfg.transport);
-    cfg.hmac = device_hmac_sha256;
+    cfg.hmac = genrpc_emb_hmac_sha256_mbedtls; /* the default; NULL means the same */
     cfg.random = device_random;
     cfg.rx_buf = g_rx;
     cfg.rx_cap = sizeof g_rx;
@@ -227,9 +198,9 @@ main(void) {
         expect_reject();
     else
         scenario();
-    con_printf("device: stack used by the client (its deepest call, encoding and HMAC "
-               "included): %u bytes\n",
-               (unsigned)g_client_stack);
+    con_printf("device: stack used by the client: connect (handshake, HMAC) %u bytes, "
+               "call/cast (nanopb included) %u bytes\n",
+               (unsigned)g_stack_connect, (unsigned)g_stack_calls);
     con_printf("device: %s\n", g_failures == 0 ? "PASS" : "FAIL");
     return g_failures == 0 ? 0 : 1;
 }

@@ -1,7 +1,7 @@
 /*
  * port.h - what the qemu MPS2 port gives the embedded genrpc client: the
- * transport ops over UART 0 (transport.c), a random-bytes hook (random.c)
- * and an HMAC-SHA256 hook without a heap (hmac_sha256.c).
+ * transport ops over UART 0 (transport.c) and a random-bytes hook
+ * (random.c). HMAC is the client's default (src/hmac_mbedtls.c).
  */
 #ifndef GENRPC_QEMU_MPS2_PORT_H
 #define GENRPC_QEMU_MPS2_PORT_H
@@ -21,9 +21,5 @@ void device_transport(genrpc_emb_transport *t);
  * TRNG, so this is a fixed-seed PRNG (splitmix64): every run sends the same
  * nonces. A real device passes its TRNG here. */
 int device_random(void *ctx, uint8_t *buf, size_t len);
-
-/* genrpc_emb_hmac_fn: HMAC-SHA256 over mbedTLS's SHA-256, stack only. */
-int device_hmac_sha256(void *ctx, const uint8_t *key, size_t key_len, const uint8_t *msg,
-                       size_t msg_len, uint8_t out[GENRPC_EMB_MAC_LEN]);
 
 #endif

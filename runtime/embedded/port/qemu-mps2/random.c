@@ -10,7 +10,8 @@
 static uint64_t g_state = 0x67656e7270632f31ull; /* "genrpc/1" */
 
 static uint64_t
-splitmix64(void) {
+splitmix64(void)
+{
     uint64_t z = (g_state += 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
@@ -18,7 +19,8 @@ splitmix64(void) {
 }
 
 int
-device_random(void *ctx, uint8_t *buf, size_t len) {
+device_random(void *ctx, uint8_t *buf, size_t len)
+{
     (void)ctx;
     for (size_t i = 0; i < len; i += 8) {
         uint64_t r = splitmix64();

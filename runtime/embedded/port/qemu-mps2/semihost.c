@@ -11,7 +11,8 @@
 #define ADP_STOPPED_APPLICATION_EXIT 0x20026
 
 static int
-semihost(int op, const void *arg) {
+semihost(int op, const void *arg)
+{
     register int r0 __asm("r0") = op;
     register const void *r1 __asm("r1") = arg;
     __asm volatile("bkpt 0xab" : "+r"(r0) : "r"(r1) : "memory");
@@ -19,12 +20,14 @@ semihost(int op, const void *arg) {
 }
 
 void
-semihost_puts(const char *s) {
+semihost_puts(const char *s)
+{
     semihost(SYS_WRITE0, s);
 }
 
 void
-semihost_exit(int status) {
+semihost_exit(int status)
+{
     /* SYS_EXIT_EXTENDED: {reason, subcode}; qemu exits with the subcode. */
     const uint32_t block[2] = {ADP_STOPPED_APPLICATION_EXIT, (uint32_t)status};
     semihost(SYS_EXIT_EXTENDED, block);
@@ -33,7 +36,8 @@ semihost_exit(int status) {
 }
 
 size_t
-semihost_cmdline(char *buf, size_t cap) {
+semihost_cmdline(char *buf, size_t cap)
+{
     /* SYS_GET_CMDLINE: {buffer, size in, length out}; qemu: its -append text. */
     uint32_t block[2] = {(uint32_t)(uintptr_t)buf, (uint32_t)cap};
     if (cap == 0 || semihost(SYS_GET_CMDLINE, block) != 0) {

@@ -11,12 +11,14 @@
 extern uint32_t __stack_limit[], __stack_top[];
 
 static size_t
-depth(const uint32_t *p) {
+depth(const uint32_t *p)
+{
     return (size_t)((const char *)__stack_top - (const char *)p);
 }
 
 size_t
-stack_mark(void) {
+stack_mark(void)
+{
     uint32_t *sp;
     __asm volatile("mov %0, sp" : "=r"(sp));
     /* Leave 32 bytes below this frame alone: the loop's own use. */
@@ -26,7 +28,8 @@ stack_mark(void) {
 }
 
 size_t
-stack_used_since(size_t mark) {
+stack_used_since(size_t mark)
+{
     const uint32_t *p = __stack_limit;
     while (p < __stack_top && *p == PAINT)
         p++;

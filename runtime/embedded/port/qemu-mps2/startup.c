@@ -17,7 +17,8 @@ int main(void);
 void Reset_Handler(void);
 
 static void
-stop(const char *what) {
+stop(const char *what)
+{
     semihost_puts("device: unexpected exception: ");
     semihost_puts(what);
     semihost_puts("\n");
@@ -25,27 +26,33 @@ stop(const char *what) {
 }
 
 static void
-NMI_Handler(void) {
+NMI_Handler(void)
+{
     stop("NMI");
 }
 static void
-HardFault_Handler(void) {
+HardFault_Handler(void)
+{
     stop("HardFault");
 }
 static void
-MemManage_Handler(void) {
+MemManage_Handler(void)
+{
     stop("MemManage");
 }
 static void
-BusFault_Handler(void) {
+BusFault_Handler(void)
+{
     stop("BusFault");
 }
 static void
-UsageFault_Handler(void) {
+UsageFault_Handler(void)
+{
     stop("UsageFault");
 }
 static void
-Default_Handler(void) {
+Default_Handler(void)
+{
     stop("unhandled interrupt");
 }
 
@@ -107,7 +114,8 @@ __attribute__((section(".vectors"), used)) static const vector vectors[16 + 32] 
 _Static_assert(UART0_RX_IRQ == 0, "the vector table puts UART0_RX_Handler at IRQ 0");
 
 void
-Reset_Handler(void) {
+Reset_Handler(void)
+{
     for (uint32_t *s = __data_load, *d = __data_start; d < __data_end;)
         *d++ = *s++;
     for (uint32_t *d = __bss_start; d < __bss_end;)

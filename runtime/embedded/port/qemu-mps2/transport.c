@@ -17,23 +17,27 @@
 static uint32_t g_deadline;
 
 static int
-expired(void) {
+expired(void)
+{
     return (int32_t)(clock_ms() - g_deadline) >= 0;
 }
 
 static int
-rx_or_expired(void) {
+rx_or_expired(void)
+{
     return uart_rx_ready() || expired();
 }
 
 static int
-tx_or_expired(void) {
+tx_or_expired(void)
+{
     return uart_tx_ready() || expired();
 }
 
 /* Waits until a byte is received or timeout_ms pass; 1 if one is there. */
 static int
-wait_rx(uint32_t timeout_ms) {
+wait_rx(uint32_t timeout_ms)
+{
     g_deadline = clock_ms() + timeout_ms + 1; /* +1: a tick may be about to end */
     while (!rx_or_expired())
         board_sleep_unless(rx_or_expired);
@@ -41,14 +45,16 @@ wait_rx(uint32_t timeout_ms) {
 }
 
 static int
-uart_open(void *ctx, uint32_t timeout_ms) {
+uart_open(void *ctx, uint32_t timeout_ms)
+{
     (void)ctx;
     (void)timeout_ms;
     return 0;
 }
 
 static int
-uart_read(void *ctx, uint8_t *buf, size_t cap, uint32_t timeout_ms) {
+uart_read(void *ctx, uint8_t *buf, size_t cap, uint32_t timeout_ms)
+{
     (void)ctx;
     size_t n = 0;
     if (!wait_rx(timeout_ms))
@@ -60,7 +66,8 @@ uart_read(void *ctx, uint8_t *buf, size_t cap, uint32_t timeout_ms) {
 }
 
 static int
-uart_write(void *ctx, const uint8_t *buf, size_t len, uint32_t timeout_ms) {
+uart_write(void *ctx, const uint8_t *buf, size_t len, uint32_t timeout_ms)
+{
     (void)ctx;
     g_deadline = clock_ms() + timeout_ms + 1;
     for (size_t i = 0; i < len; i++) {
@@ -74,20 +81,23 @@ uart_write(void *ctx, const uint8_t *buf, size_t len, uint32_t timeout_ms) {
 }
 
 static void
-uart_close(void *ctx) {
+uart_close(void *ctx)
+{
     (void)ctx;
     while (uart_rx_ready())
         (void)uart_getc();
 }
 
 static uint32_t
-uart_now_ms(void *ctx) {
+uart_now_ms(void *ctx)
+{
     (void)ctx;
     return clock_ms();
 }
 
 void
-device_transport(genrpc_emb_transport *t) {
+device_transport(genrpc_emb_transport *t)
+{
     t->ctx = NULL;
     t->open = uart_open;
     t->read = uart_read;

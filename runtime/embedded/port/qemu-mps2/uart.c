@@ -26,33 +26,39 @@ typedef struct cmsdk_uart {
 #define NVIC_ISER0 (*(volatile uint32_t *)0xE000E100u)
 
 void
-uart_init(void) {
+uart_init(void)
+{
     UART0->bauddiv = BOARD_CPU_HZ / 115200u; /* qemu does not pace bytes; hardware does */
     UART0->ctrl = CTRL_TX_EN | CTRL_RX_EN | CTRL_RX_INT_EN;
     NVIC_ISER0 = 1u << UART0_RX_IRQ;
 }
 
 int
-uart_rx_ready(void) {
+uart_rx_ready(void)
+{
     return (UART0->state & STATE_RX_FULL) != 0;
 }
 
 int
-uart_tx_ready(void) {
+uart_tx_ready(void)
+{
     return (UART0->state & STATE_TX_FULL) == 0;
 }
 
 uint8_t
-uart_getc(void) {
+uart_getc(void)
+{
     return (uint8_t)UART0->data;
 }
 
 void
-uart_putc(uint8_t b) {
+uart_putc(uint8_t b)
+{
     UART0->data = b;
 }
 
 void
-UART0_RX_Handler(void) {
+UART0_RX_Handler(void)
+{
     UART0->intsts = INT_RX;
 }
