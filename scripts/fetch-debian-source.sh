@@ -47,7 +47,7 @@ codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
 [ -n "$codename" ] || { echo "fetch-debian-source: no VERSION_CODENAME in /etc/os-release" >&2; exit 1; }
 
 apt_dir="$cache/apt"
-mkdir -p "$apt_dir/sources" "$apt_dir/lists/partial" "$apt_dir/archives/partial"
+mkdir -p "$apt_dir/sources" "$apt_dir/lists/partial" "$apt_dir/archives/partial" "$apt_dir/cache"
 cat > "$apt_dir/sources/debian-src.sources" <<SRC
 Types: deb-src
 URIs: http://deb.debian.org/debian
@@ -63,7 +63,8 @@ Components: main
 Signed-By: $keyring
 SRC
 apt_opts=(-o "Dir::Etc::SourceList=/dev/null" -o "Dir::Etc::SourceParts=$apt_dir/sources"
-          -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache::Archives=$apt_dir/archives"
+          -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache"
+          -o "Dir::Cache::Archives=$apt_dir/archives"
           -o "Debug::NoLocking=1" -o "APT::Sandbox::User=$(id -un)")
 # Refresh the index at most once a day.
 if [ -z "$(find "$apt_dir/lists" -maxdepth 1 -name '*Sources*' -mtime -1 2>/dev/null)" ]; then
