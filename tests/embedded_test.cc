@@ -194,7 +194,7 @@ TEST(Embedded, WrongCookieIsAnAuthErrorAndNoCallRuns) {
   ASSERT_NE(server, nullptr);
   Client cl(server->port(), 8192, 8192, "not-the-cookie");
   EXPECT_EQ(cl.Ping("x"), GENRPC_E_AUTH);
-  EXPECT_EQ(cl.c.reject_reason, 1);
+  EXPECT_EQ(genrpc_emb_reject_reason(&cl.c), 1);
   EXPECT_EQ(cl.Message(), "invalid_cookie");
   EXPECT_FALSE(genrpc_emb_connected(&cl.c));
   server->ExpectCleanStop();
@@ -205,7 +205,7 @@ TEST(Embedded, WrongServerNameIsAnAuthError) {
   ASSERT_NE(server, nullptr);
   Client cl(server->port(), 8192, 8192, kCookie, "other@127.0.0.1");
   EXPECT_EQ(cl.Ping("x"), GENRPC_E_AUTH);
-  EXPECT_EQ(cl.c.reject_reason, 3);
+  EXPECT_EQ(genrpc_emb_reject_reason(&cl.c), 3);
   server->ExpectCleanStop();
 }
 

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -184,6 +185,91 @@ TEST(Parameters, ServerFalseDropsImplAndRegisterButKeepsStubs)
     EXPECT_EQ(h.find("a__b__shop__register"), std::string::npos);
     EXPECT_EQ(c.find("__invoke"), std::string::npos);
     EXPECT_NE(h.find("a__b__shop__get_price_call"), std::string::npos);
+}
+
+// ---- embedded mode (--genrpc_opt=embedded): nanopb stubs, docs/embedded.md ----
+
+const std::string kEmbOpts = "--genrpc_opt=embedded,nanopb_options_dir=" GENRPC_TEST_PROTOS_DIR;
+
+TEST(Embedded, GeneratedFilesMatchCommittedGoldenFilesByteForByte)
+{
+    fs::path out = out_dir("embedded_golden");
+    ProtocRun r = run_protoc("embedded/sensor.proto embedded/units.proto", out, kEmbOpts);
+    ASSERT_EQ(r.status, 0) << r.output;
+    for (const char *name : {"embedded/sensor.genrpc_emb.h", "embedded/sensor.genrpc_emb.c",
+                             "embedded/units.genrpc_emb.h", "embedded/units.genrpc_emb.c"}) {
+        fs::path golden = fs::path(GENRPC_TEST_GOLDEN_DIR) / name;
+        ASSERT_TRUE(fs::exists(out / name)) << name << " was not generated";
+        EXPECT_EQ(slurp(out / name), slurp(golden))
+            << name << " differs from " << golden
+            << "; if the change is intended, run the codegen_update_golden target";
+    }
+    // Nothing of the full runtime or protobuf-c.
+    EXPECT_FALSE(fs::exists(out / "embedded/sensor.genrpc.h"));
+    std::string h = slurp(out / "embedded/sensor.genrpc_emb.h");
+    EXPECT_EQ(h.find("genrpc/genrpc.h"), std::string::npos);
+    EXPECT_EQ(h.find("pb-c.h"), std::string::npos);
+    // The wire name and version as the full stubs have them; no stub for
+    // the internal rpc.
+    EXPECT_NE(h.find("#define EMB__SENSOR__HUB__MODULE_NAME \"emb.SensorHub\""), std::string::npos);
+    EXPECT_NE(h.find("#define EMB__SENSOR__HUB__VERSION 3u"), std::string::npos);
+    EXPECT_EQ(h.find("reset_emb_call"), std::string::npos);
+}
+
+TEST(Embedded, BareEmbeddedParameterMeansTrue)
+{
+    ProtocRun r = run_protoc("embedded/sensor.proto", out_dir("embedded_bare"),
+                             "--genrpc_opt=embedded --genrpc_opt=nanopb_options_dir="
+                             GENRPC_TEST_PROTOS_DIR);
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_TRUE(fs::exists(out_dir("embedded_bare") / "embedded/sensor.genrpc_emb.c"));
+}
+
+struct BadEmbedded {
+    const char *proto;
+    std::vector<std::string> expected; // each must appear in protoc's output
+};
+
+class EmbeddedOptions : public testing::TestWithParam<BadEmbedded> {};
+
+TEST_P(EmbeddedOptions, AreRefusedWithAClearMessageAndNoOutput)
+{
+    fs::path out = out_dir("embedded_bad");
+    ProtocRun r = run_protoc(GetParam().proto, out, kEmbOpts);
+    EXPECT_NE(r.status, 0) << r.output;
+    for (const std::string &e : GetParam().expected)
+        EXPECT_NE(r.output.find(e), std::string::npos) << "missing: " << e << "\nin:\n" << r.output;
+    EXPECT_TRUE(fs::is_empty(out)) << "files were written despite the error";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Embedded, EmbeddedOptions,
+    testing::Values(
+        BadEmbedded{"embedded_bad/missing.proto",
+                    {"embedded_bad/missing.proto: embedded mode: field bad.Req.name is a string "
+                     "without max_size or max_length; add a line \"bad.Req.name max_size:<n>\" "
+                     "to embedded_bad/missing.options (none found)",
+                     "field bad.Req.ids is repeated and has no max_count",
+                     "field bad.Req.blob is bytes without max_size"}},
+        BadEmbedded{"embedded_bad/syntax.proto",
+                    {"embedded_bad/syntax.options:2: option max_size:lots must be an integer"}},
+        BadEmbedded{"embedded_bad/pointer.proto",
+                    {"field bad.Req.name is type:FT_POINTER, which needs malloc"}},
+        BadEmbedded{"embedded_bad/recursive.proto",
+                    {"field bad.Node.next makes its message recursive"}},
+        BadEmbedded{"embedded_bad/noopts.proto",
+                    {"embedded_bad/noopts.options:1: \"bad.Req.name\" has no options"}}),
+    [](const testing::TestParamInfo<BadEmbedded> &info) {
+        return fs::path(info.param.proto).stem().string();
+    });
+
+TEST(Embedded, OptionsDirParameterNeedsAValue)
+{
+    ProtocRun r = run_protoc("embedded/sensor.proto", out_dir("embedded_param"),
+                             "--genrpc_opt=embedded,nanopb_options_dir=");
+    EXPECT_NE(r.status, 0);
+    EXPECT_NE(r.output.find("nanopb_options_dir needs a directory"), std::string::npos)
+        << r.output;
 }
 
 } // namespace

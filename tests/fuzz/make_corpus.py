@@ -141,6 +141,20 @@ def main():
     write("fuzz_options", "method_internal", b"\x01" + varint(51101 << 3 | 0) + b"\x01")
     write("fuzz_options", "method_empty", b"\x01")
 
+    # fuzz_embedded: a byte of sizes, then the server's stream to the
+    # embedded client "d" dialling "s" (its HMAC hook returns 32 zero bytes).
+    ch = frame(b"\x02\x01" + b"\x11" * 32 + s8(b"s"))
+    ok = frame(b"\x04" + b"\x00" * 32)
+    write("fuzz_embedded", "call_reply", b"\x07" + ch + ok + frame(reply(1, b"hello")) +
+          frame(reply(2, b"")))
+    write("fuzz_embedded", "call_error", b"\x23" + ch + ok + frame(reply(1, b"hello")) +
+          frame(error(2, 5, 42, b"boom")))
+    write("fuzz_embedded", "stale_reply", b"\x3f" + ch + ok + frame(reply(9, b"old")) +
+          frame(reply(1, b"hello")))
+    write("fuzz_embedded", "oversize", b"\x00" + ch + ok + frame(reply(1, b"hello")) +
+          frame(reply(2, b"z" * 3000)))
+    write("fuzz_embedded", "reject", b"\x0f" + frame(reject(1, b"invalid_cookie")))
+
 
 if __name__ == "__main__":
     main()

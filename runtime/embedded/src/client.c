@@ -372,8 +372,9 @@ await_reply(genrpc_emb_client *c, uint64_t req_id, const uint8_t **reply, size_t
         const uint8_t *body = c->cfg.rx_buf;
         uint64_t id;
         genrpc_emb__error e;
-        if (body[0] == GENRPC__K_REPLY && avail >= GENRPC__REPLY_HDR_SIZE &&
-            genrpc__get_u64(body + 1) == req_id) {
+        if (body[0] == GENRPC__K_REPLY && len < GENRPC__REPLY_HDR_SIZE)
+            return fail(c, GENRPC_E_PROTOCOL);
+        if (body[0] == GENRPC__K_REPLY && genrpc__get_u64(body + 1) == req_id) {
             if (avail < len)
                 return fail(c, GENRPC_E_TOO_BIG); /* never an overflow: the rest is not read */
             genrpc_emb__get_reply(body, len, &id, reply, reply_len);
@@ -512,6 +513,12 @@ int32_t
 genrpc_emb_handler_code(const genrpc_emb_client *c)
 {
     return c->handler_code;
+}
+
+uint8_t
+genrpc_emb_reject_reason(const genrpc_emb_client *c)
+{
+    return c->reject_reason;
 }
 
 const char *

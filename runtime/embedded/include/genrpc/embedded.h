@@ -212,6 +212,11 @@ GENRPC_EMB_API void genrpc_emb_close(genrpc_emb_client *c);
  * code; otherwise as the server sent it). */
 GENRPC_EMB_API int32_t genrpc_emb_handler_code(const genrpc_emb_client *c);
 
+/* The reason of the REJECT that failed the last handshake (docs/protocol.md:
+ * 1 invalid cookie, 2 no common version, 3 HELLO addressed to another
+ * node, 4 malformed handshake), or 0. */
+GENRPC_EMB_API uint8_t genrpc_emb_reject_reason(const genrpc_emb_client *c);
+
 /* The last ERROR frame's message (UTF-8, not NUL-terminated, *len bytes;
  * may be truncated to what fit rx_buf), or a REJECT's text. Points into
  * rx_buf; valid until the next call. *len = 0 and "" when none. */
