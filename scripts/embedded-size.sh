@@ -23,10 +23,19 @@ RAM_LIMIT=${GENRPC_EMB_RAM_LIMIT:-512}
 # Whole libraries, as compiled: "text data bss" of an archive.
 lib_size() { arm-none-eabi-size -B -t "$build/$1" | awk 'END { print $1, $2, $3 }'; }
 
-# Linked into the device program (after --gc-sections), from the map file:
-# "text data bss" of the input sections whose file matches $1.
+# Linked into the device program (after --gc-sections): "text data bss" of
+# the input sections the map lists as kept, for files matching $1. A kept
+# section's size is its size in its object file: the map shows a mergeable
+# string section (.rodata.*.str1.1) with the size of all merged strings.
+sections=$(mktemp)
+trap 'rm -f "$sections"' EXIT
+arm-none-eabi-size -A "$build"/*.a "$build"/CMakeFiles/device_client.elf.dir/*.obj \
+                      "$build"/CMakeFiles/device_client.elf.dir/gen/*.obj |
+  awk '/:$/ { m = $1; sub(/.*\//, "", m); next }
+       NF == 3 && $2 ~ /^[0-9]+$/ { print m, $1, $2 }' >"$sections"
 map_size() {
   awk -v pat="$1" '
+    FNR == NR { own[$1 "|" $2] = $3; next }          # member section size
     /^Linker script and memory map/ { on = 1; next }
     !on { next }
     /^[.\/][^ ]*/ { out = $1 }                       # an output section
@@ -35,18 +44,20 @@ map_size() {
       for (i = 3; i <= length(s); i++) n = n * 16 + index("0123456789abcdef", tolower(substr(s, i, 1))) - 1
       return n
     }
-    function add(size, file) {
+    function add(sec, size, file,   m, n) {
       if (file !~ pat) return
-      n = hex(size)
+      m = file
+      if (m ~ /\(.*\)$/) { sub(/.*\(/, "", m); sub(/\)$/, "", m) } else sub(/.*\//, "", m)
+      n = ((m "|" sec) in own) ? own[m "|" sec] : hex(size)
       if (out == ".text" || out == ".ARM.exidx") t += n
       else if (out == ".data") d += n
       else if (out == ".bss") b += n
     }
-    /^ [^ *]/ && NF >= 4 && $2 ~ /^0x/ && $3 ~ /^0x/ { add($3, $4); pending = 0; next }
-    /^ [^ *]/ && NF == 1 { pending = 1; next }        # a long name: numbers on the next line
-    pending && NF >= 3 && $1 ~ /^0x/ && $2 ~ /^0x/ { add($2, $3) }
-    { pending = 0 }
-    END { print t + 0, d + 0, b + 0 }' "$build/device_client.map"
+    /^ [^ *]/ && NF >= 4 && $2 ~ /^0x/ && $3 ~ /^0x/ { add($1, $3, $4); pending = ""; next }
+    /^ [^ *]/ && NF == 1 { pending = $1; next }       # a long name: numbers on the next line
+    pending != "" && NF >= 3 && $1 ~ /^0x/ && $2 ~ /^0x/ { add(pending, $2, $3) }
+    { pending = "" }
+    END { print t + 0, d + 0, b + 0 }' "$sections" "$build/device_client.map"
 }
 
 client_struct=$(arm-none-eabi-nm -S "$build/CMakeFiles/size_probe.dir/size_probe.c.obj" |
@@ -69,6 +80,18 @@ for p in "${parts[@]}"; do
   ct=$((ct + t)) cd=$((cd + d)) cb=$((cb + b)) lt=$((lt + m1)) ld=$((ld + m2)) lb=$((lb + m3))
   rows+="| $name | $files | $t | $d | $b | $m1 | $m2 | $m3 |"$'\n'
 done
+# The generated code of the device program (tests/proto/test.proto: every
+# rpc of its services gets an _emb_call and an _emb_cast stub).
+obj_size() { arm-none-eabi-size -B "$build/CMakeFiles/device_client.elf.dir/gen/$1" | awk 'END { print $1, $2, $3 }'; }
+read -r st sd sb < <(obj_size test.genrpc_emb.c.obj)
+read -r sl_t sl_d sl_b < <(map_size 'test\.genrpc_emb\.c\.obj')
+read -r pt pd pb < <(obj_size test.pb.c.obj)
+read -r pl_t pl_d pl_b < <(map_size 'test\.pb\.c\.obj')
+stub_names=$(arm-none-eabi-nm "$build/CMakeFiles/device_client.elf.dir/gen/test.genrpc_emb.c.obj" |
+             awk '$2 == "T" && $3 ~ /_emb_(call|cast)$/ { print $3 }')
+stubs=$(echo "$stub_names" | grep -c . || true)
+used=$(arm-none-eabi-nm "$build/device_client.elf" | awk '{ print $3 }' |
+       grep -c -x -F "$stub_names" || true)
 read -r xt xd xb < <(map_size 'libc_nano\.a|libgcc\.a')
 read -r bt bd bb < <(map_size '.')
 gcc_version=$(arm-none-eabi-gcc -dumpversion)
@@ -83,9 +106,12 @@ Size on a Cortex-M4: arm-none-eabi-gcc $gcc_version, -Os -mthumb -mcpu=cortex-m4
 | part | sources | library .text | .data | .bss | linked .text | .data | .bss |
 | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |
 ${rows}| **client total** | | **$ct** | **$cd** | **$cb** | **$lt** | **$ld** | **$lb** |
+| generated stubs (test.proto: $stubs, of which the program links $used) | test.genrpc_emb.c | $st | $sd | $sb | $sl_t | $sl_d | $sl_b |
+| generated messages (nanopb descriptors) | test.pb.c | $pt | $pd | $pb | $pl_t | $pl_d | $pl_b |
 | newlib-nano + libgcc (mem*, str*) | | | | | $xt | $xd | $xb |
 | whole device program (the above + board, console, test code) | | | | | $bt | $bd | $bb |
 
+One stub costs about $(( st / (stubs > 0 ? stubs : 1) )) bytes of .text ($st / $stubs).
 RAM beyond the two buffers: sizeof(genrpc_emb_client) $client_struct + the client's
 .data $cd + .bss $cb = $ram bytes (the stack is measured by the qemu run).
 Targets: client .text $ct <= $TEXT_LIMIT; RAM $ram <= $RAM_LIMIT.
