@@ -20,12 +20,13 @@
 
 /* Sleeps until an interrupt is pending unless ready() is already true; race
  * free (interrupts are masked from the check to the WFI, which wakes on a
- * pending interrupt even when masked). */
+ * pending interrupt even when masked). ready(arg) runs with interrupts
+ * masked. */
 static inline void
-board_sleep_unless(int (*ready)(void))
+board_sleep_unless(int (*ready)(const void *arg), const void *arg)
 {
     __asm volatile("cpsid i" ::: "memory");
-    if (!ready())
+    if (!ready(arg))
         __asm volatile("wfi" ::: "memory");
     __asm volatile("cpsie i" ::: "memory");
 }

@@ -12,9 +12,10 @@
 #include "genrpc/embedded.h"
 
 /* Fills `t` with the UART 0 transport (board must be initialised: clock_init,
- * uart_init). open is a no-op (qemu made the TCP connection at start); close
- * cannot close it either: it discards what is waiting, so a reconnect on
- * the same stream fails the handshake instead of reading stale bytes. */
+ * uart_init). open is a no-op: qemu made the TCP connection when it started.
+ * close cannot end that connection either; it drops a byte left in the UART.
+ * A reconnect on the same stream then fails (the node closes a connection
+ * that sends a second HELLO), so the device program never closes. */
 void device_transport(genrpc_emb_transport *t);
 
 /* genrpc_emb_random_fn: NOT cryptographically secure. qemu's MPS2 has no

@@ -14,33 +14,44 @@
  * otherwise cost one read call per byte. */
 #define READ_GAP_MS 2u
 
-static uint32_t g_deadline;
+/* A deadline in clock_ms() time; passed to the sleep predicates. */
+typedef struct deadline {
+    uint32_t at;
+} deadline;
 
-static int
-expired(void)
+static deadline
+deadline_in(uint32_t timeout_ms)
 {
-    return (int32_t)(clock_ms() - g_deadline) >= 0;
+    /* +1: the current millisecond may be about to end; 0 stays a poll. */
+    deadline d = {clock_ms() + timeout_ms + (timeout_ms > 0)};
+    return d;
 }
 
 static int
-rx_or_expired(void)
+expired(const deadline *d)
 {
-    return uart_rx_ready() || expired();
+    return (int32_t)(clock_ms() - d->at) >= 0;
 }
 
 static int
-tx_or_expired(void)
+rx_or_expired(const void *d)
 {
-    return uart_tx_ready() || expired();
+    return uart_rx_ready() || expired(d);
+}
+
+static int
+tx_or_expired(const void *d)
+{
+    return uart_tx_ready() || expired(d);
 }
 
 /* Waits until a byte is received or timeout_ms pass; 1 if one is there. */
 static int
 wait_rx(uint32_t timeout_ms)
 {
-    g_deadline = clock_ms() + timeout_ms + 1; /* +1: a tick may be about to end */
-    while (!rx_or_expired())
-        board_sleep_unless(rx_or_expired);
+    const deadline d = deadline_in(timeout_ms);
+    while (!rx_or_expired(&d))
+        board_sleep_unless(rx_or_expired, &d);
     return uart_rx_ready();
 }
 
@@ -69,10 +80,10 @@ static int
 uart_write(void *ctx, const uint8_t *buf, size_t len, uint32_t timeout_ms)
 {
     (void)ctx;
-    g_deadline = clock_ms() + timeout_ms + 1;
+    const deadline d = deadline_in(timeout_ms);
     for (size_t i = 0; i < len; i++) {
-        while (!tx_or_expired())
-            board_sleep_unless(tx_or_expired);
+        while (!tx_or_expired(&d))
+            board_sleep_unless(tx_or_expired, &d);
         if (!uart_tx_ready())
             return 1;
         uart_putc(buf[i]);
@@ -80,6 +91,7 @@ uart_write(void *ctx, const uint8_t *buf, size_t len, uint32_t timeout_ms)
     return 0;
 }
 
+/* Cannot end the TCP connection (see port.h); drops a byte left in the UART. */
 static void
 uart_close(void *ctx)
 {
