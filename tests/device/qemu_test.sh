@@ -3,8 +3,9 @@
 # Cortex-M4 (qemu-system-arm, machine mps2-an386) against a full genrpc node.
 #
 # Starts TEST_NODE (tests/helpers/test_node.c) on an ephemeral port, then
-# qemu with UART 0 bridged to it ("-serial tcp:127.0.0.1:PORT": qemu
-# connects, so the UART's byte stream is the genrpc connection) running
+# qemu with UART 0 bridged to it (a socket chardev to 127.0.0.1:PORT, as
+# "-serial tcp:127.0.0.1:PORT" but with TCP_NODELAY: qemu connects, so the
+# UART's byte stream is the genrpc connection) running
 # BUILD_DIR/device_client.elf (built here by scripts/device-build.sh, its
 # stubs by PLUGIN, the host's protoc-gen-genrpc). The
 # device authenticates, calls, casts and calls again and prints what it did
@@ -77,7 +78,8 @@ run_device() {
   shift
   local rc=0
   timeout -k 5 "$QEMU_TIMEOUT" qemu-system-arm -machine "$machine" -display none -monitor none \
-    -semihosting-config enable=on,target=native -serial "tcp:127.0.0.1:$port" \
+    -semihosting-config enable=on,target=native \
+    -chardev "socket,id=uart0,host=127.0.0.1,port=$port,nodelay=on" -serial chardev:uart0 \
     -kernel "$elf" -append "$*" >"$tmp/$name.out" 2>&1 || rc=$?
   echo "---- device run '$name' (qemu exit status $rc):"
   cat "$tmp/$name.out"
