@@ -7,8 +7,6 @@ set(CMAKE_C_COMPILER arm-none-eabi-gcc)
 set(CMAKE_ASM_COMPILER arm-none-eabi-gcc)
 set(CMAKE_AR arm-none-eabi-ar)
 set(CMAKE_RANLIB arm-none-eabi-ranlib)
-set(CMAKE_SIZE arm-none-eabi-size)
-set(CMAKE_NM arm-none-eabi-nm)
 # No operating system to link a test program against.
 set(CMAKE_TRY_COMPILE_TARGET_TYPE STATIC_LIBRARY)
 set(CMAKE_C_FLAGS_INIT "-mthumb -mcpu=cortex-m4 -ffunction-sections -fdata-sections")
