@@ -1,6 +1,7 @@
 /*
  * board.h - the MPS2 AN385/AN386 board as this port uses it (qemu-system-arm
- * machines mps2-an385 and mps2-an386): the CMSDK UART 0 (the genrpc
+ * machines mps2-an385 and mps2-an386; the same peripherals, a Cortex-M3 or a
+ * Cortex-M4; this build is for the M4): the CMSDK UART 0 (the genrpc
  * connection: qemu bridges it to TCP), the SysTick millisecond clock and
  * semihosting (console and exit). Each part's functions live in the file
  * named in its section.
