@@ -14,6 +14,7 @@
 
 #include "emit.h"
 #include "names.h"
+#include "options.h"
 
 typedef Google__Protobuf__DescriptorProto cg_msg;
 typedef Google__Protobuf__FieldDescriptorProto cg_field;
@@ -359,12 +360,97 @@ field_error(checker *ck, const cg_nanopb_file *opts, const cg_file_proto *file,
     ck->errors++;
 }
 
+/* nanopb's inline field options: [(nanopb).max_size = 16] is the
+ * FieldOptions extension 1010, a NanoPBOptions message that protobuf-c
+ * keeps as an unknown field. Its fields genrpc checks (nanopb.proto):
+ * max_size 1, max_count 2, type 3, max_length 14, fixed_length 15. */
+#define NANOPB_FIELD_EXT 1010u
+
+static int
+skip_value(const uint8_t *p, size_t left, unsigned wire, size_t *used)
+{
+    uint64_t n;
+    size_t k;
+    switch (wire) {
+    case 0: k = cg_varint_decode(p, left, &n); *used = k; return k ? 0 : -1;
+    case 1: *used = 8; return left >= 8 ? 0 : -1;
+    case 5: *used = 4; return left >= 4 ? 0 : -1;
+    case 2:
+        k = cg_varint_decode(p, left, &n);
+        if (k == 0 || n > left - k)
+            return -1;
+        *used = k + (size_t)n;
+        return 0;
+    default: return -1;
+    }
+}
+
+/* Merges one NanoPBOptions message into *e; -1 if malformed. */
+static int
+merge_inline(const uint8_t *p, size_t len, cg_nanopb_rule *e)
+{
+    while (len > 0) {
+        uint64_t key, v = 0;
+        size_t k = cg_varint_decode(p, len, &key), used;
+        if (k == 0)
+            return -1;
+        p += k;
+        len -= k;
+        unsigned wire = (unsigned)(key & 7);
+        uint64_t field = key >> 3;
+        if (wire == 0 && cg_varint_decode(p, len, &v) == 0)
+            return -1;
+        if (skip_value(p, len, wire, &used) != 0)
+            return -1;
+        if (wire == 0 && v <= 0x7FFFFFFF) {
+            if (field == 1)
+                e->max_size = (int64_t)v;
+            else if (field == 2)
+                e->max_count = (int64_t)v;
+            else if (field == 3)
+                e->type = (int)v;
+            else if (field == 14)
+                e->max_length = (int64_t)v;
+            else if (field == 15)
+                e->fixed_length = v != 0;
+        }
+        p += used;
+        len -= used;
+    }
+    return 0;
+}
+
+/* Inline options of `f`, merged after the .options file's (nanopb does the
+ * same). Returns -1 if they are malformed. */
+static int
+inline_options(const cg_field *f, cg_nanopb_rule *e)
+{
+    const ProtobufCMessage *opts = (const ProtobufCMessage *)f->options;
+    for (size_t i = 0; opts != NULL && i < opts->n_unknown_fields; i++) {
+        const ProtobufCMessageUnknownField *u = &opts->unknown_fields[i];
+        const uint8_t *data;
+        size_t len;
+        if (u->tag != NANOPB_FIELD_EXT)
+            continue;
+        if (cg_field_bytes(u, &data, &len) != 0 || merge_inline(data, len, e) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 static void
 check_field(checker *ck, const cg_file_proto *file, const char *msg_full, const cg_field *f)
 {
     const cg_nanopb_file *opts = options_of(ck, file->name);
     char *full = cg_fmt("%s.%s", msg_full, f->name);
     cg_nanopb_rule e = effective(opts, file->name, msg_full, full);
+    if (inline_options(f, &e) != 0) {
+        cg_strbuf_printf(ck->err, "%s: embedded mode: field %s: its (nanopb) options do not "
+                         "decode\n", file->name, full);
+        ck->errors++;
+        free(full);
+        return;
+    }
     bool repeated = f->label == GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__LABEL__LABEL_REPEATED;
     int type = f->type;
     if (e.type == CG_FT_IGNORE || e.type == CG_FT_CALLBACK) {

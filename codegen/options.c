@@ -28,8 +28,8 @@ fail(char err[CG_OPT_ERR_MAX], const char *fmt, ...)
 
 /* Decodes one varint from the start of buf[0..len). Returns the number of
  * bytes it used, or 0 if it is truncated or longer than 64 bits. */
-static size_t
-varint_decode(const uint8_t *buf, size_t len, uint64_t *out)
+size_t
+cg_varint_decode(const uint8_t *buf, size_t len, uint64_t *out)
 {
     uint64_t v = 0;
     for (size_t i = 0; i < len && i < VARINT_MAX_BYTES; i++) {
@@ -50,7 +50,7 @@ cg_field_varint(const ProtobufCMessageUnknownField *f, uint64_t *out)
 {
     if (f->wire_type != PROTOBUF_C_WIRE_TYPE_VARINT || f->data == NULL)
         return -1;
-    size_t used = varint_decode(f->data, f->len, out);
+    size_t used = cg_varint_decode(f->data, f->len, out);
     return used != 0 && used == f->len ? 0 : -1;
 }
 
@@ -60,7 +60,7 @@ cg_field_bytes(const ProtobufCMessageUnknownField *f, const uint8_t **data, size
     uint64_t n;
     if (f->wire_type != PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED || f->data == NULL)
         return -1;
-    size_t prefix = varint_decode(f->data, f->len, &n);
+    size_t prefix = cg_varint_decode(f->data, f->len, &n);
     if (prefix == 0 || n != f->len - prefix)
         return -1;
     *data = f->data + prefix;

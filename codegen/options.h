@@ -65,6 +65,10 @@ int cg_service_options_parse(const uint8_t *buf, size_t len, cg_service_options 
 int cg_method_options_parse(const uint8_t *buf, size_t len, cg_method_options *out,
                             char err[CG_OPT_ERR_MAX]);
 
+/* A protobuf varint at buf[0..len): returns the bytes it used, or 0 if it
+ * is truncated or longer than 64 bits. */
+size_t cg_varint_decode(const uint8_t *buf, size_t len, uint64_t *out);
+
 /* One unknown field's value. A varint field must be exactly one varint
  * (at most 10 bytes); a length-delimited field must be its length prefix
  * followed by exactly that many bytes. Return 0, or -1 if malformed. */

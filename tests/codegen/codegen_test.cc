@@ -191,7 +191,7 @@ TEST(Parameters, ServerFalseDropsImplAndRegisterButKeepsStubs)
 
 const std::string kEmbOpts = "--genrpc_opt=embedded,nanopb_options_dir=" GENRPC_TEST_PROTOS_DIR;
 
-TEST(Embedded, GeneratedFilesMatchCommittedGoldenFilesByteForByte)
+TEST(CodegenEmbedded, GeneratedFilesMatchCommittedGoldenFilesByteForByte)
 {
     fs::path out = out_dir("embedded_golden");
     ProtocRun r = run_protoc("embedded/sensor.proto embedded/units.proto", out, kEmbOpts);
@@ -216,7 +216,7 @@ TEST(Embedded, GeneratedFilesMatchCommittedGoldenFilesByteForByte)
     EXPECT_EQ(h.find("reset_emb_call"), std::string::npos);
 }
 
-TEST(Embedded, BareEmbeddedParameterMeansTrue)
+TEST(CodegenEmbedded, BareEmbeddedParameterMeansTrue)
 {
     ProtocRun r = run_protoc("embedded/sensor.proto", out_dir("embedded_bare"),
                              "--genrpc_opt=embedded --genrpc_opt=nanopb_options_dir="
@@ -243,7 +243,7 @@ TEST_P(EmbeddedOptions, AreRefusedWithAClearMessageAndNoOutput)
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Embedded, EmbeddedOptions,
+    CodegenEmbedded, EmbeddedOptions,
     testing::Values(
         BadEmbedded{"embedded_bad/missing.proto",
                     {"embedded_bad/missing.proto: embedded mode: field bad.Req.name is a string "
@@ -263,7 +263,40 @@ INSTANTIATE_TEST_SUITE_P(
         return fs::path(info.param.proto).stem().string();
     });
 
-TEST(Embedded, OptionsDirParameterNeedsAValue)
+TEST(CodegenEmbedded, InlineNanopbOptionsCountAsSizes)
+{
+    const std::string dir = GENRPC_TEST_NANOPB_PROTO_DIR;
+    if (dir.empty())
+        GTEST_SKIP() << "nanopb.proto not found (Debian: nanopb)";
+    fs::path out = out_dir("embedded_inline");
+    ProtocRun r = run_protoc("embedded_inline/inline.proto", out, kEmbOpts + " -I" + dir);
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_TRUE(fs::exists(out / "embedded_inline/inline.genrpc_emb.h"));
+    // Without the .options line for `unsized` the check names that field only.
+    fs::path tmp = out_dir("embedded_inline_src");
+    fs::remove_all(tmp);
+    fs::create_directories(tmp / "embedded_inline");
+    fs::copy_file(fs::path(GENRPC_TEST_PROTOS_DIR) / "embedded_inline/inline.proto",
+                  tmp / "embedded_inline/inline.proto");
+    std::string cmd = std::string(GENRPC_TEST_PROTOC) +
+                      " --plugin=protoc-gen-genrpc=" GENRPC_TEST_PLUGIN " -I" + tmp.string() +
+                      " -I" GENRPC_TEST_IDL_DIR " -I" + dir + " --genrpc_out=" + tmp.string() +
+                      " --genrpc_opt=embedded,nanopb_options_dir=" + tmp.string() +
+                      " embedded_inline/inline.proto 2>&1";
+    FILE *p = popen(cmd.c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    std::string output;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0)
+        output.append(buf, n);
+    EXPECT_NE(pclose(p), 0);
+    EXPECT_NE(output.find("field inl.Req.unsized is a string"), std::string::npos) << output;
+    EXPECT_EQ(output.find("inl.Req.name"), std::string::npos) << output;
+    EXPECT_EQ(output.find("inl.Req.blob"), std::string::npos) << output;
+}
+
+TEST(CodegenEmbedded, OptionsDirParameterNeedsAValue)
 {
     ProtocRun r = run_protoc("embedded/sensor.proto", out_dir("embedded_param"),
                              "--genrpc_opt=embedded,nanopb_options_dir=");

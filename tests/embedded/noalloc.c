@@ -23,6 +23,7 @@
 #endif
 
 #ifndef NOALLOC_SKIP
+static uint8_t rx[1024], tx[3000];
 static volatile int armed;
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
@@ -63,8 +64,6 @@ void free(void *p)
     __libc_free(p);
 }
 #endif
-
-static uint8_t rx[1024], tx[3000];
 
 #define CHECK(cond)                                                         \
     do {                                                                    \

@@ -140,6 +140,9 @@ def main():
     write("fuzz_options", "service_module", b"\x00" + module)
     write("fuzz_options", "method_internal", b"\x01" + varint(51101 << 3 | 0) + b"\x01")
     write("fuzz_options", "method_empty", b"\x01")
+    write("fuzz_options", "nanopb_options", b"\x02" + b"/* sizes */\nkv.Get*.key max_size:32 "
+          b"max_count:4 # c\nkv.*.blob type:FT_STATIC max_size:0x10 fixed_length:true\n"
+          b"// c++\nkv.Msg.s max_length: 8 callback_datatype:\"void*\"\n")
 
     # fuzz_embedded: a byte of sizes, then the server's stream to the
     # embedded client "d" dialling "s" (its HMAC hook returns 32 zero bytes).
