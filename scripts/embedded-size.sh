@@ -9,6 +9,7 @@
 #   (mbedTLS SHA-256 + the HMAC construction), whole libraries: <= 12 KiB
 #   RAM beyond the two buffers (the client struct + those libraries' .data
 #   and .bss): <= 512 bytes
+# (GENRPC_EMB_TEXT_LIMIT / GENRPC_EMB_RAM_LIMIT override them, for trying.)
 # Exit status: 0 within the targets, 1 over a target or on a build error,
 # 77 (skipped) when the ARM toolchain is missing (scripts/device-build.sh) --
 # unless GENRPC_REQUIRE_DEVICE=1 (CI), which turns a skip into a failure.
@@ -114,7 +115,7 @@ ${rows}| **client total** | | **$ct** | **$cd** | **$cb** | **$lt** | **$ld** | 
 One stub costs about $(( st / (stubs > 0 ? stubs : 1) )) bytes of .text ($st / $stubs).
 RAM beyond the two buffers: sizeof(genrpc_emb_client) $client_struct + the client's
 .data $cd + .bss $cb = $ram bytes (the stack is measured by the qemu run).
-Targets: client .text $ct <= $TEXT_LIMIT; RAM $ram <= $RAM_LIMIT.
+Targets: client .text $ct (at most $TEXT_LIMIT); RAM $ram (at most $RAM_LIMIT).
 TABLE
 
 status=0
