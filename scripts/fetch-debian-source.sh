@@ -13,8 +13,8 @@
 # Cache: $GENRPC_DEBIAN_SRC (default <repo>/.cache/debian-src); a package that
 # is already unpacked there is not fetched again. VERSION defaults to the
 # source version of the installed binary package named in the table below
-# (so nanopb's sources match the installed pb.h and generator), else the
-# newest in the archive. Diagnostics go to stderr; the only stdout line is the
+# (so nanopb's sources match the installed pb.h and generator), else -- or
+# when that version has left the archive -- the newest in it. Diagnostics go to stderr; the only stdout line is the
 # directory. Needs apt-get and Debian's archive keyring; no root needed.
 set -euo pipefail
 pkg=${1:?usage: fetch-debian-source.sh PACKAGE [VERSION]}
@@ -75,7 +75,12 @@ fi
 work="$cache/$pkg${version:+_$version}"
 rm -rf "$work" && mkdir -p "$work"
 echo "fetch-debian-source: apt-get source --download-only $pkg${version:+=$version}" >&2
-(cd "$work" && apt-get "${apt_opts[@]}" -qq source --download-only "$pkg${version:+=$version}" >&2)
+if ! (cd "$work" && apt-get "${apt_opts[@]}" -qq source --download-only "$pkg${version:+=$version}" >&2); then
+  [ -n "$version" ] || exit 1
+  # The installed version may have left the archive (a point release since).
+  echo "fetch-debian-source: $pkg=$version is not in the archive; taking its newest $pkg" >&2
+  (cd "$work" && apt-get "${apt_opts[@]}" -qq source --download-only "$pkg" >&2)
+fi
 orig=$(find "$work" -maxdepth 1 -name "${pkg}_*.orig.tar.*" | head -n1)
 [ -n "$orig" ] || { echo "fetch-debian-source: no ${pkg}_*.orig.tar.* in $work" >&2; exit 1; }
 tar -C "$work" -xf "$orig"
