@@ -12,10 +12,11 @@
 #
 # Cache: $GENRPC_DEBIAN_SRC (default <repo>/.cache/debian-src); a package that
 # is already unpacked there is not fetched again. VERSION defaults to the
-# source version of the installed binary package named in the table below
+# source version of the installed binary package named in the case below
 # (so nanopb's sources match the installed pb.h and generator), else -- or
-# when that version has left the archive -- the newest in it. Diagnostics go to stderr; the only stdout line is the
-# directory. Needs apt-get and Debian's archive keyring; no root needed.
+# when that version has left the archive -- the newest in it. Diagnostics
+# go to stderr; the only stdout line is the directory. Needs apt-get and
+# Debian's archive keyring; no root needed.
 set -euo pipefail
 pkg=${1:?usage: fetch-debian-source.sh PACKAGE [VERSION]}
 version=${2:-}
