@@ -45,9 +45,10 @@ typedef struct cg_nanopb_file {
  * or -1 with "path:line: ..." in err. Free with cg_nanopb_free. */
 int cg_nanopb_parse(const char *path, const char *text, cg_nanopb_file *out, cg_strbuf *err);
 
-/* Finds <proto base>.options as nanopb does (each of dirs[0..n), then the
- * proto's own directory) and parses it; no file is not an error (out->path
- * stays NULL). Returns 0, or -1 with a message in err. */
+/* Finds <proto base>.options ("dir/kv.proto" -> "dir/kv.options") under
+ * each of dirs[0..n), then under the current directory, and parses the
+ * first found; no file is not an error (out->path stays NULL). Returns 0,
+ * or -1 with a message in err. */
 int cg_nanopb_load(const char *proto_name, const char *const *dirs, size_t n_dirs,
                    cg_nanopb_file *out, cg_strbuf *err);
 
