@@ -8,7 +8,8 @@
  *   - worker threads: decode requests, run handlers, encode replies;
  *   - caller threads (the user's): encode requests and write them straight
  *     to the socket when nothing is queued ahead of them.
- * Other threads talk to the loop through node->cmds (+ an ev_async).
+ * Other threads talk to the loop through commands embedded in their
+ * objects (loop/loop.h), posted to node->loop.
  *
  * Ownership is by reference count on conns, chunks, registrations and
  * promises; each field comment says which lock guards it.
@@ -29,13 +30,15 @@
 #include "base/chunk.h"
 #include "base/clock.h"
 #include "base/status.h"
+#include "loop/loop.h"
+#include "loop/runner.h"
 #include "net/transport.h"
 #include "rpc/policy.h"
 #include "wire/frame.h"
 #include "wire/out.h"
 
 typedef struct genrpc__conn genrpc__conn;
-typedef struct genrpc__job genrpc__job;
+typedef struct genrpc__server_job genrpc__server_job;
 
 /* ---- module registry ----------------------------------------------------- */
 
@@ -114,6 +117,12 @@ typedef struct genrpc__pending {
      * (GENRPC_CALL_LEND_REQUEST) */
     atomic_int holds;
     genrpc__out *lent_out; /* that frame until then (conn->out_mu) */
+    /* CALLBACK: started off the loop (or failed on it): start_cmd runs the
+     * start (or the failure) on the loop, with start_out and timeout_ms;
+     * done_cmd runs the callback once a lent frame lets go last */
+    genrpc__cmd start_cmd, done_cmd;
+    genrpc__out *start_out;
+    int64_t timeout_ms;
 } genrpc__pending;
 
 /* Completes p with its result (already filled), by mode. Loop thread or
@@ -191,8 +200,14 @@ struct genrpc__conn {
     bool in_writev;    /* ... and is inside writev, out_mu released */
     bool write_wait;   /* EAGAIN: the loop's write watcher is armed */
     bool flush_on_readable; /* ... or the transport's write waits for readable */
-    bool flush_queued; /* on node->flush list (node->cmd_mu) */
-    genrpc__conn *flush_next;
+    genrpc__cmd flush_cmd;     /* deferred flush, on the loop's deferred queue */
+    genrpc__cmd arm_write_cmd; /* EAGAIN off the loop: the loop arms the write watcher */
+    /* close_soon: the first reason wins (close_soon_claimed), then the
+     * loop closes with it (close_cmd) */
+    genrpc__cmd close_cmd;
+    atomic_bool close_soon_claimed;
+    int close_soon_err;
+    char close_soon_why[GENRPC_MESSAGE_MAX];
 
     /* client: calls in flight (pend_mu) */
     pthread_mutex_t pend_mu;
@@ -200,6 +215,7 @@ struct genrpc__conn {
     genrpc__pending **ptab;
     size_t ptab_cap, ptab_n;
     uint64_t next_req_id;
+    genrpc__cmd connect_cmd; /* client: the dialer's connect, on the loop */
     bool was_ready; /* authenticated once: a later close makes it stale */
     int close_err; /* why it closed: pending calls fail with this */
     char close_msg[GENRPC_MESSAGE_MAX];
@@ -207,17 +223,16 @@ struct genrpc__conn {
     /* acceptor: requests received and not yet started (server.c backpressure) */
     atomic_int backlog;
     bool read_paused; /* loop only: not reading while the backlog is too long */
+    genrpc__cmd resume_read_cmd; /* the backlog is down: the loop reads again */
     /* client: bytes queued and not yet written (out_mu), for the cast bound */
     size_t queued_bytes;
 
-    /* acceptor: its mailbox of requests waiting for a worker (node->job_mu) */
-    genrpc__job *mbox_head, *mbox_tail;
-    genrpc__conn *ready_next;
-    bool ready_linked;
+    /* acceptor: its mailbox of requests waiting for a worker (runner->mu) */
+    genrpc__mailbox mbox;
 
-    /* acceptor: casts run one at a time, in order (job_mu) */
-    pthread_mutex_t job_mu;
-    genrpc__job *casts_head, *casts_tail;
+    /* acceptor: casts run one at a time, in order (casts_mu) */
+    pthread_mutex_t casts_mu;
+    genrpc__server_job *casts_head, *casts_tail;
     bool casts_running;
 
     /* node's lists (node->conns_mu) */
@@ -290,8 +305,9 @@ void genrpc__client_connected(genrpc__conn *c); /* loop: connect finished */
 /* net/dialer.c: name@host -> address and transport driver */
 int genrpc__dial_resolve(genrpc_node *node, const char *name, struct sockaddr_storage *ss,
                          socklen_t *len, genrpc_driver *driver, genrpc_status *st);
-/* Loop: opens c's socket and starts the connect (a posted command). */
-void genrpc__dial_connect_cmd(genrpc_node *node, void *arg);
+/* Any thread: the loop opens c's socket and starts the connect (c's
+ * connect_cmd; takes a reference for it, which becomes the loop's). */
+void genrpc__dial_post_connect(genrpc__conn *c);
 void genrpc__conn_timer_start(genrpc__conn *c, int64_t ms); /* loop */
 void genrpc__client_forget(genrpc__conn *c);  /* remove from the map */
 /* Calls fn(peer, arg) for each authenticated client in the map, under
@@ -317,10 +333,14 @@ void genrpc__events_conn_up(genrpc__conn *c);
 void genrpc__events_conn_down(genrpc__conn *c);
 void genrpc__events_free(genrpc_node *node);
 
-/* ---- jobs and workers ---------------------------------------------------- */
+/* ---- server jobs (rpc/server.c, rpc/handler.c) -------------------------- */
 
-struct genrpc__job {
-    genrpc__job *next;
+/* A request or broadcast for a worker: a runner job (loop/runner.h) whose
+ * run is the server's (server_run_job, a broadcast's, or a connection's
+ * cast drainer) and whose mailbox is its connection's. */
+struct genrpc__server_job {
+    genrpc__job job;
+    genrpc__server_job *cast_next; /* in its connection's cast queue (casts_mu) */
     genrpc__conn *conn; /* reference */
     genrpc__reg *reg;   /* reference */
     genrpc__handler *handler; /* broadcast jobs: reference (reg is NULL) */
@@ -328,50 +348,20 @@ struct genrpc__job {
     genrpc__slice payload;
     uint64_t req_id;
     bool is_cast;
-    void (*run)(genrpc__job *job); /* NULL: the call path */
 };
 
-/* Queues jobs (a NULL-terminated list) for the workers. */
-/* Queues a job on its connection's mailbox (node->job_mu). */
-void genrpc__job_submit(genrpc_node *node, genrpc__job *job);
-void genrpc__job_free(genrpc__job *job);
-/* Frees a job that will never run (node stopping), casts queued behind it too. */
-void genrpc__job_discard(genrpc__job *job);
-int genrpc__workers_start(genrpc_node *node, int n);
-void genrpc__workers_stop(genrpc_node *node);
-bool genrpc__on_worker(const genrpc_node *node);
-/* This thread runs node's loop, or has lent it to run a request: either
- * way it polls (and flushes deferred output) before the loop next sleeps. */
-bool genrpc__polls_next(const genrpc_node *node);
-void genrpc__loop_thread_main(genrpc_node *node);
-/* About to wait for something only the loop can bring (a reply): a worker
- * running a request with the loop token lent gives the token back. */
-void genrpc__worker_blocking(void);
-void genrpc__loop_done(genrpc_node *node);
-void genrpc__set_on_loop(const genrpc_node *node); /* the calling thread now runs node's loop */
+void genrpc__server_job_free(genrpc__server_job *job);
+/* A call or cast request's run (rpc/handler.c): decode, run, encode. */
 void genrpc__server_run_job(genrpc__job *job);
 /* rpc/handler.c: an ERROR frame for req_id; a failed call answered, a
  * failed cast dropped and counted. */
 void genrpc__send_error(genrpc__conn *c, uint64_t req_id, const genrpc_status *st,
                         genrpc__flush how);
-void genrpc__answer_failure(genrpc__job *job, genrpc_status *st);
+void genrpc__answer_failure(genrpc__server_job *job, genrpc_status *st);
 void genrpc__backlog_queued(genrpc__conn *c);  /* loop */
 void genrpc__backlog_started(genrpc__conn *c); /* any thread */
 /* Bytes queued on c and not yet written (held frames included). */
 size_t genrpc__conn_queued_bytes(genrpc__conn *c);
-
-/* ---- commands to the loop ------------------------------------------------ */
-
-typedef struct genrpc__cmd {
-    struct genrpc__cmd *next;
-    void (*fn)(genrpc_node *node, void *arg);
-    void *arg;
-} genrpc__cmd;
-
-/* Runs fn(node, arg) on the loop thread soon. */
-int genrpc__loop_post(genrpc_node *node, void (*fn)(genrpc_node *, void *), void *arg);
-bool genrpc__on_loop(const genrpc_node *node);
-void genrpc__loop_defer_flush(genrpc__conn *c);
 
 /* ---- the node ------------------------------------------------------------ */
 
@@ -385,13 +375,9 @@ struct genrpc_node {
     genrpc_node_addr *node_addrs;
     atomic_bool stopping;
 
-    /* loop */
-    struct ev_loop *loop;
-    uint64_t reads_done;  /* loop only: reads that brought bytes (busy polling) */
-    int64_t busy_poll_ns; /* cfg.busy_poll_us */
-    pthread_t loop_thread;
-    ev_async wake;
-    ev_prepare before_poll;
+    /* loop: node->loop.ev is the libev loop every watcher starts on */
+    genrpc__loop loop;
+    genrpc__cmd shutdown_cmd; /* genrpc_node_stop: the loop closes everything */
     int listen_fd;
     int port;
     ev_io listen_w;
@@ -400,11 +386,6 @@ struct genrpc_node {
     ev_io tls_listen_w;
     void *tls_ctx;     /* SSL_CTX (tls.c), NULL without a TLS configuration */
     char *tls_files[4]; /* copies of the tls_* strings of cfg */
-    pthread_mutex_t cmd_mu;
-    genrpc__cmd *cmds_head, *cmds_tail;
-    /* conns with deferred output, in the order their output was queued:
-     * replies go out in the order their requests were served (cmd_mu) */
-    genrpc__conn *flush_list, *flush_tail;
     struct genrpc_promise *expiring; /* completed promises with an expiry timer (loop) */
 
     /* connections (conns_mu) */
@@ -421,29 +402,14 @@ struct genrpc_node {
     pthread_mutex_t reg_wait_mu;
     pthread_cond_t reg_wait_cond;
 
-    /* workers (job_mu) */
-    pthread_mutex_t job_mu;
-    pthread_cond_t job_cond;
-    /* connections with queued jobs, served round-robin (one job per turn)
-     * so that a flooding peer cannot delay another peer's requests */
-    genrpc__conn *ready_head, *ready_tail;
-    atomic_int jobs_queued;
-    int idle_workers;
-    bool workers_quit;
-    pthread_cond_t loop_cond; /* the dedicated loop thread waits here */
-    bool token_held;          /* some thread runs the loop (worker.c) */
-    bool holder_dedicated;    /* ... and it is the dedicated loop thread */
-    bool lent;                /* ... a worker, running a request off the loop */
-    _Atomic uint64_t lend_seq; /* counts lendings and takeovers: tells one from the next */
-    int64_t lent_since_ns;    /* when the current (or, not lent, the last) lending began */
-    bool watching;            /* the dedicated thread checks lendings periodically */
-    bool loop_done;           /* shut down: nobody takes the token again */
-    pthread_t *workers;
-    int n_workers;
+    /* who runs the loop; workers and the per-peer mailboxes */
+    genrpc__runner runner;
 
-    /* node events (lifetime.c): subscribers under mon_mu (held while
-     * delivering); peers_up is loop only */
+    /* node events (rpc/events.c): subscribers under mon_mu (not held while
+     * delivering: mon_cond tells unmonitor a delivery has ended); peers_up
+     * is loop only */
     pthread_mutex_t mon_mu;
+    pthread_cond_t mon_cond;
     struct genrpc__monitor *monitors;
     struct genrpc__peer_up *peers_up;
     size_t n_peers_up, cap_peers_up;
@@ -455,11 +421,7 @@ struct genrpc_node {
     atomic_uint_least64_t broadcasts_dropped;
 };
 
-int genrpc__loop_start(genrpc_node *node, genrpc_status *st);
-int genrpc__loop_run(genrpc_node *node, genrpc_status *st);
 void genrpc__client_sockopts(genrpc_node *node, int fd);
-void genrpc__loop_stop(genrpc_node *node);
-void genrpc__loop_destroy(genrpc_node *node);
 void genrpc__promises_stop(genrpc_node *node); /* loop: drop expiry timers */
 int genrpc__listen(genrpc_node *node, genrpc_status *st);
 void genrpc__conns_link(genrpc_node *node, genrpc__conn **list, genrpc__conn *c);

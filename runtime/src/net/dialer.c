@@ -72,16 +72,18 @@ genrpc__dial_resolve(genrpc_node *node, const char *name, struct sockaddr_storag
     return GENRPC_OK;
 }
 
-
-void
-genrpc__dial_connect_cmd(genrpc_node *node, void *arg)
+/* On the loop: opens c's socket and starts the connect. */
+static void
+connect_cmd(genrpc__cmd *cmd)
 {
-    genrpc__conn *c = arg;
+    genrpc__conn *c = GENRPC__CONTAINER_OF(cmd, genrpc__conn, connect_cmd);
+    genrpc_node *node = c->node;
+    GENRPC__ASSERT_ON_LOOP(&node->loop);
     if (atomic_load(&c->state) == GENRPC__CLOSED) {
         genrpc__conn_unref(c);
         return;
     }
-    if (atomic_load(&node->stopping) || !node->loop) {
+    if (atomic_load(&node->stopping) || !node->loop.ev) {
         genrpc__conn_close(c, GENRPC_E_STOPPED, "node stopping");
         genrpc__conn_unref(c);
         return;
@@ -101,16 +103,25 @@ genrpc__dial_connect_cmd(genrpc_node *node, void *arg)
     /* Writable means connected (or failed): conn.c's write_cb calls
      * genrpc__client_connected while the state is CONNECTING. */
     ev_io_set(&c->ww, fd, EV_WRITE);
-    ev_io_start(node->loop, &c->ww);
+    ev_io_start(node->loop.ev, &c->ww);
     genrpc__conn_timer_start(c, node->cfg.connect_timeout_ms);
+}
+
+void
+genrpc__dial_post_connect(genrpc__conn *c)
+{
+    genrpc__cmd_init(&c->connect_cmd, connect_cmd);
+    genrpc__conn_ref(c); /* the connect command's; becomes the loop's */
+    genrpc__loop_post(&c->node->loop, &c->connect_cmd); /* posted once per conn */
 }
 
 void
 genrpc__client_connected(genrpc__conn *c)
 {
+    GENRPC__ASSERT_ON_LOOP(&c->node->loop);
     int err = 0;
     socklen_t len = sizeof err;
-    ev_io_stop(c->node->loop, &c->ww);
+    ev_io_stop(c->node->loop.ev, &c->ww);
     if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
         err = errno;
     if (err) {

@@ -61,6 +61,7 @@ genrpc__pending_insert(genrpc__conn *c, genrpc__pending *p)
 static genrpc__pending *
 unlink_id(genrpc__conn *c, uint64_t id, const genrpc__pending *only)
 {
+    GENRPC__ASSERT_HELD(&c->pend_mu);
     if (!c->ptab_cap)
         return NULL;
     for (genrpc__pending **pp = &c->ptab[slot(c, id)]; *pp; pp = &(*pp)->hnext) {
