@@ -157,6 +157,49 @@ TEST_F(LoopTest, PostFromAnotherThreadWakesTheLoop) {
   EXPECT_EQ(order_, (std::vector<int>{7}));
 }
 
+// Debug builds (NDEBUG undefined, or GENRPC_CHECKS) check "loop only" and
+// "... held" at run time; release builds compile the checks out.
+TEST_F(LoopTest, ChecksFireInCheckedBuilds) {
+#if GENRPC__CHECKED
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(GENRPC__ASSERT_ON_LOOP(&loop_), "check failed: on the loop");
+  genrpc__set_on_loop(&loop_);
+  GENRPC__ASSERT_ON_LOOP(&loop_);  // passes
+  genrpc__set_on_loop(nullptr);
+
+  pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+  EXPECT_DEATH(GENRPC__ASSERT_HELD(&mu), "check failed: &mu held");
+  pthread_mutex_lock(&mu);
+  GENRPC__ASSERT_HELD(&mu);  // passes
+  pthread_mutex_unlock(&mu);
+  // Held, but by another thread.
+  std::mutex m;
+  std::condition_variable cv;
+  bool locked = false, done = false;
+  std::thread holder([&] {
+    pthread_mutex_lock(&mu);
+    std::unique_lock<std::mutex> g(m);
+    locked = true;
+    cv.notify_all();
+    cv.wait_for(g, Millis(10000), [&] { return done; });
+    pthread_mutex_unlock(&mu);
+  });
+  {
+    std::unique_lock<std::mutex> g(m);
+    ASSERT_TRUE(cv.wait_for(g, Millis(5000), [&] { return locked; }));
+  }
+  EXPECT_DEATH(GENRPC__ASSERT_HELD(&mu), "check failed: &mu held");
+  {
+    std::lock_guard<std::mutex> g(m);
+    done = true;
+    cv.notify_all();
+  }
+  holder.join();
+#else
+  GTEST_SKIP() << "release build: the checks are compiled out";
+#endif
+}
+
 // ---- callbacks are deferred ---------------------------------------------------
 
 class TwoNodes : public ::testing::Test {

@@ -38,13 +38,10 @@ push(genrpc__loop *loop, genrpc__cmdq *q, genrpc__cmd *cmd)
     return true;
 }
 
-/* Pops one command. One at a time under the lock: once `queued` is
- * cleared another thread may queue the command again, which rewrites its
- * `next`. */
+/* cmd_mu held: pops q's first command. */
 static genrpc__cmd *
-pop(genrpc__loop *loop, genrpc__cmdq *q)
+pop(genrpc__cmdq *q)
 {
-    pthread_mutex_lock(&loop->cmd_mu);
     genrpc__cmd *cmd = q->head;
     if (cmd) {
         q->head = cmd->next;
@@ -53,7 +50,6 @@ pop(genrpc__loop *loop, genrpc__cmdq *q)
         cmd->next = NULL;
         cmd->queued = false;
     }
-    pthread_mutex_unlock(&loop->cmd_mu);
     return cmd;
 }
 
@@ -83,20 +79,22 @@ genrpc__loop_wake(genrpc__loop *loop)
     ev_async_send(loop->ev, &loop->wake);
 }
 
-/* Runs posted commands, then deferred work, until both are empty. */
+/* Runs posted commands, then deferred work (commands first, whenever they
+ * were posted), until both queues are empty. One command at a time under
+ * the lock: once `queued` is cleared another thread may queue it again,
+ * which rewrites its `next`. */
 static void
 drain(genrpc__loop *loop)
 {
     for (;;) {
         pthread_mutex_lock(&loop->cmd_mu);
-        bool any = loop->cmds.head || loop->deferred.head;
+        genrpc__cmd *cmd = pop(&loop->cmds);
+        if (!cmd)
+            cmd = pop(&loop->deferred);
         pthread_mutex_unlock(&loop->cmd_mu);
-        if (!any)
+        if (!cmd)
             return;
-        for (genrpc__cmd *cmd; (cmd = pop(loop, &loop->cmds));)
-            cmd->run(cmd);
-        for (genrpc__cmd *cmd; (cmd = pop(loop, &loop->deferred));)
-            cmd->run(cmd);
+        cmd->run(cmd);
     }
 }
 
