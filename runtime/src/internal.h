@@ -117,10 +117,11 @@ typedef struct genrpc__pending {
      * (GENRPC_CALL_LEND_REQUEST) */
     atomic_int holds;
     genrpc__out *lent_out; /* that frame until then (conn->out_mu) */
-    /* CALLBACK: started off the loop (or failed on it): start_cmd runs the
-     * start (or the failure) on the loop, with start_out and timeout_ms;
-     * done_cmd runs the callback once a lent frame lets go last */
-    genrpc__cmd start_cmd, done_cmd;
+    /* CALLBACK: the loop runs cmd to start the call (started off the loop:
+     * with start_out and timeout_ms), to call back a failed start (started
+     * on the loop), or to call back once a lent frame lets go last; one at
+     * a time: each is posted only after the previous one has run */
+    genrpc__cmd cmd;
     genrpc__out *start_out;
     int64_t timeout_ms;
 } genrpc__pending;

@@ -26,9 +26,9 @@ static bool
 push(genrpc__loop *loop, genrpc__cmdq *q, genrpc__cmd *cmd)
 {
     GENRPC__ASSERT_HELD(&loop->cmd_mu);
-    if (cmd->queued)
+    if (cmd->queued) /* only written under cmd_mu */
         return false;
-    cmd->queued = true;
+    __atomic_store_n(&cmd->queued, true, __ATOMIC_RELAXED);
     cmd->next = NULL;
     if (q->tail)
         q->tail->next = cmd;
@@ -48,7 +48,7 @@ pop(genrpc__cmdq *q)
         if (!q->head)
             q->tail = NULL;
         cmd->next = NULL;
-        cmd->queued = false;
+        __atomic_store_n(&cmd->queued, false, __ATOMIC_RELAXED);
     }
     return cmd;
 }
@@ -67,6 +67,11 @@ genrpc__loop_post(genrpc__loop *loop, genrpc__cmd *cmd)
 bool
 genrpc__loop_defer(genrpc__loop *loop, genrpc__cmd *cmd)
 {
+    /* Read before the run that follows the pop clearing it: if the loop's
+     * pop (under cmd_mu, before run takes its lock) had happened before
+     * what the caller published under that lock, this load would see false. */
+    if (genrpc__cmd_queued(cmd))
+        return false;
     pthread_mutex_lock(&loop->cmd_mu);
     bool queued = push(loop, &loop->deferred, cmd);
     pthread_mutex_unlock(&loop->cmd_mu);

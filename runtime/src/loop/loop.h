@@ -32,9 +32,11 @@ extern "C" {
 typedef struct genrpc__loop genrpc__loop;
 typedef struct genrpc__cmd genrpc__cmd;
 
-/* A command: embedded in its object, initialised once (genrpc__cmd_init),
- * then posted any number of times. `next` and `queued` belong to the loop
- * (guarded by its cmd_mu). */
+/* A command: embedded in its object, initialised (genrpc__cmd_init) while
+ * not queued, then posted any number of times. `next` and `queued` belong
+ * to the loop (written under its cmd_mu; `queued` is also read without it,
+ * by genrpc__cmd_queued: relaxed atomic accesses, through the gcc/clang
+ * builtins so that C++ tests may include this header). */
 struct genrpc__cmd {
     genrpc__cmd *next;
     void (*run)(genrpc__cmd *cmd); /* on the loop thread */
@@ -46,7 +48,15 @@ genrpc__cmd_init(genrpc__cmd *cmd, void (*run)(genrpc__cmd *cmd))
 {
     cmd->next = NULL;
     cmd->run = run;
-    cmd->queued = false;
+    __atomic_store_n(&cmd->queued, false, __ATOMIC_RELAXED);
+}
+
+/* cmd is queued (not yet popped to run), read without the loop's lock:
+ * see genrpc__loop_defer for what "true" guarantees. */
+static inline bool
+genrpc__cmd_queued(const genrpc__cmd *cmd)
+{
+    return __atomic_load_n(&cmd->queued, __ATOMIC_RELAXED);
 }
 
 /* A FIFO of commands (intrusive, singly linked). */
@@ -80,7 +90,13 @@ bool genrpc__loop_post(genrpc__loop *loop, genrpc__cmd *cmd);
 /* Any thread: queues cmd to run on the loop before it next polls, without
  * waking it (the caller decides: genrpc__loop_wake, unless the calling
  * thread polls next, see genrpc__runner_defer). FIFO. True if this queued
- * it; false if it was queued already. Never fails. */
+ * it; false if it was queued already. Never fails.
+ * Queued already is seen without the loop's lock (a batch of replies on
+ * one connection costs one load each after the first), so on false the
+ * command's run is only known to start after this call: whatever it must
+ * see of the caller's work, the caller publishes under a lock that run
+ * takes (a connection's flush takes its out_mu, which the sender released
+ * after queueing its frame). */
 bool genrpc__loop_defer(genrpc__loop *loop, genrpc__cmd *cmd);
 /* Any thread: makes the loop run an iteration (ev_async_send). */
 void genrpc__loop_wake(genrpc__loop *loop);

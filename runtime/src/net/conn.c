@@ -402,9 +402,11 @@ static void flush_claimed(genrpc__conn *c, bool queued_borrowed);
 static void
 defer_flush(genrpc__conn *c)
 {
+    if (genrpc__cmd_queued(&c->flush_cmd))
+        return; /* queued already, with its reference: it flushes this frame too (out_mu) */
     genrpc__conn_ref(c);
     if (!genrpc__runner_defer(&c->node->runner, &c->flush_cmd))
-        genrpc__conn_unref(c); /* queued already, with its reference */
+        genrpc__conn_unref(c); /* queued meanwhile, with its reference */
 }
 
 static void

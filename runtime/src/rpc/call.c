@@ -602,7 +602,7 @@ callback_complete(genrpc__pending *p)
 static void
 callback_run_cmd(genrpc__cmd *cmd)
 {
-    callback_run(GENRPC__CONTAINER_OF(cmd, genrpc__pending, done_cmd));
+    callback_run(GENRPC__CONTAINER_OF(cmd, genrpc__pending, cmd));
 }
 
 /* out->release of a lent request's frame: written or dropped, on whichever
@@ -617,7 +617,9 @@ lent_request_released(void *owner)
     p->lent_out = NULL;
     if (atomic_fetch_sub_explicit(&p->holds, 1, memory_order_acq_rel) != 1)
         return;
-    genrpc__loop_post(&p->node->loop, &p->done_cmd); /* the last hold: posted once */
+    /* The last hold: p's start has run (the frame was queued or freed by it) */
+    genrpc__cmd_init(&p->cmd, callback_run_cmd);
+    genrpc__loop_post(&p->node->loop, &p->cmd);
 }
 
 static void
@@ -647,7 +649,7 @@ callback_run(genrpc__pending *p)
 static void
 cb_failed_cmd(genrpc__cmd *cmd)
 {
-    callback_complete(GENRPC__CONTAINER_OF(cmd, genrpc__pending, start_cmd));
+    callback_complete(GENRPC__CONTAINER_OF(cmd, genrpc__pending, cmd));
 }
 
 /* On the loop: register, send (batched), arm the timeout. `deferred`: run
@@ -672,8 +674,8 @@ cb_start_on_loop(genrpc_node *node, genrpc__pending *p, bool deferred)
         if (deferred) {
             callback_complete(p);
         } else {
-            p->start_cmd.run = cb_failed_cmd;
-            genrpc__loop_post(&node->loop, &p->start_cmd); /* not queued: it never was */
+            genrpc__cmd_init(&p->cmd, cb_failed_cmd); /* not queued: its run is this one */
+            genrpc__loop_post(&node->loop, &p->cmd);
         }
         return;
     }
@@ -695,7 +697,7 @@ cb_start_on_loop(genrpc_node *node, genrpc__pending *p, bool deferred)
 static void
 cb_start_cmd(genrpc__cmd *cmd)
 {
-    genrpc__pending *p = GENRPC__CONTAINER_OF(cmd, genrpc__pending, start_cmd);
+    genrpc__pending *p = GENRPC__CONTAINER_OF(cmd, genrpc__pending, cmd);
     cb_start_on_loop(p->node, p, true);
 }
 
@@ -740,12 +742,12 @@ genrpc_call_async_typed(genrpc_node *node, genrpc_target target,
     p->arg = arg;
     p->start_out = o;
     p->timeout_ms = call_timeout_ms(node, opts);
-    genrpc__cmd_init(&p->start_cmd, cb_start_cmd);
-    genrpc__cmd_init(&p->done_cmd, callback_run_cmd);
-    if (genrpc__on_loop(&node->loop))
-        cb_start_on_loop(node, p, false);
-    else
-        genrpc__loop_post(&node->loop, &p->start_cmd); /* p is the command's until it runs */
+    if (genrpc__on_loop(&node->loop)) {
+        cb_start_on_loop(node, p, false); /* p->cmd is set up if it is needed */
+    } else {
+        genrpc__cmd_init(&p->cmd, cb_start_cmd);
+        genrpc__loop_post(&node->loop, &p->cmd); /* p is the command's until it runs */
+    }
     return GENRPC_OK;
 }
 
