@@ -6,6 +6,8 @@
 #include "internal.h"
 
 typedef struct drop_arg {
+    genrpc__cmd cmd; /* on the asking thread's stack: it waits until done */
+    genrpc_node *node;
     const char *peer;
     int max;
     int closed;
@@ -17,6 +19,7 @@ typedef struct drop_arg {
 static int
 drop_acceptors(genrpc_node *node, const char *peer, int max)
 {
+    GENRPC__ASSERT_ON_LOOP(&node->loop);
     int closed = 0;
     while (max <= 0 || closed < max) {
         pthread_mutex_lock(&node->conns_mu);
@@ -37,10 +40,10 @@ drop_acceptors(genrpc_node *node, const char *peer, int max)
 }
 
 static void
-drop_cmd(genrpc_node *node, void *arg)
+drop_cmd(genrpc__cmd *cmd)
 {
-    drop_arg *a = arg;
-    int n = drop_acceptors(node, a->peer, a->max);
+    drop_arg *a = GENRPC__CONTAINER_OF(cmd, drop_arg, cmd);
+    int n = drop_acceptors(a->node, a->peer, a->max);
     pthread_mutex_lock(&a->mu);
     a->closed = n;
     a->done = true;
@@ -53,22 +56,21 @@ genrpc_node_debug_close_acceptors(genrpc_node *node, const char *peer, int max)
 {
     if (!node)
         return -GENRPC_E_INVAL;
-    if (genrpc__on_loop(node))
+    if (genrpc__on_loop(&node->loop))
         return drop_acceptors(node, peer, max);
     if (atomic_load(&node->stopping))
         return -GENRPC_E_STOPPED;
-    drop_arg a = {.peer = peer, .max = max};
+    drop_arg a = {.node = node, .peer = peer, .max = max};
+    genrpc__cmd_init(&a.cmd, drop_cmd);
     pthread_mutex_init(&a.mu, NULL);
     pthread_cond_init(&a.cond, NULL);
-    int rc = genrpc__loop_post(node, drop_cmd, &a);
-    if (rc == GENRPC_OK) {
-        genrpc__worker_blocking(); /* drop_cmd runs on the loop */
-        pthread_mutex_lock(&a.mu);
-        while (!a.done)
-            pthread_cond_wait(&a.cond, &a.mu);
-        pthread_mutex_unlock(&a.mu);
-    }
+    genrpc__loop_post(&node->loop, &a.cmd);
+    genrpc__worker_blocking(); /* drop_cmd runs on the loop */
+    pthread_mutex_lock(&a.mu);
+    while (!a.done)
+        pthread_cond_wait(&a.cond, &a.mu);
+    pthread_mutex_unlock(&a.mu);
     pthread_mutex_destroy(&a.mu);
     pthread_cond_destroy(&a.cond);
-    return rc == GENRPC_OK ? a.closed : -rc;
+    return a.closed;
 }

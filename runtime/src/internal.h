@@ -8,7 +8,8 @@
  *   - worker threads: decode requests, run handlers, encode replies;
  *   - caller threads (the user's): encode requests and write them straight
  *     to the socket when nothing is queued ahead of them.
- * Other threads talk to the loop through node->cmds (+ an ev_async).
+ * Other threads talk to the loop through commands embedded in their
+ * objects (loop/loop.h), posted to node->loop.
  *
  * Ownership is by reference count on conns, chunks, registrations and
  * promises; each field comment says which lock guards it.
@@ -29,6 +30,8 @@
 #include "base/chunk.h"
 #include "base/clock.h"
 #include "base/status.h"
+#include "loop/loop.h"
+#include "loop/runner.h"
 #include "net/transport.h"
 #include "rpc/policy.h"
 #include "wire/frame.h"
@@ -42,7 +45,7 @@
 #include "rpc/events.h"
 
 typedef struct genrpc__conn genrpc__conn;
-typedef struct genrpc__job genrpc__job;
+typedef struct genrpc__server_job genrpc__server_job;
 
 /* ---- module registry ----------------------------------------------------- */
 
@@ -97,53 +100,6 @@ int genrpc__call_async_frame(genrpc_node *node, genrpc_target target,
 
 /* ---- connections: net/conn.h, the client and acceptor roles ----------- */
 
-/* ---- jobs and workers ---------------------------------------------------- */
-
-struct genrpc__job {
-    genrpc__job *next;
-    genrpc__conn *conn; /* reference */
-    genrpc__reg *reg;   /* reference */
-    genrpc__handler *handler; /* broadcast jobs: reference (reg is NULL) */
-    const genrpc_function_desc *fn;
-    genrpc__slice payload;
-    uint64_t req_id;
-    bool is_cast;
-    void (*run)(genrpc__job *job); /* NULL: the call path */
-};
-
-/* Queues jobs (a NULL-terminated list) for the workers. */
-/* Queues a job on its connection's mailbox (node->job_mu). */
-void genrpc__job_submit(genrpc_node *node, genrpc__job *job);
-void genrpc__job_free(genrpc__job *job);
-/* Frees a job that will never run (node stopping), casts queued behind it too. */
-void genrpc__job_discard(genrpc__job *job);
-int genrpc__workers_start(genrpc_node *node, int n);
-void genrpc__workers_stop(genrpc_node *node);
-bool genrpc__on_worker(const genrpc_node *node);
-/* This thread runs node's loop, or has lent it to run a request: either
- * way it polls (and flushes deferred output) before the loop next sleeps. */
-bool genrpc__polls_next(const genrpc_node *node);
-void genrpc__loop_thread_main(genrpc_node *node);
-/* About to wait for something only the loop can bring (a reply): a worker
- * running a request with the loop token lent gives the token back. */
-void genrpc__worker_blocking(void);
-void genrpc__loop_done(genrpc_node *node);
-void genrpc__set_on_loop(const genrpc_node *node); /* the calling thread now runs node's loop */
-void genrpc__server_run_job(genrpc__job *job);
-
-/* ---- commands to the loop ------------------------------------------------ */
-
-typedef struct genrpc__cmd {
-    struct genrpc__cmd *next;
-    void (*fn)(genrpc_node *node, void *arg);
-    void *arg;
-} genrpc__cmd;
-
-/* Runs fn(node, arg) on the loop thread soon. */
-int genrpc__loop_post(genrpc_node *node, void (*fn)(genrpc_node *, void *), void *arg);
-bool genrpc__on_loop(const genrpc_node *node);
-void genrpc__loop_defer_flush(genrpc__conn *c);
-
 /* ---- the node ------------------------------------------------------------ */
 
 struct genrpc_node {
@@ -156,13 +112,9 @@ struct genrpc_node {
     genrpc_node_addr *node_addrs;
     atomic_bool stopping;
 
-    /* loop */
-    struct ev_loop *loop;
-    uint64_t reads_done;  /* loop only: reads that brought bytes (busy polling) */
-    int64_t busy_poll_ns; /* cfg.busy_poll_us */
-    pthread_t loop_thread;
-    ev_async wake;
-    ev_prepare before_poll;
+    /* loop: node->loop.ev is the libev loop every watcher starts on */
+    genrpc__loop loop;
+    genrpc__cmd shutdown_cmd; /* genrpc_node_stop: the loop closes everything */
     int listen_fd;
     int port;
     ev_io listen_w;
@@ -171,11 +123,6 @@ struct genrpc_node {
     ev_io tls_listen_w;
     void *tls_ctx;     /* SSL_CTX (tls.c), NULL without a TLS configuration */
     char *tls_files[4]; /* copies of the tls_* strings of cfg */
-    pthread_mutex_t cmd_mu;
-    genrpc__cmd *cmds_head, *cmds_tail;
-    /* conns with deferred output, in the order their output was queued:
-     * replies go out in the order their requests were served (cmd_mu) */
-    genrpc__conn *flush_list, *flush_tail;
     struct genrpc_promise *expiring; /* completed promises with an expiry timer (loop) */
 
     /* the role of accepted connections (node.c hands rpc's down to net) */
@@ -196,29 +143,14 @@ struct genrpc_node {
     pthread_mutex_t reg_wait_mu;
     pthread_cond_t reg_wait_cond;
 
-    /* workers (job_mu) */
-    pthread_mutex_t job_mu;
-    pthread_cond_t job_cond;
-    /* connections with queued jobs, served round-robin (one job per turn)
-     * so that a flooding peer cannot delay another peer's requests */
-    genrpc__conn *ready_head, *ready_tail;
-    atomic_int jobs_queued;
-    int idle_workers;
-    bool workers_quit;
-    pthread_cond_t loop_cond; /* the dedicated loop thread waits here */
-    bool token_held;          /* some thread runs the loop (worker.c) */
-    bool holder_dedicated;    /* ... and it is the dedicated loop thread */
-    bool lent;                /* ... a worker, running a request off the loop */
-    _Atomic uint64_t lend_seq; /* counts lendings and takeovers: tells one from the next */
-    int64_t lent_since_ns;    /* when the current (or, not lent, the last) lending began */
-    bool watching;            /* the dedicated thread checks lendings periodically */
-    bool loop_done;           /* shut down: nobody takes the token again */
-    pthread_t *workers;
-    int n_workers;
+    /* who runs the loop; workers and the per-peer mailboxes */
+    genrpc__runner runner;
 
-    /* node events (lifetime.c): subscribers under mon_mu (held while
-     * delivering); peers_up is loop only */
+    /* node events (rpc/events.c): subscribers under mon_mu (not held while
+     * delivering: mon_cond tells unmonitor a delivery has ended); peers_up
+     * is loop only */
     pthread_mutex_t mon_mu;
+    pthread_cond_t mon_cond;
     struct genrpc__monitor *monitors;
     struct genrpc__peer_up *peers_up;
     size_t n_peers_up, cap_peers_up;
@@ -230,11 +162,7 @@ struct genrpc_node {
     atomic_uint_least64_t broadcasts_dropped;
 };
 
-int genrpc__loop_start(genrpc_node *node, genrpc_status *st);
-int genrpc__loop_run(genrpc_node *node, genrpc_status *st);
 void genrpc__client_sockopts(genrpc_node *node, int fd);
-void genrpc__loop_stop(genrpc_node *node);
-void genrpc__loop_destroy(genrpc_node *node);
 void genrpc__promises_stop(genrpc_node *node); /* loop: drop expiry timers */
 int genrpc__listen(genrpc_node *node, genrpc_status *st);
 void genrpc__conns_link(genrpc_node *node, genrpc__conn **list, genrpc__conn *c);

@@ -117,16 +117,14 @@ free_node(genrpc_node *node)
     for (size_t i = 0; i < node->n_regs; i++)
         free(node->regs[i]);
     free(node->regs);
+    genrpc__loop_destroy(&node->loop); /* runs what is still queued (no-op if never made) */
     genrpc__events_free(node);
     genrpc__handlers_free(node);
-    pthread_mutex_destroy(&node->cmd_mu);
+    genrpc__runner_destroy(&node->runner);
     pthread_mutex_destroy(&node->conns_mu);
     pthread_rwlock_destroy(&node->reg_lock);
     pthread_mutex_destroy(&node->reg_wait_mu);
     pthread_cond_destroy(&node->reg_wait_cond);
-    pthread_mutex_destroy(&node->job_mu);
-    pthread_cond_destroy(&node->job_cond);
-    pthread_cond_destroy(&node->loop_cond);
     free(node);
 }
 
@@ -136,6 +134,37 @@ default_workers(void)
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     int n = cpus > 0 ? (int)cpus * 2 : 4;
     return n < 4 ? 4 : n;
+}
+
+/* On the loop (genrpc_node_stop's command): close everything, then let
+ * the loop's runners go. */
+static void
+shutdown_cmd(genrpc__cmd *cmd)
+{
+    genrpc_node *node = GENRPC__CONTAINER_OF(cmd, genrpc_node, shutdown_cmd);
+    if (node->listen_fd >= 0) {
+        ev_io_stop(node->loop.ev, &node->listen_w);
+        close(node->listen_fd);
+        node->listen_fd = -1;
+    }
+    if (node->tls_listen_fd >= 0) {
+        ev_io_stop(node->loop.ev, &node->tls_listen_w);
+        close(node->tls_listen_fd);
+        node->tls_listen_fd = -1;
+    }
+    for (;;) {
+        pthread_mutex_lock(&node->conns_mu);
+        genrpc__conn *c = node->clients ? node->clients : node->acceptors;
+        if (c)
+            genrpc__conn_ref(c);
+        pthread_mutex_unlock(&node->conns_mu);
+        if (!c)
+            break;
+        genrpc__conn_close(c, GENRPC_E_STOPPED, "node %s stopped", node->name);
+        genrpc__conn_unref(c);
+    }
+    genrpc__promises_stop(node);
+    genrpc__runner_loop_done(&node->runner);
 }
 
 int
@@ -150,15 +179,14 @@ genrpc_node_start(const genrpc_node_config *cfg, genrpc_node **out, genrpc_statu
     genrpc_node *node = calloc(1, sizeof *node);
     if (!node)
         return genrpc__fail(st, GENRPC_E_NOMEM, "no memory for the node");
-    pthread_mutex_init(&node->cmd_mu, NULL);
     pthread_mutex_init(&node->conns_mu, NULL);
     pthread_mutex_init(&node->mon_mu, NULL);
+    pthread_cond_init(&node->mon_cond, NULL);
     pthread_rwlock_init(&node->reg_lock, NULL);
     pthread_mutex_init(&node->reg_wait_mu, NULL);
     pthread_cond_init(&node->reg_wait_cond, NULL);
-    pthread_mutex_init(&node->job_mu, NULL);
-    pthread_cond_init(&node->job_cond, NULL);
-    genrpc__cond_init_monotonic(&node->loop_cond); /* timed waits (worker.c) */
+    genrpc__runner_init(&node->runner, &node->loop);
+    genrpc__cmd_init(&node->shutdown_cmd, shutdown_cmd);
     node->listen_fd = node->tls_listen_fd = -1;
     node->acceptor_role = &genrpc__acceptor_role;
     node->acceptor_size = GENRPC__ACCEPTOR_SIZE;
@@ -170,25 +198,24 @@ genrpc_node_start(const genrpc_node_config *cfg, genrpc_node **out, genrpc_statu
         free_node(node);
         return rc;
     }
-    if ((rc = genrpc__loop_start(node, st)) != GENRPC_OK) {
+    if ((rc = genrpc__loop_init(&node->loop, (int64_t)cfg->busy_poll_us * 1000, st)) !=
+        GENRPC_OK) {
         free_node(node);
         return rc;
     }
     if ((rc = genrpc__listen(node, st)) != GENRPC_OK) {
-        ev_loop_destroy(node->loop);
         free_node(node);
         return rc;
     }
-    node->busy_poll_ns = (int64_t)cfg->busy_poll_us * 1000;
     int workers = cfg->worker_threads > 0 ? cfg->worker_threads : default_workers();
-    if ((rc = genrpc__workers_start(node, workers)) != GENRPC_OK ||
-        (rc = genrpc__loop_run(node, st)) != GENRPC_OK) {
-        genrpc__workers_stop(node);
+    genrpc_status why;
+    if ((rc = genrpc__runner_start(&node->runner, workers, &why)) != GENRPC_OK) {
+        genrpc__log(&node->cfg, GENRPC_LOG_ERROR, "node %s: %s", node->name, why.message);
+        genrpc__runner_stop_workers(&node->runner);
         if (node->listen_fd >= 0)
             close(node->listen_fd);
         if (node->tls_listen_fd >= 0)
             close(node->tls_listen_fd);
-        ev_loop_destroy(node->loop);
         free_node(node);
         return genrpc__fail(st, rc, "cannot start the node's threads");
     }
@@ -203,13 +230,17 @@ genrpc_node_stop(genrpc_node *node)
 {
     if (!node)
         return GENRPC_E_INVAL;
-    if (genrpc__on_loop(node) || genrpc__on_worker(node))
+    if (genrpc__on_loop(&node->loop) || genrpc__on_worker(&node->runner))
         return GENRPC_E_INVAL;
     if (atomic_exchange(&node->stopping, true))
         return GENRPC_E_STOPPED;
-    genrpc__loop_stop(node);    /* closes every connection, fails pending calls */
-    genrpc__workers_stop(node); /* running handlers finish, queued jobs dropped */
-    genrpc__loop_destroy(node); /* what the workers posted meanwhile */
+    /* The loop closes every connection (failing pending calls) and ends;
+     * the loop itself stays allocated so that workers still finishing
+     * handlers can post to it. */
+    genrpc__loop_post(&node->loop, &node->shutdown_cmd); /* posted once: stopping is claimed */
+    genrpc__runner_join_loop(&node->runner);
+    genrpc__runner_stop_workers(&node->runner); /* running handlers finish, queued jobs dropped */
+    genrpc__loop_destroy(&node->loop); /* what the workers posted meanwhile */
     genrpc__log(&node->cfg, GENRPC_LOG_INFO, "node %s stopped", node->name);
     free_node(node);
     return GENRPC_OK;
@@ -239,7 +270,7 @@ genrpc_node_get_info(genrpc_node *node, genrpc_node_info *out)
     out->clients = atomic_load(&node->n_clients);
     out->clients_ready = atomic_load(&node->n_clients_ready);
     out->acceptors = atomic_load(&node->n_acceptors);
-    out->workers = node->n_workers;
+    out->workers = node->runner.n_workers;
     out->calls_served = atomic_load(&node->calls_served);
     out->casts_dropped = atomic_load(&node->casts_dropped);
     out->late_replies = atomic_load(&node->late_replies);

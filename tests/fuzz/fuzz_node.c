@@ -19,7 +19,7 @@
  *
  * The node is the one the runtime builds for an accepted socket
  * (loop.c accept_cb) or a dialled one; only internal.h's entry points
- * are used, on the loop thread (genrpc__loop_post).
+ * are used, on the loop thread (a command posted with genrpc__loop_post).
  */
 #include <errno.h>
 #include <poll.h>
@@ -205,6 +205,8 @@ start_node(void)
 }
 
 typedef struct attach {
+    genrpc__cmd cmd; /* posted to the loop; we wait until it ran */
+    genrpc_node *node;
     int fd;
     bool client;
     pthread_mutex_t mu;
@@ -215,9 +217,10 @@ typedef struct attach {
 /* On the loop: what accept_cb does for an accepted socket, or what the
  * client map does once a dialled socket has connected. */
 static void
-attach_cmd(genrpc_node *node, void *arg)
+attach_cmd(genrpc__cmd *cmd)
 {
-    attach *a = arg;
+    attach *a = GENRPC__CONTAINER_OF(cmd, attach, cmd);
+    genrpc_node *node = a->node;
     genrpc__conn *c =
         a->client ? genrpc__conn_new(node, GENRPC__CLIENT, a->fd, &genrpc__client_role,
                                      GENRPC__CLIENT_SIZE)
@@ -393,10 +396,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0)
         die("socketpair");
-    attach a = {sv[1], (mode & 1) != 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
-                false};
-    if (genrpc__loop_post(g_node, attach_cmd, &a) != GENRPC_OK)
-        die("loop_post");
+    attach a = {{0}, g_node, sv[1], (mode & 1) != 0, PTHREAD_MUTEX_INITIALIZER,
+                PTHREAD_COND_INITIALIZER, false};
+    genrpc__cmd_init(&a.cmd, attach_cmd);
+    genrpc__loop_post(&g_node->loop, &a.cmd); /* cannot fail */
     pthread_mutex_lock(&a.mu);
     while (!a.done)
         pthread_cond_wait(&a.cond, &a.mu);

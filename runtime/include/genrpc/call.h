@@ -137,10 +137,11 @@ GENRPC_API void genrpc_promise_free(genrpc_promise *p);
 /* Called once on the node's event-loop thread. `reply` (type fn->output) is
  * borrowed: valid only during the callback, NULL unless err == GENRPC_OK.
  * The callback must not block; it may issue further async calls and casts
- * (they are batched into one write per loop iteration). A call started on
- * the loop thread itself (from a callback) to a connection already known to
- * be gone gets its callback before genrpc_call_async_cb returns GENRPC_OK:
- * do not free `arg` in the callback and use it after the call returns. */
+ * (they are batched into one write per loop iteration). As libuv promises,
+ * the callback never runs before genrpc_call_async_cb has returned, even
+ * for a call started on the loop thread itself (from a callback) to a
+ * connection already known to be gone: its failure is delivered from the
+ * loop afterwards, so the callback may free `arg`. */
 typedef void (*genrpc_reply_cb)(int err, const genrpc_status *st, const ProtobufCMessage *reply,
                                 void *arg);
 

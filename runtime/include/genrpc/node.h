@@ -202,8 +202,10 @@ GENRPC_API int genrpc_node_monitor(genrpc_node *node, genrpc_node_event_cb cb, v
                                    genrpc_status *st);
 
 /* Removes the subscription (cb, user). Once it returns, cb(user) is not
- * running and will not be called again. GENRPC_E_INVAL if there was no such
- * subscription or when called from an event callback. */
+ * running and will not be called again (it waits for a call in progress
+ * to return; callbacks run with no runtime lock held). GENRPC_E_INVAL if
+ * there was no such subscription or when called from an event callback
+ * (the loop: it would wait for itself). */
 GENRPC_API int genrpc_node_unmonitor(genrpc_node *node, genrpc_node_event_cb cb, void *user);
 
 /* ---- debugging and tests only ------------------------------------------- */

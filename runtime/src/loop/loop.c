@@ -1,213 +1,158 @@
 /*
- * loop.c - the node's event loop: commands posted by other threads, and
- * the deferred-flush list written out before each poll. Who runs the loop
- * is runner.c's business.
+ * loop.c - the event loop: commands posted by other threads, and the
+ * deferred work (connections' batched output) run before each poll. Who
+ * runs the loop is runner.c's business.
  */
-#include <stdlib.h>
-#include <unistd.h>
+#include "loop/loop.h"
 
-#include "internal.h"
-/* Which node's loop (if any) the current thread runs: blocking calls from
- * a loop callback would deadlock, so call.c refuses them. */
-static __thread const genrpc_node *tls_loop_node;
+/* Which loop (if any) the current thread runs: blocking calls from a loop
+ * callback would deadlock, so call.c refuses them. */
+static __thread const genrpc__loop *tl_loop;
 
 bool
-genrpc__on_loop(const genrpc_node *node)
+genrpc__on_loop(const genrpc__loop *loop)
 {
-    return tls_loop_node == node;
+    return tl_loop == loop;
 }
 
 void
-genrpc__set_on_loop(const genrpc_node *node)
+genrpc__set_on_loop(genrpc__loop *loop)
 {
-    tls_loop_node = node;
+    tl_loop = loop;
 }
 
-int
-genrpc__loop_post(genrpc_node *node, void (*fn)(genrpc_node *, void *), void *arg)
+/* cmd_mu held. */
+static bool
+push(genrpc__loop *loop, genrpc__cmdq *q, genrpc__cmd *cmd)
 {
-    genrpc__cmd *cmd = malloc(sizeof *cmd);
-    if (!cmd)
-        return GENRPC_E_NOMEM;
+    GENRPC__ASSERT_HELD(&loop->cmd_mu);
+    if (cmd->queued) /* only written under cmd_mu */
+        return false;
+    __atomic_store_n(&cmd->queued, true, __ATOMIC_RELAXED);
     cmd->next = NULL;
-    cmd->fn = fn;
-    cmd->arg = arg;
-    pthread_mutex_lock(&node->cmd_mu);
-    if (node->cmds_tail)
-        node->cmds_tail->next = cmd;
+    if (q->tail)
+        q->tail->next = cmd;
     else
-        node->cmds_head = cmd;
-    node->cmds_tail = cmd;
-    pthread_mutex_unlock(&node->cmd_mu);
-    ev_async_send(node->loop, &node->wake);
-    return GENRPC_OK;
+        q->head = cmd;
+    q->tail = cmd;
+    return true;
+}
+
+/* cmd_mu held: pops q's first command. */
+static genrpc__cmd *
+pop(genrpc__cmdq *q)
+{
+    genrpc__cmd *cmd = q->head;
+    if (cmd) {
+        q->head = cmd->next;
+        if (!q->head)
+            q->tail = NULL;
+        cmd->next = NULL;
+        __atomic_store_n(&cmd->queued, false, __ATOMIC_RELAXED);
+    }
+    return cmd;
+}
+
+bool
+genrpc__loop_post(genrpc__loop *loop, genrpc__cmd *cmd)
+{
+    pthread_mutex_lock(&loop->cmd_mu);
+    bool queued = push(loop, &loop->cmds, cmd);
+    pthread_mutex_unlock(&loop->cmd_mu);
+    if (queued)
+        ev_async_send(loop->ev, &loop->wake);
+    return queued;
+}
+
+bool
+genrpc__loop_defer(genrpc__loop *loop, genrpc__cmd *cmd)
+{
+    /* Read before the run that follows the pop clearing it: if the loop's
+     * pop (under cmd_mu, before run takes its lock) had happened before
+     * what the caller published under that lock, this load would see false. */
+    if (genrpc__cmd_queued(cmd))
+        return false;
+    pthread_mutex_lock(&loop->cmd_mu);
+    bool queued = push(loop, &loop->deferred, cmd);
+    pthread_mutex_unlock(&loop->cmd_mu);
+    return queued;
 }
 
 void
-genrpc__loop_defer_flush(genrpc__conn *c)
+genrpc__loop_wake(genrpc__loop *loop)
 {
-    genrpc_node *node = c->node;
-    bool wake;
-    pthread_mutex_lock(&node->cmd_mu);
-    /* c->flush_queued is guarded by cmd_mu, like the list itself. */
-    wake = !c->flush_queued;
-    if (wake) {
-        c->flush_queued = true;
-        genrpc__conn_ref(c);
-        c->flush_next = NULL;
-        if (node->flush_tail)
-            node->flush_tail->flush_next = c;
-        else
-            node->flush_list = c;
-        node->flush_tail = c;
-    }
-    pthread_mutex_unlock(&node->cmd_mu);
-    /* The prepare watcher flushes before the next poll: nobody to wake if
-     * this thread is the one that polls next. */
-    if (wake && !genrpc__polls_next(node))
-        ev_async_send(node->loop, &node->wake);
+    ev_async_send(loop->ev, &loop->wake);
 }
 
-/* Pops one connection off the deferred-flush list. Popping one at a time
- * under the lock matters: once flush_queued is cleared, another thread may
- * queue the connection again, which rewrites its flush_next. */
-static genrpc__conn *
-pop_flush(genrpc_node *node)
-{
-    pthread_mutex_lock(&node->cmd_mu);
-    genrpc__conn *c = node->flush_list;
-    if (c) {
-        node->flush_list = c->flush_next;
-        if (!node->flush_list)
-            node->flush_tail = NULL;
-        c->flush_next = NULL;
-        c->flush_queued = false;
-    }
-    pthread_mutex_unlock(&node->cmd_mu);
-    return c;
-}
-
-/* Runs queued commands and flushes deferred output. */
+/* Runs posted commands, then deferred work (commands first, whenever they
+ * were posted), until both queues are empty. One command at a time under
+ * the lock: once `queued` is cleared another thread may queue it again,
+ * which rewrites its `next`. */
 static void
-drain(genrpc_node *node)
+drain(genrpc__loop *loop)
 {
     for (;;) {
-        pthread_mutex_lock(&node->cmd_mu);
-        genrpc__cmd *cmds = node->cmds_head;
-        node->cmds_head = node->cmds_tail = NULL;
-        bool flush = node->flush_list != NULL;
-        pthread_mutex_unlock(&node->cmd_mu);
-        if (!cmds && !flush)
+        pthread_mutex_lock(&loop->cmd_mu);
+        genrpc__cmd *cmd = pop(&loop->cmds);
+        if (!cmd)
+            cmd = pop(&loop->deferred);
+        pthread_mutex_unlock(&loop->cmd_mu);
+        if (!cmd)
             return;
-        while (cmds) {
-            genrpc__cmd *next = cmds->next;
-            cmds->fn(node, cmds->arg);
-            free(cmds);
-            cmds = next;
-        }
-        for (genrpc__conn *c; (c = pop_flush(node));) {
-            genrpc__conn_flush(c);
-            genrpc__conn_unref(c);
-        }
+        cmd->run(cmd);
     }
 }
 
 static void
-wake_cb(struct ev_loop *loop, ev_async *w, int revents)
+wake_cb(struct ev_loop *ev, ev_async *w, int revents)
 {
-    (void)loop;
+    (void)ev;
     (void)revents;
     drain(w->data);
 }
 
 static void
-before_poll_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+before_poll_cb(struct ev_loop *ev, ev_prepare *w, int revents)
 {
-    (void)loop;
+    (void)ev;
     (void)revents;
     drain(w->data);
 }
 
-/* ---- thread -------------------------------------------------------------- */
-
-static void *
-loop_main(void *arg)
-{
-    genrpc__loop_thread_main(arg);
-    return NULL;
-}
-
 int
-genrpc__loop_start(genrpc_node *node, genrpc_status *st)
+genrpc__loop_init(genrpc__loop *loop, int64_t busy_poll_ns, genrpc_status *st)
 {
-    node->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
-    if (!node->loop)
+    pthread_mutex_init(&loop->cmd_mu, NULL);
+    loop->cmds.head = loop->cmds.tail = NULL;
+    loop->deferred.head = loop->deferred.tail = NULL;
+    loop->reads_done = 0;
+    loop->busy_poll_ns = busy_poll_ns;
+    loop->ev = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+    if (!loop->ev) {
+        pthread_mutex_destroy(&loop->cmd_mu);
         return genrpc__fail(st, GENRPC_E_SYSTEM, "cannot create the event loop");
-    ev_async_init(&node->wake, wake_cb);
-    node->wake.data = node;
-    ev_async_start(node->loop, &node->wake);
-    ev_prepare_init(&node->before_poll, before_poll_cb);
-    node->before_poll.data = node;
-    ev_prepare_start(node->loop, &node->before_poll);
+    }
+    ev_async_init(&loop->wake, wake_cb);
+    loop->wake.data = loop;
+    ev_async_start(loop->ev, &loop->wake);
+    ev_prepare_init(&loop->before_poll, before_poll_cb);
+    loop->before_poll.data = loop;
+    ev_prepare_start(loop->ev, &loop->before_poll);
     return genrpc__ok(st);
 }
 
-int
-genrpc__loop_run(genrpc_node *node, genrpc_status *st)
-{
-    if (pthread_create(&node->loop_thread, NULL, loop_main, node) != 0)
-        return genrpc__fail(st, GENRPC_E_SYSTEM, "cannot start the loop thread");
-    return genrpc__ok(st);
-}
-
-/* On the loop: close everything, then let ev_run return. */
-static void
-shutdown_cmd(genrpc_node *node, void *arg)
-{
-    (void)arg;
-    if (node->listen_fd >= 0) {
-        ev_io_stop(node->loop, &node->listen_w);
-        close(node->listen_fd);
-        node->listen_fd = -1;
-    }
-    if (node->tls_listen_fd >= 0) {
-        ev_io_stop(node->loop, &node->tls_listen_w);
-        close(node->tls_listen_fd);
-        node->tls_listen_fd = -1;
-    }
-    for (;;) {
-        pthread_mutex_lock(&node->conns_mu);
-        genrpc__conn *c = node->clients ? node->clients : node->acceptors;
-        if (c)
-            genrpc__conn_ref(c);
-        pthread_mutex_unlock(&node->conns_mu);
-        if (!c)
-            break;
-        genrpc__conn_close(c, GENRPC_E_STOPPED, "node %s stopped", node->name);
-        genrpc__conn_unref(c);
-    }
-    genrpc__promises_stop(node);
-    genrpc__loop_done(node);
-}
-
-/* Closes everything on the loop and joins its thread. The loop itself
- * stays allocated so that workers still finishing handlers can post to it;
- * genrpc__loop_destroy runs what they posted and frees it. */
 void
-genrpc__loop_stop(genrpc_node *node)
+genrpc__loop_destroy(genrpc__loop *loop)
 {
-    while (genrpc__loop_post(node, shutdown_cmd, NULL) != GENRPC_OK)
-        usleep(1000); /* out of memory: try again, stopping must happen */
-    pthread_join(node->loop_thread, NULL);
-}
-
-/* After the workers are gone: run what was posted since the loop ended
- * (every connection is closed, so each command only releases what it
- * holds) and free the loop. */
-void
-genrpc__loop_destroy(genrpc_node *node)
-{
-    drain(node);
-    ev_loop_destroy(node->loop);
-    node->loop = NULL;
+    if (!loop->ev)
+        return;
+    /* The calling thread is the loop's last runner: what runs now is
+     * "on the loop" as far as its commands can tell. */
+    const genrpc__loop *was = tl_loop;
+    tl_loop = loop;
+    drain(loop);
+    tl_loop = was;
+    ev_loop_destroy(loop->ev);
+    loop->ev = NULL;
+    pthread_mutex_destroy(&loop->cmd_mu);
 }

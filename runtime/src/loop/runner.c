@@ -1,5 +1,6 @@
 /*
- * worker.c - the node's threads, as leader/followers with a lent loop.
+ * runner.c - the node's threads, as leader/followers with a lent loop
+ * (was worker.c).
  *
  * One libev loop per node, run by one thread at a time: the holder of "the
  * loop token". Workers are followers: an idle worker takes the token and
@@ -22,12 +23,14 @@
  * (genrpc__worker_blocking). Whoever leaves the token free signals the
  * dedicated thread (loop_cond); it takes the token unless a worker did.
  *
- * All of this state is guarded by node->job_mu.
+ * Jobs wait in per-peer mailboxes (genrpc__mailbox), served round-robin.
+ * All of this state is guarded by runner->mu.
  */
 #include <sched.h>
 #include <stdlib.h>
 
-#include "internal.h"
+#include "base/clock.h"
+#include "loop/runner.h"
 
 /* A lending this old is taken over by the dedicated thread. */
 #define STEAL_NS (500 * 1000)
@@ -37,134 +40,145 @@
 /* The holder polls at least this often while it runs requests. */
 #define POLL_EVERY_NS (50 * 1000)
 
-static __thread const genrpc_node *tls_worker_node;
-static __thread uint64_t tls_lend_seq; /* the lending this thread holds, 0: none */
+static __thread const genrpc__runner *tl_worker;
+static __thread uint64_t tl_lend_seq; /* the lending this thread holds, 0: none */
 /* Output deferred during the lending without waking the loop (this thread
  * was to poll next); if the lending was taken over, the loop is woken. */
-static __thread bool tls_wake_skipped;
+static __thread bool tl_wake_skipped;
 
 bool
-genrpc__on_worker(const genrpc_node *node)
+genrpc__on_worker(const genrpc__runner *r)
 {
-    return tls_worker_node == node;
+    return tl_worker == r;
 }
 
 bool
-genrpc__polls_next(const genrpc_node *node)
+genrpc__polls_next(const genrpc__runner *r)
 {
-    if (genrpc__on_loop(node))
+    if (genrpc__on_loop(r->loop))
         return true;
-    if (tls_worker_node != node || tls_lend_seq == 0 ||
-        atomic_load_explicit(&((genrpc_node *)node)->lend_seq, memory_order_relaxed) !=
-            tls_lend_seq)
+    /* Lent to this thread, unless taken over meanwhile. */
+    return tl_worker == r && tl_lend_seq != 0 &&
+           atomic_load_explicit(&((genrpc__runner *)r)->lend_seq, memory_order_relaxed) ==
+               tl_lend_seq;
+}
+
+void
+genrpc__note_wake_skipped(void)
+{
+    if (tl_lend_seq) /* lent: run_lent wakes the loop if the lending was taken over */
+        tl_wake_skipped = true;
+}
+
+bool
+genrpc__runner_defer(genrpc__runner *r, genrpc__cmd *cmd)
+{
+    if (!genrpc__loop_defer(r->loop, cmd))
         return false;
-    /* Lent to this thread, unless taken over meanwhile: run_lent then
-     * wakes the loop for whatever was deferred. */
-    tls_wake_skipped = true;
+    /* The loop runs deferred work before its next poll: nobody to wake if
+     * this thread is the one that polls next. */
+    if (genrpc__polls_next(r))
+        genrpc__note_wake_skipped();
+    else
+        genrpc__loop_wake(r->loop);
     return true;
 }
 
-/* job_mu held. One job from the connection whose turn it is; a connection
- * with more waiting goes to the back of the line: per-peer mailboxes,
- * served round-robin, as gen_rpc's one acceptor per peer. */
-static genrpc__job *
-pop_job(genrpc_node *node)
+/* mu held: mb goes to the back of the ready list. */
+static void
+ready_append(genrpc__runner *r, genrpc__mailbox *mb)
 {
-    genrpc__conn *c = node->ready_head;
-    if (!c)
+    mb->ready_linked = true;
+    mb->ready_next = NULL;
+    if (r->ready_tail)
+        r->ready_tail->ready_next = mb;
+    else
+        r->ready_head = mb;
+    r->ready_tail = mb;
+}
+
+/* mu held. One job from the mailbox whose turn it is; a mailbox with more
+ * waiting goes to the back of the line: per-peer mailboxes, served
+ * round-robin, as gen_rpc's one acceptor per peer. */
+static genrpc__job *
+pop_job(genrpc__runner *r)
+{
+    GENRPC__ASSERT_HELD(&r->mu);
+    genrpc__mailbox *mb = r->ready_head;
+    if (!mb)
         return NULL;
-    genrpc__job *job = c->mbox_head;
-    c->mbox_head = job->next;
-    if (!c->mbox_head)
-        c->mbox_tail = NULL;
-    node->ready_head = c->ready_next;
-    if (!node->ready_head)
-        node->ready_tail = NULL;
-    c->ready_next = NULL;
-    c->ready_linked = false;
-    if (c->mbox_head) { /* more from this peer: after everyone else */
-        c->ready_linked = true;
-        if (node->ready_tail)
-            node->ready_tail->ready_next = c;
-        else
-            node->ready_head = c;
-        node->ready_tail = c;
-    }
-    atomic_fetch_sub_explicit(&node->jobs_queued, 1, memory_order_relaxed);
+    genrpc__job *job = mb->head;
+    mb->head = job->next;
+    if (!mb->head)
+        mb->tail = NULL;
+    r->ready_head = mb->ready_next;
+    if (!r->ready_head)
+        r->ready_tail = NULL;
+    mb->ready_next = NULL;
+    mb->ready_linked = false;
+    if (mb->head) /* more from this peer: after everyone else */
+        ready_append(r, mb);
+    atomic_fetch_sub_explicit(&r->jobs_queued, 1, memory_order_relaxed);
     job->next = NULL;
     return job;
 }
 
-/* job_mu held: the token is free; make sure somebody takes it. */
+/* mu held: the token is free; make sure somebody takes it. */
 static void
-release_token(genrpc_node *node)
+release_token(genrpc__runner *r)
 {
-    node->token_held = false;
-    pthread_cond_signal(&node->loop_cond);
+    GENRPC__ASSERT_HELD(&r->mu);
+    r->token_held = false;
+    pthread_cond_signal(&r->loop_cond);
 }
 
 void
-genrpc__job_submit(genrpc_node *node, genrpc__job *job)
+genrpc__runner_submit(genrpc__runner *r, genrpc__job *job)
 {
-    genrpc__conn *c = job->conn; /* the job's reference keeps c linked safely */
+    genrpc__mailbox *mb = job->mbox; /* the job keeps it alive */
     job->next = NULL;
-    pthread_mutex_lock(&node->job_mu);
-    if (c->mbox_tail)
-        c->mbox_tail->next = job;
+    pthread_mutex_lock(&r->mu);
+    if (mb->tail)
+        mb->tail->next = job;
     else
-        c->mbox_head = job;
-    c->mbox_tail = job;
-    if (!c->ready_linked) {
-        c->ready_linked = true;
-        c->ready_next = NULL;
-        if (node->ready_tail)
-            node->ready_tail->ready_next = c;
-        else
-            node->ready_head = c;
-        node->ready_tail = c;
-    }
-    atomic_fetch_add_explicit(&node->jobs_queued, 1, memory_order_relaxed);
+        mb->head = job;
+    mb->tail = job;
+    if (!mb->ready_linked)
+        ready_append(r, mb);
+    atomic_fetch_add_explicit(&r->jobs_queued, 1, memory_order_relaxed);
     /* A worker holding the loop runs it itself as soon as the loop returns
-     * (see hold_loop); anyone else wakes an idle worker for it. */
-    bool wake = node->idle_workers > 0 && !(genrpc__on_loop(node) && !node->holder_dedicated);
-    pthread_mutex_unlock(&node->job_mu);
+     * (see worker_hold_loop); anyone else wakes an idle worker for it. */
+    bool wake = r->idle_workers > 0 && !(genrpc__on_loop(r->loop) && !r->holder_dedicated);
+    pthread_mutex_unlock(&r->mu);
     if (wake)
-        pthread_cond_signal(&node->job_cond);
+        pthread_cond_signal(&r->job_cond);
 }
 
-static void
-run_job(genrpc__job *job)
-{
-    if (job->run)
-        job->run(job);
-    else
-        genrpc__server_run_job(job);
-}
-
-/* job_mu held by a worker holding the token: runs `job` with the token
- * lent, from `now`. Returns with job_mu held, and whether the token is still ours. */
+/* mu held by a worker holding the token: runs `job` with the token lent,
+ * from `now`. Returns with mu held, and whether the token is still ours. */
 static bool
-run_lent(genrpc_node *node, genrpc__job *job, int64_t now)
+run_lent(genrpc__runner *r, genrpc__job *job, int64_t now)
 {
-    uint64_t seq = ++node->lend_seq;
-    node->lent = true;
-    node->lent_since_ns = now;
-    bool wake_watcher = !node->watching;
-    pthread_mutex_unlock(&node->job_mu);
+    GENRPC__ASSERT_HELD(&r->mu);
+    uint64_t seq = ++r->lend_seq;
+    r->lent = true;
+    r->lent_since_ns = now;
+    bool wake_watcher = !r->watching;
+    pthread_mutex_unlock(&r->mu);
     if (wake_watcher)
-        pthread_cond_signal(&node->loop_cond);
+        pthread_cond_signal(&r->loop_cond);
     genrpc__set_on_loop(NULL);
-    tls_lend_seq = seq;
-    tls_wake_skipped = false;
-    run_job(job);
-    tls_lend_seq = 0;
-    pthread_mutex_lock(&node->job_mu);
-    bool still_ours = node->lent && node->lend_seq == seq;
+    tl_lend_seq = seq;
+    tl_wake_skipped = false;
+    job->run(job);
+    tl_lend_seq = 0;
+    pthread_mutex_lock(&r->mu);
+    bool still_ours = r->lent && r->lend_seq == seq;
     if (still_ours) {
-        node->lent = false;
-        genrpc__set_on_loop(node);
-    } else if (tls_wake_skipped) {
-        ev_async_send(node->loop, &node->wake);
+        r->lent = false;
+        genrpc__set_on_loop(r->loop);
+    } else if (tl_wake_skipped) {
+        genrpc__loop_wake(r->loop);
     }
     return still_ours;
 }
@@ -174,239 +188,282 @@ run_lent(genrpc_node *node, genrpc__job *job, int64_t now)
  * loop polls without sleeping: the next request or reply then costs no
  * wake-up. sched_yield lets any other runnable thread have the CPU first. */
 static void
-loop_once(genrpc_node *node, bool more, int64_t *last_input)
+loop_once(genrpc__loop *loop, bool more, int64_t *last_input)
 {
     if (more) {
-        ev_run(node->loop, EVRUN_NOWAIT);
+        ev_run(loop->ev, EVRUN_NOWAIT);
         return;
     }
-    uint64_t reads = node->reads_done;
-    if (node->busy_poll_ns > 0 && genrpc__now_ns() - *last_input < node->busy_poll_ns) {
-        ev_run(node->loop, EVRUN_NOWAIT);
+    uint64_t reads = loop->reads_done;
+    if (loop->busy_poll_ns > 0 && genrpc__now_ns() - *last_input < loop->busy_poll_ns) {
+        ev_run(loop->ev, EVRUN_NOWAIT);
         sched_yield();
     } else {
-        ev_run(node->loop, EVRUN_ONCE);
+        ev_run(loop->ev, EVRUN_ONCE);
     }
-    if (node->reads_done != reads)
+    if (loop->reads_done != reads)
         *last_input = genrpc__now_ns();
 }
 
 /* A worker holding the token: runs the loop and, between polls, the
- * requests it yields. Returns (job_mu not held) when the loop is done or
+ * requests it yields. Returns (mu not held) when the loop is done or
  * the token was taken over while a handler ran. */
 static void
-worker_hold_loop(genrpc_node *node)
+worker_hold_loop(genrpc__runner *r)
 {
-    genrpc__set_on_loop(node);
+    genrpc__set_on_loop(r->loop);
     int64_t polled = genrpc__now_ns(), last_input = polled;
-    pthread_mutex_lock(&node->job_mu);
+    pthread_mutex_lock(&r->mu);
     for (;;) {
-        if (node->loop_done) {
-            release_token(node);
-            pthread_cond_broadcast(&node->job_cond);
+        if (r->loop_done) {
+            release_token(r);
+            pthread_cond_broadcast(&r->job_cond);
             break;
         }
         int64_t now = genrpc__now_ns();
-        if (node->ready_head && now - polled < POLL_EVERY_NS) {
-            if (!run_lent(node, pop_job(node), now))
+        if (r->ready_head && now - polled < POLL_EVERY_NS) {
+            if (!run_lent(r, pop_job(r), now))
                 break; /* taken over: a follower from now on */
             continue;
         }
-        bool more = node->ready_head != NULL;
-        pthread_mutex_unlock(&node->job_mu);
-        loop_once(node, more, &last_input);
+        bool more = r->ready_head != NULL;
+        pthread_mutex_unlock(&r->mu);
+        loop_once(r->loop, more, &last_input);
         polled = genrpc__now_ns();
-        pthread_mutex_lock(&node->job_mu);
+        pthread_mutex_lock(&r->mu);
     }
-    pthread_mutex_unlock(&node->job_mu);
+    pthread_mutex_unlock(&r->mu);
     genrpc__set_on_loop(NULL);
 }
 
 /* The dedicated thread holding the token: runs the loop until an idle
  * worker can take it over (it hands it on when no request waits, so the
  * woken worker finds none and takes the token) or the loop is done.
- * Requests the loop yields meanwhile wake workers (genrpc__job_submit). */
+ * Requests the loop yields meanwhile wake workers (genrpc__runner_submit). */
 static void
-dedicated_hold_loop(genrpc_node *node, bool *handed_off)
+dedicated_hold_loop(genrpc__runner *r, bool *handed_off)
 {
-    genrpc__set_on_loop(node);
+    genrpc__set_on_loop(r->loop);
     for (;;) {
-        pthread_mutex_lock(&node->job_mu);
-        if (node->loop_done) {
-            release_token(node);
-            pthread_cond_broadcast(&node->job_cond);
+        pthread_mutex_lock(&r->mu);
+        if (r->loop_done) {
+            release_token(r);
+            pthread_cond_broadcast(&r->job_cond);
             break;
         }
-        if (node->idle_workers > 0 && !node->ready_head) {
-            node->token_held = false;
-            pthread_cond_signal(&node->job_cond);
+        if (r->idle_workers > 0 && !r->ready_head) {
+            r->token_held = false;
+            pthread_cond_signal(&r->job_cond);
             *handed_off = true;
             break;
         }
-        pthread_mutex_unlock(&node->job_mu);
-        ev_run(node->loop, EVRUN_ONCE);
+        pthread_mutex_unlock(&r->mu);
+        ev_run(r->loop->ev, EVRUN_ONCE);
     }
-    pthread_mutex_unlock(&node->job_mu);
+    pthread_mutex_unlock(&r->mu);
     genrpc__set_on_loop(NULL);
 }
 
 void
 genrpc__worker_blocking(void)
 {
-    genrpc_node *node = (genrpc_node *)tls_worker_node;
-    uint64_t seq = tls_lend_seq;
-    if (!node || !seq)
+    genrpc__runner *r = (genrpc__runner *)tl_worker;
+    uint64_t seq = tl_lend_seq;
+    if (!r || !seq)
         return;
-    tls_lend_seq = 0;
-    pthread_mutex_lock(&node->job_mu);
-    if (node->lent && node->lend_seq == seq) {
-        node->lent = false;
-        release_token(node);
-        if (node->ready_head && node->idle_workers > 0)
-            pthread_cond_signal(&node->job_cond);
+    tl_lend_seq = 0;
+    pthread_mutex_lock(&r->mu);
+    if (r->lent && r->lend_seq == seq) {
+        r->lent = false;
+        release_token(r);
+        if (r->ready_head && r->idle_workers > 0)
+            pthread_cond_signal(&r->job_cond);
     }
-    pthread_mutex_unlock(&node->job_mu);
+    pthread_mutex_unlock(&r->mu);
 }
 
 static void *
 worker_main(void *arg)
 {
-    genrpc_node *node = arg;
-    tls_worker_node = node;
-    pthread_mutex_lock(&node->job_mu);
-    while (!node->workers_quit) {
-        genrpc__job *job = pop_job(node);
-        if (!job && !node->token_held && !node->loop_done) {
-            node->token_held = true;
-            node->holder_dedicated = false;
-            pthread_mutex_unlock(&node->job_mu);
-            worker_hold_loop(node);
-            pthread_mutex_lock(&node->job_mu);
+    genrpc__runner *r = arg;
+    tl_worker = r;
+    pthread_mutex_lock(&r->mu);
+    while (!r->workers_quit) {
+        genrpc__job *job = pop_job(r);
+        if (!job && !r->token_held && !r->loop_done) {
+            r->token_held = true;
+            r->holder_dedicated = false;
+            pthread_mutex_unlock(&r->mu);
+            worker_hold_loop(r);
+            pthread_mutex_lock(&r->mu);
             continue;
         }
         if (job) {
-            pthread_mutex_unlock(&node->job_mu);
-            run_job(job);
-            pthread_mutex_lock(&node->job_mu);
+            pthread_mutex_unlock(&r->mu);
+            job->run(job);
+            pthread_mutex_lock(&r->mu);
             continue;
         }
-        if (!node->workers_quit && (node->token_held || node->loop_done)) {
-            node->idle_workers++;
-            pthread_cond_wait(&node->job_cond, &node->job_mu);
-            node->idle_workers--;
+        if (!r->workers_quit && (r->token_held || r->loop_done)) {
+            r->idle_workers++;
+            pthread_cond_wait(&r->job_cond, &r->mu);
+            r->idle_workers--;
         }
     }
-    pthread_mutex_unlock(&node->job_mu);
+    pthread_mutex_unlock(&r->mu);
     return NULL;
 }
 
-/* job_mu held. Waits on loop_cond until `until` (GENRPC__NEVER: no limit). */
+/* mu held. Waits on loop_cond until `until` (GENRPC__NEVER: no limit). */
 static void
-wait_loop_cond(genrpc_node *node, int64_t until)
+wait_loop_cond(genrpc__runner *r, int64_t until)
 {
+    GENRPC__ASSERT_HELD(&r->mu);
     if (until == GENRPC__NEVER) {
-        pthread_cond_wait(&node->loop_cond, &node->job_mu);
+        pthread_cond_wait(&r->loop_cond, &r->mu);
         return;
     }
     struct timespec ts;
     genrpc__abstime(until, &ts);
-    pthread_cond_timedwait(&node->loop_cond, &node->job_mu, &ts);
+    pthread_cond_timedwait(&r->loop_cond, &r->mu, &ts);
 }
 
-/* job_mu held, the token is lent: waits until the lending is STEAL_NS
- * old; if it still goes on, takes the token over. Returns whether it did. */
+/* mu held, the token is lent: waits until the lending is STEAL_NS old; if
+ * it still goes on, takes the token over. Returns whether it did. */
 static bool
-watch_lending(genrpc_node *node)
+watch_lending(genrpc__runner *r)
 {
-    uint64_t seq = node->lend_seq;
-    int64_t due = node->lent_since_ns + STEAL_NS;
+    GENRPC__ASSERT_HELD(&r->mu);
+    uint64_t seq = r->lend_seq;
+    int64_t due = r->lent_since_ns + STEAL_NS;
     if (genrpc__now_ns() < due)
-        wait_loop_cond(node, due);
-    if (!node->lent || node->lend_seq != seq || genrpc__now_ns() < due || node->loop_done)
+        wait_loop_cond(r, due);
+    if (!r->lent || r->lend_seq != seq || genrpc__now_ns() < due || r->loop_done)
         return false;
     /* The handler blocks or runs long: the loop goes on here, and the
      * requests waiting behind it get idle workers. */
-    node->lent = false;
-    node->lend_seq++; /* the worker's polls_next() sees it is not the holder any more */
-    node->holder_dedicated = true;
-    if (node->ready_head)
-        pthread_cond_broadcast(&node->job_cond);
+    r->lent = false;
+    r->lend_seq++; /* the worker's polls_next() sees it is not the holder any more */
+    r->holder_dedicated = true;
+    if (r->ready_head)
+        pthread_cond_broadcast(&r->job_cond);
     return true;
 }
 
 /* The dedicated loop thread: takes the token whenever it is free, and
  * takes it over from a worker whose lending lasts too long. */
-void
-genrpc__loop_thread_main(genrpc_node *node)
+static void *
+loop_thread_main(void *arg)
 {
+    genrpc__runner *r = arg;
     bool handed_off = false;
-    pthread_mutex_lock(&node->job_mu);
-    while (!node->loop_done) {
-        if (node->lent) {
-            node->watching = true;
-            if (!watch_lending(node))
+    pthread_mutex_lock(&r->mu);
+    while (!r->loop_done) {
+        if (r->lent) {
+            r->watching = true;
+            if (!watch_lending(r))
                 continue;
-        } else if (node->token_held || handed_off) {
+        } else if (r->token_held || handed_off) {
             /* After handing the token to a worker, wait until someone
              * gives it back (release_token signals), not just until it
              * looks free; while lendings are frequent, look every STEAL_NS. */
             handed_off = false;
-            node->watching = node->token_held && node->watching &&
-                             genrpc__now_ns() - node->lent_since_ns < WATCH_LINGER_NS;
-            wait_loop_cond(node, node->watching ? genrpc__now_ns() + STEAL_NS : GENRPC__NEVER);
+            r->watching = r->token_held && r->watching &&
+                          genrpc__now_ns() - r->lent_since_ns < WATCH_LINGER_NS;
+            wait_loop_cond(r, r->watching ? genrpc__now_ns() + STEAL_NS : GENRPC__NEVER);
             continue;
         } else {
-            node->token_held = true;
-            node->holder_dedicated = true;
+            r->token_held = true;
+            r->holder_dedicated = true;
         }
-        pthread_mutex_unlock(&node->job_mu);
-        dedicated_hold_loop(node, &handed_off);
-        pthread_mutex_lock(&node->job_mu);
+        pthread_mutex_unlock(&r->mu);
+        dedicated_hold_loop(r, &handed_off);
+        pthread_mutex_lock(&r->mu);
     }
-    pthread_mutex_unlock(&node->job_mu);
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
 }
 
-/* shutdown_cmd, on the loop: every holder lets go and nobody takes the
- * token again. */
 void
-genrpc__loop_done(genrpc_node *node)
+genrpc__runner_loop_done(genrpc__runner *r)
 {
-    pthread_mutex_lock(&node->job_mu);
-    node->loop_done = true;
-    pthread_cond_broadcast(&node->loop_cond);
-    pthread_cond_broadcast(&node->job_cond);
-    pthread_mutex_unlock(&node->job_mu);
+    GENRPC__ASSERT_ON_LOOP(r->loop);
+    pthread_mutex_lock(&r->mu);
+    r->loop_done = true;
+    pthread_cond_broadcast(&r->loop_cond);
+    pthread_cond_broadcast(&r->job_cond);
+    pthread_mutex_unlock(&r->mu);
+}
+
+void
+genrpc__runner_init(genrpc__runner *r, genrpc__loop *loop)
+{
+    r->loop = loop;
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->job_cond, NULL);
+    genrpc__cond_init_monotonic(&r->loop_cond); /* timed waits */
 }
 
 int
-genrpc__workers_start(genrpc_node *node, int n)
+genrpc__runner_start(genrpc__runner *r, int n, genrpc_status *st)
 {
-    node->workers = calloc((size_t)n, sizeof *node->workers);
-    if (!node->workers)
-        return GENRPC_E_NOMEM;
+    r->workers = calloc((size_t)n, sizeof *r->workers);
+    if (!r->workers)
+        return genrpc__fail(st, GENRPC_E_NOMEM, "no memory for the workers");
     for (int i = 0; i < n; i++) {
-        if (pthread_create(&node->workers[i], NULL, worker_main, node) != 0)
-            return GENRPC_E_SYSTEM;
-        node->n_workers++;
+        if (pthread_create(&r->workers[i], NULL, worker_main, r) != 0)
+            return genrpc__fail(st, GENRPC_E_SYSTEM, "cannot start a worker thread");
+        r->n_workers++;
     }
-    return GENRPC_OK;
+    if (pthread_create(&r->thread, NULL, loop_thread_main, r) != 0)
+        return genrpc__fail(st, GENRPC_E_SYSTEM, "cannot start the loop thread");
+    r->thread_started = true;
+    return genrpc__ok(st);
 }
 
-/* After the loop is done: lets running handlers finish, drops queued jobs
- * (their callers were failed when the loop closed the connections). */
 void
-genrpc__workers_stop(genrpc_node *node)
+genrpc__runner_join_loop(genrpc__runner *r)
 {
-    pthread_mutex_lock(&node->job_mu);
-    node->workers_quit = true;
-    node->loop_done = true; /* start-up failures get here without a loop */
-    pthread_cond_broadcast(&node->job_cond);
-    pthread_mutex_unlock(&node->job_mu);
-    for (int i = 0; i < node->n_workers; i++)
-        pthread_join(node->workers[i], NULL);
-    free(node->workers);
-    node->workers = NULL;
-    node->n_workers = 0;
-    for (genrpc__job *job; (job = pop_job(node));)
-        genrpc__job_discard(job);
+    if (r->thread_started)
+        pthread_join(r->thread, NULL);
+    r->thread_started = false;
+}
+
+void
+genrpc__runner_stop_workers(genrpc__runner *r)
+{
+    pthread_mutex_lock(&r->mu);
+    r->workers_quit = true;
+    r->loop_done = true; /* start-up failures get here without a loop */
+    pthread_cond_broadcast(&r->job_cond);
+    pthread_cond_broadcast(&r->loop_cond);
+    pthread_mutex_unlock(&r->mu);
+    if (r->loop->ev)
+        genrpc__loop_wake(r->loop); /* a holder waiting in ev_run sees loop_done */
+    genrpc__runner_join_loop(r);
+    for (int i = 0; i < r->n_workers; i++)
+        pthread_join(r->workers[i], NULL);
+    free(r->workers);
+    r->workers = NULL;
+    r->n_workers = 0;
+    pthread_mutex_lock(&r->mu);
+    genrpc__job *jobs = NULL, **tail = &jobs;
+    for (genrpc__job *job; (job = pop_job(r));) { /* discarded outside the lock */
+        *tail = job;
+        tail = &job->next;
+    }
+    pthread_mutex_unlock(&r->mu);
+    while (jobs) {
+        genrpc__job *next = jobs->next;
+        jobs->discard(jobs);
+        jobs = next;
+    }
+}
+
+void
+genrpc__runner_destroy(genrpc__runner *r)
+{
+    pthread_mutex_destroy(&r->mu);
+    pthread_cond_destroy(&r->job_cond);
+    pthread_cond_destroy(&r->loop_cond);
 }

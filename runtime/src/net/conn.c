@@ -32,6 +32,9 @@
 static void read_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void write_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void send_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents);
+static void flush_cmd(genrpc__cmd *cmd);
+static void arm_write_cmd(genrpc__cmd *cmd);
+static void close_cmd(genrpc__cmd *cmd);
 
 genrpc__conn *
 genrpc__conn_new(genrpc_node *node, genrpc__conn_kind kind, int fd, const genrpc__conn_role *role,
@@ -49,6 +52,10 @@ genrpc__conn_new(genrpc_node *node, genrpc__conn_kind kind, int fd, const genrpc
     c->tp = &genrpc__tcp_transport;
     c->chunk_size = CHUNK_SIZE;
     pthread_mutex_init(&c->out_mu, NULL);
+    genrpc__cmd_init(&c->flush_cmd, flush_cmd);
+    genrpc__cmd_init(&c->arm_write_cmd, arm_write_cmd);
+    genrpc__cmd_init(&c->close_cmd, close_cmd);
+    atomic_init(&c->close_soon_claimed, false);
     ev_init(&c->rw, read_cb);
     ev_init(&c->ww, write_cb);
     ev_init(&c->send_timer, send_timeout_cb);
@@ -101,14 +108,16 @@ genrpc__conn_unref(genrpc__conn *c)
 void
 genrpc__conn_start_io(genrpc__conn *c)
 {
+    GENRPC__ASSERT_ON_LOOP(&c->node->loop);
     ev_io_set(&c->rw, c->fd, EV_READ);
     ev_io_set(&c->ww, c->fd, EV_WRITE);
-    ev_io_start(c->node->loop, &c->rw);
+    ev_io_start(c->node->loop.ev, &c->rw);
 }
 
 void
 genrpc__conn_up(genrpc__conn *c)
 {
+    GENRPC__ASSERT_ON_LOOP(&c->node->loop);
     genrpc__conn_start_io(c);
     if (c->kind == GENRPC__ACCEPTOR)
         genrpc__handshake_start_acceptor(c); /* its timer bounds the TLS handshake too */
@@ -129,9 +138,9 @@ void
 genrpc__conn_pause_reading(genrpc__conn *c, bool pause)
 {
     if (pause)
-        ev_io_stop(c->node->loop, &c->rw);
+        ev_io_stop(c->node->loop.ev, &c->rw);
     else if (atomic_load(&c->state) != GENRPC__CLOSED)
-        ev_io_start(c->node->loop, &c->rw);
+        ev_io_start(c->node->loop.ev, &c->rw);
 }
 
 /* ---- closing ------------------------------------------------------------- */
@@ -139,6 +148,7 @@ genrpc__conn_pause_reading(genrpc__conn *c, bool pause)
 void
 genrpc__conn_close(genrpc__conn *c, int err, const char *fmt, ...)
 {
+    GENRPC__ASSERT_ON_LOOP(&c->node->loop);
     genrpc_node *node = c->node;
     pthread_mutex_lock(&c->out_mu);
     genrpc__state was = atomic_load(&c->state);
@@ -166,11 +176,11 @@ genrpc__conn_close(genrpc__conn *c, int err, const char *fmt, ...)
                 "%s %s closed: %s (%s)", c->kind == GENRPC__CLIENT ? "client to" : "acceptor for",
                 c->peer[0] ? c->peer : "?", c->close_msg, genrpc_err_name(err));
 
-    ev_io_stop(node->loop, &c->rw);
-    ev_io_stop(node->loop, &c->ww);
-    ev_timer_stop(node->loop, &c->timer);
-    ev_timer_stop(node->loop, &c->send_timer);
-    ev_timer_stop(node->loop, &c->idle_timer);
+    ev_io_stop(node->loop.ev, &c->rw);
+    ev_io_stop(node->loop.ev, &c->ww);
+    ev_timer_stop(node->loop.ev, &c->timer);
+    ev_timer_stop(node->loop.ev, &c->send_timer);
+    ev_timer_stop(node->loop.ev, &c->idle_timer);
     bool had_io = c->fd >= 0;
     if (c->fd >= 0)
         shutdown(c->fd, SHUT_RDWR);
@@ -191,44 +201,29 @@ genrpc__conn_close(genrpc__conn *c, int err, const char *fmt, ...)
 /* Closing by a command the loop runs next, even from the loop: used when a
  * write fails. Closing completes c's pending calls (their callbacks run);
  * done inside genrpc__conn_send it would run them under the sender's feet,
- * and under whatever lock the sender holds. */
-typedef struct close_req {
-    genrpc__conn *c;
-    int err;
-    char why[GENRPC_MESSAGE_MAX];
-} close_req;
-
+ * and under whatever lock the sender holds. The command and its reason are
+ * c's own (the first reason wins: later ones find it claimed), and it holds
+ * a reference to c while queued. */
 static void
-close_cmd(genrpc_node *node, void *arg)
+close_cmd(genrpc__cmd *cmd)
 {
-    (void)node;
-    close_req *r = arg;
-    genrpc__conn_close(r->c, r->err, "%s", r->why);
-    genrpc__conn_unref(r->c);
-    free(r);
+    genrpc__conn *c = GENRPC__CONTAINER_OF(cmd, genrpc__conn, close_cmd);
+    genrpc__conn_close(c, c->close_soon_err, "%s", c->close_soon_why);
+    genrpc__conn_unref(c);
 }
 
 void
 genrpc__conn_close_soon(genrpc__conn *c, int err, const char *fmt, ...)
 {
-    close_req *r = malloc(sizeof *r);
-    if (r) {
-        r->c = c;
-        r->err = err;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(r->why, sizeof r->why, fmt, ap);
-        va_end(ap);
-        genrpc__conn_ref(c);
-        if (genrpc__loop_post(c->node, close_cmd, r) == GENRPC_OK)
-            return;
-        genrpc__conn_unref(c);
-    }
-    /* No memory to post: the loop closes now; another thread leaves it to
-     * the send timeout or the next read. */
-    if (genrpc__on_loop(c->node))
-        genrpc__conn_close(c, err, "%s", r ? r->why : "write failed (and no memory)");
-    free(r);
+    if (atomic_exchange(&c->close_soon_claimed, true))
+        return; /* closing soon already, for the first reason */
+    c->close_soon_err = err;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->close_soon_why, sizeof c->close_soon_why, fmt, ap);
+    va_end(ap);
+    genrpc__conn_ref(c);
+    genrpc__loop_post(&c->node->loop, &c->close_cmd); /* queued: claimed only once */
 }
 
 static void
@@ -330,13 +325,14 @@ parse(genrpc__conn *c)
 static void
 flush_after_read(genrpc__conn *c)
 {
+    GENRPC__ASSERT_ON_LOOP(&c->node->loop);
     pthread_mutex_lock(&c->out_mu);
     bool again = c->flush_on_readable;
     if (again)
         c->flush_on_readable = c->write_wait = false;
     pthread_mutex_unlock(&c->out_mu);
     if (again) {
-        ev_timer_stop(c->node->loop, &c->send_timer);
+        ev_timer_stop(c->node->loop.ev, &c->send_timer);
         genrpc__conn_flush(c);
     }
 }
@@ -353,7 +349,7 @@ conn_read(genrpc__conn *c)
         size_t room = c->rchunk->cap - c->rend;
         ssize_t n = c->tp->read(c, c->rchunk->data + c->rend, room);
         if (n > 0) {
-            c->node->reads_done++;
+            c->node->loop.reads_done++;
             c->rend += (size_t)n;
             if ((size_t)n == room && c->chunk_size < CHUNK_MAX)
                 c->chunk_size *= 2; /* more was waiting: read bigger */
@@ -365,7 +361,7 @@ conn_read(genrpc__conn *c)
         } else {
             if (n == GENRPC__IO_WANT_WRITE && atomic_load(&c->state) != GENRPC__CLOSED) {
                 c->read_on_writable = true;
-                ev_io_start(c->node->loop, &c->ww);
+                ev_io_start(c->node->loop.ev, &c->ww);
             } else if (n == GENRPC__IO_ERROR) {
                 genrpc__conn_close(c, GENRPC_E_CLOSED, "read: %s", strerror(errno));
             }
@@ -405,6 +401,27 @@ append(genrpc__out **head, genrpc__out **tail, genrpc__out *o)
 static bool flush_claim(genrpc__conn *c);
 static void flush_claimed(genrpc__conn *c, bool queued_borrowed);
 
+/* The loop flushes c before it next polls (the deferred queue keeps the
+ * order: replies leave in the order their requests were served). The
+ * queued command holds a reference to c. */
+static void
+defer_flush(genrpc__conn *c)
+{
+    if (genrpc__cmd_queued(&c->flush_cmd))
+        return; /* queued already, with its reference: it flushes this frame too (out_mu) */
+    genrpc__conn_ref(c);
+    if (!genrpc__runner_defer(&c->node->runner, &c->flush_cmd))
+        genrpc__conn_unref(c); /* queued meanwhile, with its reference */
+}
+
+static void
+flush_cmd(genrpc__cmd *cmd)
+{
+    genrpc__conn *c = GENRPC__CONTAINER_OF(cmd, genrpc__conn, flush_cmd);
+    genrpc__conn_flush(c);
+    genrpc__conn_unref(c);
+}
+
 void
 genrpc__conn_send(genrpc__conn *c, genrpc__out *out, genrpc__flush how)
 {
@@ -438,7 +455,7 @@ genrpc__conn_send(genrpc__conn *c, genrpc__out *out, genrpc__flush how)
     if (how == GENRPC__FLUSH_NOW)
         genrpc__conn_flush(c);
     else
-        genrpc__loop_defer_flush(c);
+        defer_flush(c);
 }
 
 bool
@@ -473,6 +490,7 @@ genrpc__conn_queued_bytes(genrpc__conn *c)
 void
 genrpc__conn_send_ctl(genrpc__conn *c, genrpc__out *out)
 {
+    GENRPC__ASSERT_ON_LOOP(&c->node->loop);
     pthread_mutex_lock(&c->out_mu);
     c->queued_bytes += out->total;
     append(&c->out_head, &c->out_tail, out);
@@ -484,6 +502,7 @@ genrpc__conn_send_ctl(genrpc__conn *c, genrpc__out *out)
 void
 genrpc__conn_ready(genrpc__conn *c)
 {
+    GENRPC__ASSERT_ON_LOOP(&c->node->loop);
     pthread_mutex_lock(&c->out_mu);
     if (atomic_load(&c->state) == GENRPC__CLOSED) { /* sending AUTH_OK failed */
         pthread_mutex_unlock(&c->out_mu);
@@ -509,6 +528,7 @@ genrpc__conn_ready(genrpc__conn *c)
 static void
 consume(genrpc__conn *c, size_t n)
 {
+    GENRPC__ASSERT_HELD(&c->out_mu);
     while (n > 0 && c->out_head) {
         genrpc__out *o = c->out_head;
         size_t left = o->total - o->off;
@@ -530,28 +550,30 @@ consume(genrpc__conn *c, size_t n)
 static void
 arm_send_timer(genrpc__conn *c)
 {
+    GENRPC__ASSERT_ON_LOOP(&c->node->loop);
     int64_t ms = c->node->cfg.send_timeout_ms;
     if (ms >= 0 && !ev_is_active(&c->send_timer) && atomic_load(&c->state) != GENRPC__CLOSED) {
         ev_timer_set(&c->send_timer, (double)ms / 1000.0, 0.);
-        ev_timer_start(c->node->loop, &c->send_timer);
+        ev_timer_start(c->node->loop.ev, &c->send_timer);
     }
 }
 
 static void
 arm_write(genrpc__conn *c)
 {
+    GENRPC__ASSERT_ON_LOOP(&c->node->loop);
     if (atomic_load(&c->state) == GENRPC__CLOSED)
         return;
-    ev_io_start(c->node->loop, &c->ww);
+    ev_io_start(c->node->loop.ev, &c->ww);
     arm_send_timer(c);
 }
 
 static void
-arm_write_cmd(genrpc_node *node, void *arg)
+arm_write_cmd(genrpc__cmd *cmd)
 {
-    (void)node;
-    arm_write(arg);
-    genrpc__conn_unref(arg);
+    genrpc__conn *c = GENRPC__CONTAINER_OF(cmd, genrpc__conn, arm_write_cmd);
+    arm_write(c);
+    genrpc__conn_unref(c);
 }
 
 /* out_mu held. Makes this thread the flusher if it may write now: one
@@ -560,9 +582,10 @@ arm_write_cmd(genrpc_node *node, void *arg)
 static bool
 flush_claim(genrpc__conn *c)
 {
+    GENRPC__ASSERT_HELD(&c->out_mu);
     genrpc__state s = atomic_load(&c->state);
     if (c->flushing || c->write_wait || s == GENRPC__CLOSED || s == GENRPC__CONNECTING ||
-        s == GENRPC__TLS_HANDSHAKE || (c->tp->loop_only && !genrpc__on_loop(c->node)))
+        s == GENRPC__TLS_HANDSHAKE || (c->tp->loop_only && !genrpc__on_loop(&c->node->loop)))
         return false;
     c->flushing = true;
     return true;
@@ -605,6 +628,7 @@ own_borrowed(genrpc__conn *c)
 static void
 flush_claimed(genrpc__conn *c, bool queued_borrowed)
 {
+    GENRPC__ASSERT_HELD(&c->out_mu);
     bool wait_writable = false;
     int sys_err = 0;
     while (c->out_head && atomic_load(&c->state) != GENRPC__CLOSED) {
@@ -646,12 +670,12 @@ flush_claimed(genrpc__conn *c, bool queued_borrowed)
 
     if (sys_err)
         close_after_write_error(c, sys_err == ENOMEM ? GENRPC_E_NOMEM : GENRPC_E_CLOSED, sys_err);
-    else if (wait_writable && genrpc__on_loop(c->node))
+    else if (wait_writable && genrpc__on_loop(&c->node->loop))
         arm_write(c);
     else if (wait_writable) {
-        genrpc__conn_ref(c);
-        if (genrpc__loop_post(c->node, arm_write_cmd, c) != GENRPC_OK)
-            genrpc__conn_unref(c);
+        genrpc__conn_ref(c); /* the command's */
+        if (!genrpc__loop_post(&c->node->loop, &c->arm_write_cmd))
+            genrpc__conn_unref(c); /* queued already, with its reference */
     }
 }
 
@@ -661,9 +685,9 @@ flush_claimed(genrpc__conn *c, bool queued_borrowed)
 void
 genrpc__conn_flush(genrpc__conn *c)
 {
-    if (c->tp->loop_only && !genrpc__on_loop(c->node)) {
+    if (c->tp->loop_only && !genrpc__on_loop(&c->node->loop)) {
         if (atomic_load(&c->state) != GENRPC__CLOSED) /* else nothing to write, ever */
-            genrpc__loop_defer_flush(c);
+            defer_flush(c);
         return;
     }
     pthread_mutex_lock(&c->out_mu);

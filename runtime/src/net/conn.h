@@ -25,11 +25,10 @@
 
 #include "base/chunk.h"
 #include "base/clock.h"
+#include "loop/loop.h"
 #include "net/transport.h"
 #include "wire/frame.h"
 #include "wire/out.h"
-
-typedef struct genrpc__job genrpc__job;
 
 typedef enum genrpc__conn_kind { GENRPC__CLIENT, GENRPC__ACCEPTOR } genrpc__conn_kind;
 
@@ -104,20 +103,22 @@ struct genrpc__conn {
     bool in_writev;    /* ... and is inside writev, out_mu released */
     bool write_wait;   /* EAGAIN: the loop's write watcher is armed */
     bool flush_on_readable; /* ... or the transport's write waits for readable */
-    bool flush_queued; /* on node->flush list (node->cmd_mu) */
-    genrpc__conn *flush_next;
     size_t queued_bytes; /* queued and not yet written (out_mu): the cast bound */
+    genrpc__cmd flush_cmd;     /* deferred flush, on the loop's deferred queue */
+    genrpc__cmd arm_write_cmd; /* EAGAIN off the loop: the loop arms the write watcher */
+    /* close_soon: the first reason wins (close_soon_claimed), then the
+     * loop closes with it (close_cmd) */
+    genrpc__cmd close_cmd;
+    atomic_bool close_soon_claimed;
+    int close_soon_err;
+    char close_soon_why[GENRPC_MESSAGE_MAX];
+    genrpc__cmd connect_cmd; /* client: the dialer's connect, on the loop */
 
     /* how it ended (written once, on the loop, before state becomes CLOSED
      * is visible to pending calls) */
     bool was_ready; /* authenticated once: a later close makes it stale */
     int close_err;  /* why it closed: pending calls fail with this */
     char close_msg[GENRPC_MESSAGE_MAX];
-
-    /* acceptor: its mailbox of requests waiting for a worker (node->job_mu) */
-    genrpc__job *mbox_head, *mbox_tail;
-    genrpc__conn *ready_next;
-    bool ready_linked;
 
     /* node's lists (node->conns_mu) */
     genrpc__conn *list_next, *list_prev;

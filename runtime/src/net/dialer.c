@@ -74,15 +74,18 @@ genrpc__dial_resolve(genrpc_node *node, const char *name, genrpc__dial_addr *to,
     return GENRPC_OK;
 }
 
+/* On the loop: opens c's socket and starts the connect. */
 static void
-connect_cmd(genrpc_node *node, void *arg)
+connect_cmd(genrpc__cmd *cmd)
 {
-    genrpc__conn *c = arg;
+    genrpc__conn *c = GENRPC__CONTAINER_OF(cmd, genrpc__conn, connect_cmd);
+    genrpc_node *node = c->node;
+    GENRPC__ASSERT_ON_LOOP(&node->loop);
     if (atomic_load(&c->state) == GENRPC__CLOSED) {
         genrpc__conn_unref(c);
         return;
     }
-    if (atomic_load(&node->stopping) || !node->loop) {
+    if (atomic_load(&node->stopping) || !node->loop.ev) {
         genrpc__conn_close(c, GENRPC_E_STOPPED, "node stopping");
         genrpc__conn_unref(c);
         return;
@@ -102,31 +105,29 @@ connect_cmd(genrpc_node *node, void *arg)
     /* Writable means connected (or failed): conn.c's write_cb calls
      * genrpc__dial_connected while the state is CONNECTING. */
     ev_io_set(&c->ww, fd, EV_WRITE);
-    ev_io_start(node->loop, &c->ww);
+    ev_io_start(node->loop.ev, &c->ww);
     genrpc__conn_timer_start(c, node->cfg.connect_timeout_ms);
 }
 
-int
+void
 genrpc__dial_start(genrpc__conn *c, const genrpc__dial_addr *to)
 {
     if (to->driver == GENRPC_DRIVER_TLS)
         c->tp = &genrpc__tls_transport;
     memcpy(&c->addr, &to->ss, to->len);
     c->addr_len = to->len;
+    genrpc__cmd_init(&c->connect_cmd, connect_cmd);
     genrpc__conn_ref(c); /* the connect command's; becomes the loop's */
-    if (genrpc__loop_post(c->node, connect_cmd, c) != GENRPC_OK) {
-        genrpc__conn_unref(c);
-        return GENRPC_E_NOMEM;
-    }
-    return GENRPC_OK;
+    genrpc__loop_post(&c->node->loop, &c->connect_cmd); /* posted once per conn */
 }
 
 void
 genrpc__dial_connected(genrpc__conn *c)
 {
+    GENRPC__ASSERT_ON_LOOP(&c->node->loop);
     int err = 0;
     socklen_t len = sizeof err;
-    ev_io_stop(c->node->loop, &c->ww);
+    ev_io_stop(c->node->loop.ev, &c->ww);
     if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
         err = errno;
     if (err) {

@@ -21,9 +21,9 @@ typedef struct genrpc__dial_addr {
 int genrpc__dial_resolve(genrpc_node *node, const char *name, genrpc__dial_addr *to,
                          genrpc_status *st);
 /* Gives the client connection c its address and transport and has the loop
- * connect it; c's state says how it goes, its close reason why it failed.
- * Takes a reference to c for the loop. GENRPC_E_NOMEM: nothing started. */
-int genrpc__dial_start(genrpc__conn *c, const genrpc__dial_addr *to);
+ * connect it (a posted command: cannot fail); c's state says how it goes,
+ * its close reason why it failed. Takes a reference to c for the loop. */
+void genrpc__dial_start(genrpc__conn *c, const genrpc__dial_addr *to);
 /* Loop: the socket became writable while CONNECTING (conn.c). */
 void genrpc__dial_connected(genrpc__conn *c);
 

@@ -56,13 +56,14 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 void
 genrpc__conn_timer_start(genrpc__conn *c, int64_t ms)
 {
-    ev_timer_stop(c->node->loop, &c->timer);
+    GENRPC__ASSERT_ON_LOOP(&c->node->loop);
+    ev_timer_stop(c->node->loop.ev, &c->timer);
     if (ms < 0)
         return;
     ev_init(&c->timer, timer_cb);
     c->timer.data = c;
     ev_timer_set(&c->timer, (double)ms / 1000.0, 0.);
-    ev_timer_start(c->node->loop, &c->timer);
+    ev_timer_start(c->node->loop.ev, &c->timer);
 }
 
 /* Acceptor: refuse, tell the client why, close. */
@@ -81,6 +82,7 @@ reject(genrpc__conn *c, uint8_t reason, int err, const char *why)
 void
 genrpc__handshake_start_acceptor(genrpc__conn *c)
 {
+    GENRPC__ASSERT_ON_LOOP(&c->node->loop);
     atomic_store(&c->state, GENRPC__WAIT_HELLO);
     genrpc__conn_timer_start(c, c->node->cfg.authentication_timeout_ms);
 }
@@ -88,6 +90,7 @@ genrpc__handshake_start_acceptor(genrpc__conn *c)
 void
 genrpc__handshake_start_client(genrpc__conn *c)
 {
+    GENRPC__ASSERT_ON_LOOP(&c->node->loop);
     genrpc_node *node = c->node;
     uint8_t buf[GENRPC__LEN_PREFIX + 64 + 2 * GENRPC__NAME_MAX];
     if (!genrpc__auth_nonce(c->my_nonce)) {
@@ -156,7 +159,7 @@ on_auth(genrpc__conn *c, const uint8_t *body, size_t len)
                      c->my_nonce, c->peer, strlen(c->peer), node->name, strlen(node->name),
                      proof);
     send_ctl(c, buf, genrpc__encode_mac(buf, sizeof buf, GENRPC__K_AUTH_OK, proof));
-    ev_timer_stop(node->loop, &c->timer);
+    ev_timer_stop(node->loop.ev, &c->timer);
     genrpc__conn_ready(c);
     genrpc__log(&node->cfg, GENRPC_LOG_DEBUG, "acceptor for %s ready", c->peer);
 }
@@ -222,7 +225,7 @@ on_auth_ok(genrpc__conn *c, const uint8_t *body, size_t len)
         genrpc__conn_close(c, GENRPC_E_AUTH, "server %s could not prove the cookie", c->peer);
         return;
     }
-    ev_timer_stop(node->loop, &c->timer);
+    ev_timer_stop(node->loop.ev, &c->timer);
     atomic_fetch_add(&node->n_clients_ready, 1);
     genrpc__conn_ready(c);
     genrpc__log(&node->cfg, GENRPC_LOG_DEBUG, "client to %s ready", c->peer);
@@ -231,6 +234,7 @@ on_auth_ok(genrpc__conn *c, const uint8_t *body, size_t len)
 bool
 genrpc__handshake_frame(genrpc__conn *c, const uint8_t *body, size_t len)
 {
+    GENRPC__ASSERT_ON_LOOP(&c->node->loop);
     switch (atomic_load(&c->state)) {
     case GENRPC__WAIT_HELLO:
         on_hello(c, body, len);

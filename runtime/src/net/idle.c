@@ -28,12 +28,13 @@ idle_arm(genrpc__conn *c, int64_t ms)
 {
     /* +1 ms: the coarse clock may lag the loop's by up to its resolution */
     ev_timer_set(&c->idle_timer, (double)(ms + 1) / 1000.0, 0.);
-    ev_timer_start(c->node->loop, &c->idle_timer);
+    ev_timer_start(c->node->loop.ev, &c->idle_timer);
 }
 
 void
 genrpc__idle_start(genrpc__conn *c)
 {
+    GENRPC__ASSERT_ON_LOOP(&c->node->loop);
     if (!c->idle_ms || atomic_load(&c->state) == GENRPC__CLOSED)
         return;
     atomic_store_explicit(&c->last_active_ms, genrpc__coarse_ms(), memory_order_relaxed);
@@ -45,6 +46,7 @@ genrpc__idle_start(genrpc__conn *c)
 static bool
 busy(genrpc__conn *c)
 {
+    GENRPC__ASSERT_ON_LOOP(&c->node->loop);
     pthread_mutex_lock(&c->out_mu);
     bool out = c->out_head != NULL || c->held_head != NULL;
     pthread_mutex_unlock(&c->out_mu);

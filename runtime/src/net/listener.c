@@ -108,7 +108,7 @@ listen_on(genrpc_node *node, int cfg_port, int *fd_out, int *port_out, ev_io *w,
     *fd_out = fd;
     ev_io_init(w, accept_cb, fd, EV_READ);
     w->data = node;
-    ev_io_start(node->loop, w);
+    ev_io_start(node->loop.ev, w);
     return genrpc__ok(st);
 }
 
@@ -123,7 +123,7 @@ genrpc__listen(genrpc_node *node, genrpc_status *st)
     rc = listen_on(node, node->cfg.ssl_server_port, &node->tls_listen_fd, &node->tls_port,
                    &node->tls_listen_w, st);
     if (rc != GENRPC_OK && node->listen_fd >= 0) {
-        ev_io_stop(node->loop, &node->listen_w);
+        ev_io_stop(node->loop.ev, &node->listen_w);
         close(node->listen_fd);
         node->listen_fd = -1;
     }

@@ -301,7 +301,7 @@ static void
 handshake_step(genrpc__conn *c)
 {
     tls_conn *t = c->tp_state;
-    struct ev_loop *loop = c->node->loop;
+    struct ev_loop *loop = c->node->loop.ev;
     ERR_clear_error();
     errno = 0;
     int r = SSL_do_handshake(t->ssl);
@@ -390,7 +390,7 @@ tls_read(genrpc__conn *c, void *buf, size_t len)
         if (e == SSL_ERROR_WANT_READ)
             return got ? (ssize_t)got : GENRPC__IO_WANT_READ;
         if (got) { /* deliver these first; the next read reports the rest */
-            ev_feed_event(c->node->loop, &c->rw, EV_READ);
+            ev_feed_event(c->node->loop.ev, &c->rw, EV_READ);
             return (ssize_t)got;
         }
         if (e == SSL_ERROR_WANT_WRITE)
@@ -403,7 +403,7 @@ tls_read(genrpc__conn *c, void *buf, size_t len)
         return GENRPC__IO_CLOSED;
     }
     if (SSL_has_pending(t->ssl))
-        ev_feed_event(c->node->loop, &c->rw, EV_READ);
+        ev_feed_event(c->node->loop.ev, &c->rw, EV_READ);
     return (ssize_t)got;
 }
 

@@ -117,7 +117,7 @@ genrpc_sbcast(genrpc_node *node, const genrpc_target *targets, size_t n, const c
         return rc;
     if (n > 0 && !results)
         return genrpc__fail(st, GENRPC_E_INVAL, "results is required");
-    if (genrpc__on_loop(node))
+    if (genrpc__on_loop(&node->loop))
         return genrpc__fail(st, GENRPC_E_INVAL,
                             "sbcast from the node's event loop (it blocks; use abcast)");
     if (n == 0)

@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "base/arena.h"
 #include "wire/decode.h"
@@ -87,12 +86,12 @@ expiry_start(genrpc_promise *pr)
     int64_t ms = node->cfg.async_call_inactivity_timeout_ms;
     /* stopping: genrpc__promises_stop may have run already, and a timer
      * started now would never be stopped (nor the promise freed) */
-    if (ms < 0 || pr->claimed || !genrpc__on_loop(node) || atomic_load(&node->stopping))
+    if (ms < 0 || pr->claimed || !genrpc__on_loop(&node->loop) || atomic_load(&node->stopping))
         return;
     atomic_fetch_add(&pr->refs, 1); /* the timer's */
     ev_timer_init(&pr->expiry, expiry_cb, (double)ms / 1000.0, 0.);
     pr->expiry.data = pr;
-    ev_timer_start(node->loop, &pr->expiry);
+    ev_timer_start(node->loop.ev, &pr->expiry);
     pr->exp_next = node->expiring;
     if (pr->exp_next)
         pr->exp_next->exp_prev = pr;
@@ -104,7 +103,7 @@ genrpc__promises_stop(genrpc_node *node)
 {
     while (node->expiring) {
         genrpc_promise *pr = node->expiring;
-        ev_timer_stop(node->loop, &pr->expiry);
+        ev_timer_stop(node->loop.ev, &pr->expiry);
         expiring_unlink(pr);
         promise_unref(pr);
     }
@@ -241,18 +240,18 @@ finish(genrpc__pending *p, ProtobufCMessage **reply, genrpc_status *st)
 /* One waiter per thread, made on first use. The mutex and condition
  * variable live as long as the thread; a condition variable on
  * CLOCK_MONOTONIC makes timeouts immune to wall-clock jumps. */
-static __thread genrpc__waiter tls_waiter;
-static __thread bool tls_waiter_ready;
+static __thread genrpc__waiter tl_waiter;
+static __thread bool tl_waiter_ready;
 
 genrpc__waiter *
 genrpc__thread_waiter(void)
 {
-    if (!tls_waiter_ready) {
-        genrpc__cond_init_monotonic(&tls_waiter.cond);
-        pthread_mutex_init(&tls_waiter.mu, NULL);
-        tls_waiter_ready = true;
+    if (!tl_waiter_ready) {
+        genrpc__cond_init_monotonic(&tl_waiter.cond);
+        pthread_mutex_init(&tl_waiter.mu, NULL);
+        tl_waiter_ready = true;
     }
-    return &tls_waiter;
+    return &tl_waiter;
 }
 
 
@@ -282,7 +281,7 @@ genrpc_call(genrpc_node *node, genrpc_target target, const genrpc_module_desc *m
         *reply = NULL;
     if (!reply || !node)
         return genrpc__fail(st, GENRPC_E_INVAL, "reply and node are required");
-    if (genrpc__on_loop(node))
+    if (genrpc__on_loop(&node->loop))
         return genrpc__fail(st, GENRPC_E_INVAL,
                             "blocking call from the node's event loop (use an async call)");
     int64_t deadline = genrpc__deadline_after_ms(call_timeout_ms(node, opts));
@@ -459,7 +458,7 @@ genrpc__call_async_frame(genrpc_node *node, genrpc_target target, const genrpc_f
         return genrpc__ok(st);
     }
     pr->conn = conn; /* register_call's reference; the loop may complete pr from now on */
-    genrpc__conn_send(conn, o, genrpc__on_loop(node) ? GENRPC__FLUSH_DEFER : GENRPC__FLUSH_NOW);
+    genrpc__conn_send(conn, o, genrpc__on_loop(&node->loop) ? GENRPC__FLUSH_DEFER : GENRPC__FLUSH_NOW);
     *out = pr;
     return genrpc__ok(st);
 }
@@ -553,11 +552,6 @@ genrpc_promise_free(genrpc_promise *pr)
 
 /* ---- async call with a callback ------------------------------------------ */
 
-typedef struct cb_start {
-    genrpc__pending *p;
-    genrpc__out *out;
-    int64_t timeout_ms;
-} cb_start;
 
 static void
 cb_timeout(struct ev_loop *loop, ev_timer *w, int revents)
@@ -593,9 +587,10 @@ static void callback_run(genrpc__pending *p);
 static void
 callback_complete(genrpc__pending *p)
 {
+    GENRPC__ASSERT_ON_LOOP(&p->node->loop);
     genrpc_node *node = p->node;
-    if (node->loop)
-        ev_timer_stop(node->loop, &p->timer);
+    if (node->loop.ev)
+        ev_timer_stop(node->loop.ev, &p->timer);
     if (atomic_load_explicit(&p->holds, memory_order_acquire) == 2 &&
         genrpc__conn_unlend(p->conn, &p->lent_out))
         atomic_fetch_sub_explicit(&p->holds, 1, memory_order_acq_rel); /* the frame's */
@@ -604,10 +599,9 @@ callback_complete(genrpc__pending *p)
 }
 
 static void
-callback_run_cmd(genrpc_node *node, void *arg)
+callback_run_cmd(genrpc__cmd *cmd)
 {
-    (void)node;
-    callback_run(arg);
+    callback_run(GENRPC__CONTAINER_OF(cmd, genrpc__pending, cmd));
 }
 
 /* out->release of a lent request's frame: written or dropped, on whichever
@@ -622,8 +616,9 @@ lent_request_released(void *owner)
     p->lent_out = NULL;
     if (atomic_fetch_sub_explicit(&p->holds, 1, memory_order_acq_rel) != 1)
         return;
-    while (genrpc__loop_post(p->node, callback_run_cmd, p) != GENRPC_OK)
-        usleep(1000); /* out of memory: the callback must run */
+    /* The last hold: p's start has run (the frame was queued or freed by it) */
+    genrpc__cmd_init(&p->cmd, callback_run_cmd);
+    genrpc__loop_post(&p->node->loop, &p->cmd);
 }
 
 static void
@@ -648,43 +643,61 @@ callback_run(genrpc__pending *p)
     free(p);
 }
 
-/* On the loop: register, send (batched), arm the timeout. */
+/* The call failed before it was sent; on the loop, from a command (never
+ * inside the genrpc_call_async_cb that started it). */
 static void
-cb_start_on_loop(genrpc_node *node, cb_start *s)
+cb_failed_cmd(genrpc__cmd *cmd)
 {
-    genrpc__pending *p = s->p;
+    callback_complete(GENRPC__CONTAINER_OF(cmd, genrpc__pending, cmd));
+}
+
+/* On the loop: register, send (batched), arm the timeout. `deferred`: run
+ * from p's start command, so a failure may call back now; else (inside the
+ * genrpc_call_async_cb that started it) the failure is posted, so the
+ * callback runs after that call has returned, as libuv promises. */
+static void
+cb_start_on_loop(genrpc_node *node, genrpc__pending *p, bool deferred)
+{
+    GENRPC__ASSERT_ON_LOOP(&node->loop);
+    genrpc__out *out = p->start_out;
+    p->start_out = NULL;
     int rc = atomic_load(&node->stopping) ? GENRPC_E_STOPPED
                                           : genrpc__pending_insert(p->conn, p);
     if (rc != GENRPC_OK) {
         genrpc__conn *c = p->conn;
-        genrpc__out_free(s->out);
+        genrpc__out_free(out);
         if (rc == GENRPC_E_CLOSED && c->close_err)
             genrpc__fail(&p->status, c->close_err, "%s: %s", c->peer, c->close_msg);
         else
             genrpc__fail(&p->status, rc, "connection to %s is gone", c->peer);
-        callback_complete(p);
+        if (deferred) {
+            callback_complete(p);
+        } else {
+            genrpc__cmd_init(&p->cmd, cb_failed_cmd); /* not queued: its run is this one */
+            genrpc__loop_post(&node->loop, &p->cmd);
+        }
         return;
     }
-    genrpc__put_u64(s->out->data + REQ_ID_OFFSET, p->req_id);
-    if (s->timeout_ms >= 0) {
-        ev_timer_init(&p->timer, cb_timeout, (double)s->timeout_ms / 1000.0, 0.);
+    genrpc__put_u64(out->data + REQ_ID_OFFSET, p->req_id);
+    if (p->timeout_ms >= 0) {
+        ev_timer_init(&p->timer, cb_timeout, (double)p->timeout_ms / 1000.0, 0.);
         p->timer.data = p;
-        ev_timer_start(node->loop, &p->timer);
+        ev_timer_start(node->loop.ev, &p->timer);
     }
     /* Once sent, p belongs to the connection: a reply or a close (by the
      * loop, later) completes and frees it. Touch neither p nor p->conn's
      * reference after the send. */
     genrpc__conn *c = p->conn;
     genrpc__conn_ref(c);
-    genrpc__conn_send(c, s->out, GENRPC__FLUSH_DEFER);
+    genrpc__conn_send(c, out, GENRPC__FLUSH_DEFER);
     genrpc__conn_unref(c);
 }
 
 static void
-cb_start_cmd(genrpc_node *node, void *arg)
+cb_start_cmd(genrpc__cmd *cmd)
 {
-    cb_start_on_loop(node, arg);
-    free(arg);
+    genrpc__pending *p = GENRPC__CONTAINER_OF(cmd, genrpc__pending, cmd);
+    cb_start_on_loop(p->node, p, true);
 }
 
 int
@@ -702,7 +715,7 @@ genrpc_call_async_typed(genrpc_node *node, genrpc_target target,
     bool lend = opts && (opts->flags & GENRPC_CALL_LEND_REQUEST);
     int rc = encode_request(node, GENRPC__K_CALL, module, fn, request, opts,
                             lend                    ? BORROW_UNTIL_RELEASED
-                            : genrpc__on_loop(node) ? BORROW_WHILE_SENDING
+                            : genrpc__on_loop(&node->loop) ? BORROW_WHILE_SENDING
                                                     : BORROW_NOTHING,
                             &o, &st);
     if (rc != GENRPC_OK)
@@ -726,20 +739,13 @@ genrpc_call_async_typed(genrpc_node *node, genrpc_target target,
     p->thunk = thunk;
     p->user_cb = user_cb;
     p->arg = arg;
-    cb_start s = {p, o, call_timeout_ms(node, opts)};
-    if (genrpc__on_loop(node)) {
-        cb_start_on_loop(node, &s);
-        return GENRPC_OK;
-    }
-    cb_start *heap = malloc(sizeof *heap);
-    if (heap)
-        *heap = s;
-    if (!heap || genrpc__loop_post(node, cb_start_cmd, heap) != GENRPC_OK) {
-        free(heap);
-        genrpc__out_free(o);
-        genrpc__conn_unref(p->conn);
-        free(p);
-        return GENRPC_E_NOMEM;
+    p->start_out = o;
+    p->timeout_ms = call_timeout_ms(node, opts);
+    if (genrpc__on_loop(&node->loop)) {
+        cb_start_on_loop(node, p, false); /* p->cmd is set up if it is needed */
+    } else {
+        genrpc__cmd_init(&p->cmd, cb_start_cmd);
+        genrpc__loop_post(&node->loop, &p->cmd); /* p is the command's until it runs */
     }
     return GENRPC_OK;
 }

@@ -37,6 +37,7 @@ key_hash(const void *key, size_t len)
 static genrpc__conn *
 find_client(genrpc_node *node, const char *name, bool has_key, uint64_t hash)
 {
+    GENRPC__ASSERT_HELD(&node->conns_mu);
     for (genrpc__conn *c = node->clients; c; c = c->list_next) {
         const genrpc__client *cl = genrpc__client_of(c);
         if (cl->has_key == has_key && cl->key_hash == hash && strcmp(c->peer, name) == 0 &&
@@ -98,11 +99,7 @@ genrpc__client_get(genrpc_node *node, genrpc_target t, genrpc__conn **out, genrp
     genrpc__conn_ref(c); /* the map's */
     pthread_mutex_unlock(&node->conns_mu);
 
-    if (genrpc__dial_start(c, &addr) != GENRPC_OK) {
-        client_forget(c);
-        genrpc__conn_unref(c);
-        return genrpc__fail(st, GENRPC_E_NOMEM, "no memory to connect");
-    }
+    genrpc__dial_start(c, &addr);
     *out = c;
     return GENRPC_OK;
 }
@@ -113,6 +110,8 @@ client_forget(genrpc__conn *c)
     genrpc__conns_unlink(c->node, &c->node->clients, c);
 }
 
+/* fn runs under conns_mu: its only callers (fanout.c) collect names, and
+ * no user code runs here (no user callback under a runtime lock). */
 void
 genrpc__clients_each_ready(genrpc_node *node, void (*fn)(const char *peer, void *arg), void *arg)
 {
@@ -180,6 +179,7 @@ on_error(genrpc__conn *c, const uint8_t *body, size_t len)
 static void
 client_frame(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len)
 {
+    GENRPC__ASSERT_ON_LOOP(&c->node->loop);
     switch (body[0]) {
     case GENRPC__K_REPLY:
         on_reply(c, chunk, body, len);

@@ -3,8 +3,12 @@
  *
  * The loop counts, per remote node, the authenticated connections in either
  * direction (clients and acceptors); UP fires when the count leaves 0, DOWN
- * when it returns to 0. Subscribers are called on the loop under mon_mu, so
- * unmonitor returning means "no more calls".
+ * when it returns to 0. Subscribers are called on the loop with no lock
+ * held. A monitor being called is marked busy (a count, under mon_mu);
+ * unmonitor takes it off the list only once it is not busy (waiting on
+ * mon_cond), so unmonitor returning still means "no more calls".
+ * Unmonitor is refused on the loop (GENRPC_E_INVAL), so a callback never
+ * waits for itself.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,10 +16,17 @@
 #include "internal.h"
 
 struct genrpc__monitor {
-    struct genrpc__monitor *next;
+    struct genrpc__monitor *next; /* mon_mu */
     genrpc_node_event_cb cb;
     void *user;
-    bool primed; /* has received the UPs of nodes up when it subscribed */
+    genrpc_node *node;
+    bool primed;  /* has received the UPs of nodes up when it subscribed (mon_mu) */
+    bool removed; /* unmonitored: no more calls (mon_mu) */
+    int busy;     /* calls running now, on the loop (mon_mu) */
+    /* the loop primes it: queued from genrpc_node_monitor until it runs;
+     * while queued the command owns the record (prime_queued, mon_mu) */
+    genrpc__cmd prime_cmd;
+    bool prime_queued;
 };
 
 struct genrpc__peer_up {
@@ -23,13 +34,33 @@ struct genrpc__peer_up {
     int conns; /* authenticated connections with it */
 };
 
-/* mon_mu held, on the loop. */
+/* On the loop: m (busy, so still linked) is called with mon_mu released.
+ * Returns with mon_mu held again and m no longer busy. */
+static void
+call_unlocked(genrpc_node *node, struct genrpc__monitor *m, const char *peer,
+              genrpc_node_event ev)
+{
+    GENRPC__ASSERT_HELD(&node->mon_mu);
+    m->busy++;
+    pthread_mutex_unlock(&node->mon_mu);
+    m->cb(node, peer, ev, m->user);
+    pthread_mutex_lock(&node->mon_mu);
+    if (--m->busy == 0 && m->removed)
+        pthread_cond_broadcast(&node->mon_cond); /* its unmonitor may return */
+}
+
+/* On the loop: calls every primed subscriber, no lock held during a call.
+ * A busy monitor stays linked, so its `next` is valid when the call
+ * returns (unmonitor unlinks only monitors that are not busy). */
 static void
 deliver(genrpc_node *node, const char *peer, genrpc_node_event ev)
 {
+    GENRPC__ASSERT_ON_LOOP(&node->loop);
+    pthread_mutex_lock(&node->mon_mu);
     for (struct genrpc__monitor *m = node->monitors; m; m = m->next)
-        if (m->primed)
-            m->cb(node, peer, ev, m->user);
+        if (m->primed && !m->removed)
+            call_unlocked(node, m, peer, ev);
+    pthread_mutex_unlock(&node->mon_mu);
 }
 
 static bool
@@ -42,6 +73,7 @@ void
 genrpc__events_conn_up(genrpc__conn *c)
 {
     genrpc_node *node = c->node;
+    GENRPC__ASSERT_ON_LOOP(&node->loop);
     if (!counts(c))
         return;
     for (size_t i = 0; i < node->n_peers_up; i++) {
@@ -65,15 +97,14 @@ genrpc__events_conn_up(genrpc__conn *c)
     strcpy(p->name, c->peer);
     p->conns = 1;
     genrpc__log(&node->cfg, GENRPC_LOG_INFO, "node %s up", c->peer);
-    pthread_mutex_lock(&node->mon_mu);
     deliver(node, c->peer, GENRPC_NODE_UP);
-    pthread_mutex_unlock(&node->mon_mu);
 }
 
 void
 genrpc__events_conn_down(genrpc__conn *c)
 {
     genrpc_node *node = c->node;
+    GENRPC__ASSERT_ON_LOOP(&node->loop);
     if (!counts(c))
         return;
     for (size_t i = 0; i < node->n_peers_up; i++) {
@@ -86,35 +117,47 @@ genrpc__events_conn_down(genrpc__conn *c)
         strcpy(name, p->name);
         node->peers_up[i] = node->peers_up[--node->n_peers_up];
         genrpc__log(&node->cfg, GENRPC_LOG_INFO, "node %s down", name);
-        pthread_mutex_lock(&node->mon_mu);
         deliver(node, name, GENRPC_NODE_DOWN);
-        pthread_mutex_unlock(&node->mon_mu);
         return;
     }
 }
 
-typedef struct prime_arg {
-    genrpc_node_event_cb cb;
-    void *user;
-} prime_arg;
-
-/* On the loop: the new subscriber learns which nodes are up, then gets
- * every later event. */
+/* mon_mu held: unlinks m (not busy) from the subscribers. */
 static void
-prime_cmd(genrpc_node *node, void *arg)
+unlink_monitor(genrpc_node *node, struct genrpc__monitor *m)
 {
-    prime_arg *a = arg;
-    pthread_mutex_lock(&node->mon_mu);
-    for (struct genrpc__monitor *m = node->monitors; m; m = m->next) {
-        if (m->cb == a->cb && m->user == a->user && !m->primed) {
-            m->primed = true;
-            for (size_t i = 0; i < node->n_peers_up && !atomic_load(&node->stopping); i++)
-                m->cb(node, node->peers_up[i].name, GENRPC_NODE_UP, m->user);
-            break;
+    GENRPC__ASSERT_HELD(&node->mon_mu);
+    for (struct genrpc__monitor **pp = &node->monitors; *pp; pp = &(*pp)->next) {
+        if (*pp == m) {
+            *pp = m->next;
+            return;
         }
     }
+}
+
+/* On the loop: the new subscriber learns which nodes are up, then gets
+ * every later event. Unmonitored before this ran: the record is freed here. */
+static void
+prime_cmd(genrpc__cmd *cmd)
+{
+    struct genrpc__monitor *m = GENRPC__CONTAINER_OF(cmd, struct genrpc__monitor, prime_cmd);
+    genrpc_node *node = m->node;
+    GENRPC__ASSERT_ON_LOOP(&node->loop);
+    pthread_mutex_lock(&node->mon_mu);
+    m->prime_queued = false;
+    if (m->removed) { /* unlinked by unmonitor, left for us to free */
+        pthread_mutex_unlock(&node->mon_mu);
+        free(m);
+        return;
+    }
+    m->primed = true;
+    for (size_t i = 0; i < node->n_peers_up && !atomic_load(&node->stopping) && !m->removed;
+         i++) {
+        char name[GENRPC__NAME_MAX + 1]; /* peers_up may change during the call */
+        strcpy(name, node->peers_up[i].name);
+        call_unlocked(node, m, name, GENRPC_NODE_UP);
+    }
     pthread_mutex_unlock(&node->mon_mu);
-    free(a);
 }
 
 int
@@ -122,48 +165,48 @@ genrpc_node_monitor(genrpc_node *node, genrpc_node_event_cb cb, void *user, genr
 {
     if (!node || !cb)
         return genrpc__fail(st, GENRPC_E_INVAL, "node and callback are required");
-    if (genrpc__on_loop(node))
+    if (genrpc__on_loop(&node->loop))
         return genrpc__fail(st, GENRPC_E_INVAL, "cannot subscribe from the node's event loop");
     if (atomic_load(&node->stopping))
         return genrpc__fail(st, GENRPC_E_STOPPED, "node %s is stopping", node->name);
     struct genrpc__monitor *m = calloc(1, sizeof *m);
-    prime_arg *a = malloc(sizeof *a);
-    if (!m || !a) {
-        free(m);
-        free(a);
+    if (!m)
         return genrpc__fail(st, GENRPC_E_NOMEM, "no memory for a subscription");
-    }
-    m->cb = a->cb = cb;
-    m->user = a->user = user;
+    m->cb = cb;
+    m->user = user;
+    m->node = node;
+    genrpc__cmd_init(&m->prime_cmd, prime_cmd);
     pthread_mutex_lock(&node->mon_mu);
     m->next = node->monitors;
     node->monitors = m;
+    m->prime_queued = true;
     pthread_mutex_unlock(&node->mon_mu);
-    if (genrpc__loop_post(node, prime_cmd, a) != GENRPC_OK) {
-        free(a);
-        genrpc_node_unmonitor(node, cb, user);
-        return genrpc__fail(st, GENRPC_E_NOMEM, "no memory for a subscription");
-    }
+    genrpc__loop_post(&node->loop, &m->prime_cmd);
     return genrpc__ok(st);
 }
 
 int
 genrpc_node_unmonitor(genrpc_node *node, genrpc_node_event_cb cb, void *user)
 {
-    if (!node || genrpc__on_loop(node))
+    if (!node || genrpc__on_loop(&node->loop))
         return GENRPC_E_INVAL;
     pthread_mutex_lock(&node->mon_mu);
-    for (struct genrpc__monitor **pp = &node->monitors; *pp; pp = &(*pp)->next) {
-        struct genrpc__monitor *m = *pp;
-        if (m->cb == cb && m->user == user) {
-            *pp = m->next;
-            pthread_mutex_unlock(&node->mon_mu);
-            free(m);
-            return GENRPC_OK;
-        }
+    struct genrpc__monitor *m = node->monitors;
+    while (m && (m->removed || m->cb != cb || m->user != user))
+        m = m->next;
+    if (!m) {
+        pthread_mutex_unlock(&node->mon_mu);
+        return GENRPC_E_INVAL;
     }
+    m->removed = true; /* no new calls */
+    while (m->busy > 0) /* a call running on the loop: wait for it to return */
+        pthread_cond_wait(&node->mon_cond, &node->mon_mu);
+    unlink_monitor(node, m);
+    bool queued = m->prime_queued; /* then prime_cmd frees it */
     pthread_mutex_unlock(&node->mon_mu);
-    return GENRPC_E_INVAL;
+    if (!queued)
+        free(m);
+    return GENRPC_OK;
 }
 
 void
@@ -178,5 +221,6 @@ genrpc__events_free(genrpc_node *node)
     node->peers_up = NULL;
     node->n_peers_up = node->cap_peers_up = 0;
     pthread_mutex_destroy(&node->mon_mu);
+    pthread_cond_destroy(&node->mon_cond);
 }
 

@@ -209,7 +209,7 @@ genrpc_multicall_typed(genrpc_node *node, const genrpc_target *targets, size_t n
         return rc;
     if (n > 0 && (!results || !store))
         return genrpc__fail(st, GENRPC_E_INVAL, "results and store are required");
-    if (genrpc__on_loop(node))
+    if (genrpc__on_loop(&node->loop))
         return genrpc__fail(st, GENRPC_E_INVAL,
                             "multicall from the node's event loop (it blocks; use async calls)");
     if (n == 0)

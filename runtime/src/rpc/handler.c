@@ -92,8 +92,7 @@ genrpc__send_error(genrpc__conn *c, uint64_t req_id, const genrpc_status *st, ge
 static genrpc__flush
 reply_flush_mode(genrpc_node *node)
 {
-    return genrpc__polls_next(node) ||
-                   atomic_load_explicit(&node->jobs_queued, memory_order_relaxed) > 0
+    return genrpc__polls_next(&node->runner) || genrpc__runner_jobs_queued(&node->runner) > 0
                ? GENRPC__FLUSH_DEFER
                : GENRPC__FLUSH_NOW;
 }
@@ -139,7 +138,7 @@ call_owns(void *ctx, const uint8_t *p, size_t len)
 /* Returns the scattered frame, or NULL when nothing is worth borrowing (or
  * no memory): the caller then copies as usual. */
 static genrpc__out *
-scatter_reply(genrpc__job *job, const ProtobufCMessage *reply, size_t size, genrpc__arena *a)
+scatter_reply(genrpc__server_job *job, const ProtobufCMessage *reply, size_t size, genrpc__arena *a)
 {
     call_memory where = {a, &job->payload};
     size_t hdr = GENRPC__LEN_PREFIX + GENRPC__REPLY_HDR_SIZE;
@@ -163,7 +162,7 @@ scatter_reply(genrpc__job *job, const ProtobufCMessage *reply, size_t size, genr
 }
 
 static void
-send_reply(genrpc__job *job, const ProtobufCMessage *reply, genrpc__arena *a)
+send_reply(genrpc__server_job *job, const ProtobufCMessage *reply, genrpc__arena *a)
 {
     genrpc__conn *c = job->conn;
     genrpc_node *node = c->node;
@@ -187,7 +186,7 @@ send_reply(genrpc__job *job, const ProtobufCMessage *reply, genrpc__arena *a)
 }
 
 void
-genrpc__answer_failure(genrpc__job *job, genrpc_status *st)
+genrpc__answer_failure(genrpc__server_job *job, genrpc_status *st)
 {
     if (job->is_cast) {
         atomic_fetch_add(&job->conn->node->casts_dropped, 1);
@@ -201,7 +200,7 @@ genrpc__answer_failure(genrpc__job *job, genrpc_status *st)
 /* ---- the job: decode, run, encode ---------------------------------------- */
 
 void
-genrpc__job_free(genrpc__job *job)
+genrpc__server_job_free(genrpc__server_job *job)
 {
     genrpc__slice_release(&job->payload);
     if (job->reg)
@@ -216,7 +215,7 @@ genrpc__job_free(genrpc__job *job)
  * the read chunk (the job holds it until it is done); what the in-place
  * decoder does not handle goes to protobuf-c. NULL if undecodable. */
 static ProtobufCMessage *
-decode_request(genrpc__job *job, genrpc__arena *a)
+decode_request(genrpc__server_job *job, genrpc__arena *a)
 {
     const ProtobufCMessageDescriptor *d = job->fn->input;
     ProtobufCAllocator alloc = genrpc__arena_allocator(a);
@@ -228,8 +227,9 @@ decode_request(genrpc__job *job, genrpc__arena *a)
 }
 
 void
-genrpc__server_run_job(genrpc__job *job)
+genrpc__server_run_job(genrpc__job *base)
 {
+    genrpc__server_job *job = GENRPC__CONTAINER_OF(base, genrpc__server_job, job);
     genrpc_node *node = job->conn->node;
     const genrpc_function_desc *fn = job->fn;
     genrpc__arena a;
@@ -264,5 +264,5 @@ genrpc__server_run_job(genrpc__job *job)
     }
 done:
     genrpc__arena_release(&a);
-    genrpc__job_free(job); /* releases the request's chunk too */
+    genrpc__server_job_free(job); /* releases the request's chunk too */
 }

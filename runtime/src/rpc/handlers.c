@@ -99,7 +99,7 @@ genrpc_handler_unregister(genrpc_node *node, const char *name)
     pthread_rwlock_unlock(&node->reg_lock);
     if (!h)
         return GENRPC_E_NOT_FOUND;
-    if (genrpc__on_worker(node)) {
+    if (genrpc__on_worker(&node->runner)) {
         genrpc__handler_unref(node, h); /* running jobs keep it alive */
         return GENRPC_OK;
     }

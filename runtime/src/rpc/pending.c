@@ -64,6 +64,7 @@ genrpc__pending_insert(genrpc__conn *conn, genrpc__pending *p)
 static genrpc__pending *
 unlink_id(genrpc__client *c, uint64_t id, const genrpc__pending *only)
 {
+    GENRPC__ASSERT_HELD(&c->pend_mu);
     if (!c->ptab_cap)
         return NULL;
     for (genrpc__pending **pp = &c->ptab[slot(c, id)]; *pp; pp = &(*pp)->hnext) {

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "base/chunk.h"
+#include "loop/loop.h"
 #include "net/conn.h"
 #include "wire/out.h"
 
@@ -56,6 +57,13 @@ typedef struct genrpc__pending {
      * (GENRPC_CALL_LEND_REQUEST) */
     atomic_int holds;
     genrpc__out *lent_out; /* that frame until then (conn->out_mu) */
+    /* CALLBACK: the loop runs cmd to start the call (started off the loop:
+     * with start_out and timeout_ms), to call back a failed start (started
+     * on the loop), or to call back once a lent frame lets go last; one at
+     * a time: each is posted only after the previous one has run */
+    genrpc__cmd cmd;
+    genrpc__out *start_out;
+    int64_t timeout_ms;
 } genrpc__pending;
 
 /* Completes p with its result (already filled), by mode. Loop thread or

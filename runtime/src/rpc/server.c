@@ -18,16 +18,19 @@
 #include "rpc/events.h"
 #include "rpc/server.h"
 
+#define SERVER_JOB(j) GENRPC__CONTAINER_OF(j, genrpc__server_job, job)
+
 /* Runs a connection's casts one after another, in order. */
 static void
-drain_casts(genrpc__job *drainer)
+drain_casts(genrpc__job *job)
 {
+    genrpc__server_job *drainer = SERVER_JOB(job);
     genrpc__acceptor *c = genrpc__acceptor_of(drainer->conn);
     for (;;) {
         pthread_mutex_lock(&c->casts_mu);
-        genrpc__job *j = c->casts_head;
+        genrpc__server_job *j = c->casts_head;
         if (j) {
-            c->casts_head = j->next;
+            c->casts_head = j->cast_next;
             if (!c->casts_head)
                 c->casts_tail = NULL;
         } else {
@@ -36,65 +39,66 @@ drain_casts(genrpc__job *drainer)
         pthread_mutex_unlock(&c->casts_mu);
         if (!j)
             break;
-        if (j->run)
-            j->run(j); /* a broadcast */
-        else
-            genrpc__server_run_job(j);
+        j->job.run(&j->job); /* a cast or a broadcast */
     }
-    genrpc__job_free(drainer);
+    genrpc__server_job_free(drainer);
 }
 
-void
-genrpc__job_discard(genrpc__job *job)
+/* Every server job's discard: frees a job that will never run (node
+ * stopping), and for a cast drainer the casts queued behind it too. */
+static void
+discard_job(genrpc__job *job)
 {
+    genrpc__server_job *sj = SERVER_JOB(job);
     if (job->run == drain_casts) {
-        genrpc__acceptor *c = genrpc__acceptor_of(job->conn);
+        genrpc__acceptor *c = genrpc__acceptor_of(sj->conn);
         pthread_mutex_lock(&c->casts_mu);
-        genrpc__job *j = c->casts_head;
+        genrpc__server_job *j = c->casts_head;
         c->casts_head = c->casts_tail = NULL;
         c->casts_running = false;
         pthread_mutex_unlock(&c->casts_mu);
         while (j) {
-            genrpc__job *next = j->next;
-            genrpc__job_free(j);
+            genrpc__server_job *next = j->cast_next;
+            genrpc__server_job_free(j);
             j = next;
         }
     }
-    genrpc__job_free(job);
+    genrpc__server_job_free(sj);
 }
 
-static genrpc__job *
-job_new(genrpc__conn *c)
+static genrpc__server_job *
+job_new(genrpc__conn *c, void (*run)(genrpc__job *job))
 {
-    genrpc__job *job = calloc(1, sizeof *job);
+    genrpc__server_job *job = calloc(1, sizeof *job);
     if (job) {
         genrpc__conn_ref(c);
         job->conn = c;
+        job->job.run = run;
+        job->job.discard = discard_job;
+        job->job.mbox = &genrpc__acceptor_of(c)->mbox;
     }
     return job;
 }
 
 static void
-queue_cast(genrpc__conn *conn, genrpc__job *job)
+queue_cast(genrpc__conn *conn, genrpc__server_job *job)
 {
     genrpc__acceptor *c = genrpc__acceptor_of(conn);
-    genrpc__job *drainer = NULL;
+    genrpc__server_job *drainer = NULL;
     pthread_mutex_lock(&c->casts_mu);
     if (c->casts_tail)
-        c->casts_tail->next = job;
+        c->casts_tail->cast_next = job;
     else
         c->casts_head = job;
     c->casts_tail = job;
     if (!c->casts_running) {
-        drainer = job_new(conn);
-        if (drainer) {
-            drainer->run = drain_casts;
+        drainer = job_new(conn, drain_casts);
+        if (drainer)
             c->casts_running = true;
-        }
     }
     pthread_mutex_unlock(&c->casts_mu);
     if (drainer)
-        genrpc__job_submit(conn->node, drainer);
+        genrpc__runner_submit(&conn->node->runner, &drainer->job);
 }
 
 /* ---- backpressure ---------------------------------------------------------
@@ -111,6 +115,7 @@ queue_cast(genrpc__conn *conn, genrpc__job *job)
 static void
 backlog_queued(genrpc__conn *conn)
 {
+    GENRPC__ASSERT_ON_LOOP(&conn->node->loop);
     genrpc__acceptor *a = genrpc__acceptor_of(conn);
     if (atomic_fetch_add(&a->backlog, 1) + 1 >= BACKLOG_HIGH && !a->read_paused) {
         a->read_paused = true;
@@ -122,16 +127,14 @@ backlog_queued(genrpc__conn *conn)
 }
 
 static void
-resume_read_cmd(genrpc_node *node, void *arg)
+resume_read_cmd(genrpc__cmd *cmd)
 {
-    (void)node;
-    genrpc__conn *conn = arg;
-    genrpc__acceptor *a = genrpc__acceptor_of(conn);
+    genrpc__acceptor *a = GENRPC__CONTAINER_OF(cmd, genrpc__acceptor, resume_read_cmd);
     if (a->read_paused && atomic_load(&a->backlog) < BACKLOG_HIGH) {
         a->read_paused = false;
-        genrpc__conn_pause_reading(conn, false);
+        genrpc__conn_pause_reading(&a->conn, false);
     }
-    genrpc__conn_unref(conn);
+    genrpc__conn_unref(&a->conn);
 }
 
 /* Any thread: a queued request has started running. */
@@ -141,9 +144,9 @@ genrpc__backlog_started(genrpc__conn *conn)
     genrpc__acceptor *a = genrpc__acceptor_of(conn);
     if (atomic_fetch_sub(&a->backlog, 1) - 1 != BACKLOG_LOW)
         return; /* only the thread that crosses the low mark resumes reading */
-    genrpc__conn_ref(conn);
-    if (genrpc__loop_post(conn->node, resume_read_cmd, conn) != GENRPC_OK)
-        genrpc__conn_unref(conn);
+    genrpc__conn_ref(conn); /* the command's */
+    if (!genrpc__loop_post(&conn->node->loop, &a->resume_read_cmd))
+        genrpc__conn_unref(conn); /* queued already, with its reference */
 }
 
 /* On the loop: a CALL or CAST frame from an authenticated peer. */
@@ -161,13 +164,14 @@ on_request(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t le
     genrpc__reg *reg = NULL;
     const genrpc_function_desc *fn = NULL;
     genrpc_status st;
-    genrpc__job *job = NULL;
-    if (genrpc__resolve(node, &h, &reg, &fn, &st) == GENRPC_OK && !(job = job_new(c))) {
+    genrpc__server_job *job = NULL;
+    if (genrpc__resolve(node, &h, &reg, &fn, &st) == GENRPC_OK &&
+        !(job = job_new(c, genrpc__server_run_job))) {
         genrpc__reg_unref(node, reg);
         genrpc__fail(&st, GENRPC_E_OVERLOAD, "node %s is out of memory", node->name);
     }
     if (!job) {
-        genrpc__job failed = {.conn = c, .req_id = h.req_id, .is_cast = is_cast};
+        genrpc__server_job failed = {.conn = c, .req_id = h.req_id, .is_cast = is_cast};
         genrpc__answer_failure(&failed, &st);
         return;
     }
@@ -181,7 +185,7 @@ on_request(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t le
     if (is_cast)
         queue_cast(c, job);
     else
-        genrpc__job_submit(node, job);
+        genrpc__runner_submit(&node->runner, &job->job);
 }
 
 /* ---- broadcasts to named handlers ------------------------------------------
@@ -201,8 +205,9 @@ bcast_dropped(genrpc__conn *c, const char *what, const genrpc_status *st)
 
 /* Worker, in the connection's cast order: decode and run the handler. */
 static void
-run_bcast(genrpc__job *job)
+run_bcast(genrpc__job *base)
 {
+    genrpc__server_job *job = SERVER_JOB(base);
     genrpc__conn *c = job->conn;
     genrpc__handler *h = job->handler;
     genrpc__arena a;
@@ -221,7 +226,7 @@ run_bcast(genrpc__job *job)
         bcast_dropped(c, "broadcast", &st);
     }
     genrpc__arena_release(&a);
-    genrpc__job_free(job);
+    genrpc__server_job_free(job);
 }
 
 static void
@@ -238,7 +243,7 @@ on_bcast(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len)
     const char *what = sync ? "sbcast" : "abcast";
     genrpc_status st;
     genrpc__handler *hd = NULL;
-    genrpc__job *job = NULL;
+    genrpc__server_job *job = NULL;
     if (!genrpc__policy_allows(node->cfg.module_control, node->cfg.module_list,
                                node->cfg.n_module_list, GENRPC_BROADCAST_MODULE,
                                strlen(GENRPC_BROADCAST_MODULE)))
@@ -251,7 +256,7 @@ on_bcast(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len)
              memcmp(hd->type->name, h.type.p, h.type.len) != 0)
         genrpc__fail(&st, GENRPC_E_BADARGS, "handler %s on node %s takes %s, not %.*s", hd->name,
                      node->name, hd->type->name, (int)h.type.len, h.type.p);
-    else if (!(job = job_new(c)))
+    else if (!(job = job_new(c, run_bcast)))
         genrpc__fail(&st, GENRPC_E_OVERLOAD, "node %s is out of memory", node->name);
     if (!job) {
         if (hd)
@@ -266,7 +271,6 @@ on_bcast(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len)
     job->handler = hd;
     job->req_id = h.req_id;
     job->is_cast = true;
-    job->run = run_bcast;
     if (sync) {
         genrpc__out *o = genrpc__out_new(GENRPC__LEN_PREFIX + GENRPC__REPLY_HDR_SIZE);
         if (o) {
@@ -281,6 +285,7 @@ on_bcast(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len)
 static void
 acceptor_frame(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len)
 {
+    GENRPC__ASSERT_ON_LOOP(&c->node->loop);
     if (body[0] == GENRPC__K_CALL || body[0] == GENRPC__K_CAST) {
         on_request(c, chunk, body, len);
         return;
@@ -298,7 +303,9 @@ acceptor_frame(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_
 static void
 acceptor_init(genrpc__conn *c)
 {
-    pthread_mutex_init(&genrpc__acceptor_of(c)->casts_mu, NULL);
+    genrpc__acceptor *a = genrpc__acceptor_of(c);
+    pthread_mutex_init(&a->casts_mu, NULL);
+    genrpc__cmd_init(&a->resume_read_cmd, resume_read_cmd);
 }
 
 static void

@@ -9,7 +9,29 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "base/chunk.h"
+#include "loop/loop.h"
+#include "loop/runner.h"
 #include "net/conn.h"
+
+typedef struct genrpc__reg genrpc__reg;
+typedef struct genrpc__handler genrpc__handler;
+typedef struct genrpc__server_job genrpc__server_job;
+
+/* A request or broadcast for a worker: a runner job (loop/runner.h) whose
+ * run is the server's (genrpc__server_run_job, a broadcast's, or a
+ * connection's cast drainer) and whose mailbox is its connection's. */
+struct genrpc__server_job {
+    genrpc__job job;
+    genrpc__server_job *cast_next; /* in its connection's cast queue (casts_mu) */
+    genrpc__conn *conn;            /* reference */
+    genrpc__reg *reg;              /* reference */
+    genrpc__handler *handler;      /* broadcast jobs: reference (reg is NULL) */
+    const genrpc_function_desc *fn;
+    genrpc__slice payload;
+    uint64_t req_id;
+    bool is_cast;
+};
 
 /* An acceptor connection: the conn first, then what only acceptors have. */
 typedef struct genrpc__acceptor {
@@ -17,9 +39,12 @@ typedef struct genrpc__acceptor {
     /* requests received and not yet started (backpressure) */
     atomic_int backlog;
     bool read_paused; /* loop only: not reading while the backlog is too long */
+    genrpc__cmd resume_read_cmd; /* the backlog is down: the loop reads again */
+    /* its mailbox of requests waiting for a worker (runner->mu) */
+    genrpc__mailbox mbox;
     /* casts run one at a time, in order (casts_mu) */
     pthread_mutex_t casts_mu;
-    genrpc__job *casts_head, *casts_tail;
+    genrpc__server_job *casts_head, *casts_tail;
     bool casts_running;
 } genrpc__acceptor;
 
@@ -39,9 +64,9 @@ void genrpc__backlog_started(genrpc__conn *c);
  * failed cast dropped and counted. */
 void genrpc__send_error(genrpc__conn *c, uint64_t req_id, const genrpc_status *st,
                         genrpc__flush how);
-void genrpc__answer_failure(genrpc__job *job, genrpc_status *st);
-void genrpc__job_free(genrpc__job *job);
-/* Frees a job that will never run (node stopping), casts queued behind it too. */
-void genrpc__job_discard(genrpc__job *job);
+void genrpc__answer_failure(genrpc__server_job *job, genrpc_status *st);
+void genrpc__server_job_free(genrpc__server_job *job);
+/* A call or cast request's run (handler.c): decode, run, encode. */
+void genrpc__server_run_job(genrpc__job *job);
 
 #endif /* GENRPC_RPC_SERVER_H */
