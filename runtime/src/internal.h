@@ -28,6 +28,9 @@
 #include "genrpc/genrpc.h"
 #include "base/chunk.h"
 #include "base/clock.h"
+#include "base/idmap.h"
+#include "base/registry.h"
+#include "base/list.h"
 #include "base/status.h"
 #include "net/transport.h"
 #include "rpc/policy.h"
@@ -40,10 +43,10 @@ typedef struct genrpc__job genrpc__job;
 /* ---- module registry ----------------------------------------------------- */
 
 typedef struct genrpc__reg {
+    genrpc__regentry e; /* name + version in node->modules; refs: 1 + 1 per job */
     const genrpc_module_desc *desc;
     const void *impl;
     void *user;
-    atomic_int refs; /* 1 for the registry + 1 per job using it */
 } genrpc__reg;
 
 void genrpc__reg_unref(genrpc_node *node, genrpc__reg *r);
@@ -56,12 +59,12 @@ int genrpc__resolve(genrpc_node *node, const genrpc__request_hdr *h, genrpc__reg
 /* ---- named handlers (broadcast.c) ----------------------------------------- */
 
 typedef struct genrpc__handler {
+    genrpc__regentry e; /* name in node->handlers; refs: 1 + 1 per job */
     char name[GENRPC__NAME_MAX + 1];
     const ProtobufCMessageDescriptor *type;
     genrpc_handler_thunk thunk; /* NULL: cb is a genrpc_handler_fn */
     genrpc_generic_fn cb;
     void *user;
-    atomic_int refs; /* 1 for the registry + 1 per job using it */
 } genrpc__handler;
 
 /* The handler registered under `name`, with a reference; NULL if none. */
@@ -69,8 +72,6 @@ genrpc__handler *genrpc__handler_find(genrpc_node *node, genrpc__str name);
 void genrpc__handler_unref(genrpc_node *node, genrpc__handler *h);
 void genrpc__handler_invoke(genrpc__handler *h, genrpc_node *node, const char *from,
                             const ProtobufCMessage *msg);
-/* node teardown: frees what is still registered */
-void genrpc__handlers_free(genrpc_node *node);
 
 /* ---- pending calls (client side) ----------------------------------------- */
 
@@ -92,7 +93,6 @@ genrpc__waiter *genrpc__thread_waiter(void);
  * the reply, the timeout or the connection's end removes it; whoever
  * removes it completes it. */
 typedef struct genrpc__pending {
-    struct genrpc__pending *hnext; /* pending table chain (conn->pend_mu) */
     uint64_t req_id;
     genrpc__pmode mode;
     const genrpc_function_desc *fn;
@@ -127,6 +127,9 @@ int genrpc__call_async(genrpc_node *node, genrpc_target target, const genrpc_mod
                        const genrpc_function_desc *fn, const ProtobufCMessage *request,
                        const genrpc_call_opts *opts, bool claimed, genrpc_promise **out,
                        genrpc_status *st);
+
+/* A call's timeout: opts->timeout_ms, else the node's call_receive_timeout. */
+int64_t genrpc__call_timeout_ms(const genrpc_node *node, const genrpc_call_opts *opts);
 
 /* The same for a frame already encoded (the request id is stamped at its
  * offset 5, after prefix and kind): sends `o` (consumed) as a call whose
@@ -185,8 +188,8 @@ struct genrpc__conn {
 
     /* write side */
     pthread_mutex_t out_mu;
-    genrpc__out *out_head, *out_tail; /* ready to write */
-    genrpc__out *held_head, *held_tail; /* app frames queued before READY */
+    genrpc__list out_q;  /* genrpc__out.link: ready to write */
+    genrpc__list held_q; /* genrpc__out.link: app frames queued before READY */
     bool flushing;     /* a thread is flushing (claimed the queue) */
     bool in_writev;    /* ... and is inside writev, out_mu released */
     bool write_wait;   /* EAGAIN: the loop's write watcher is armed */
@@ -197,9 +200,7 @@ struct genrpc__conn {
     /* client: calls in flight (pend_mu) */
     pthread_mutex_t pend_mu;
     bool pend_closed; /* no more inserts: the conn has closed */
-    genrpc__pending **ptab;
-    size_t ptab_cap, ptab_n;
-    uint64_t next_req_id;
+    genrpc__idmap pending; /* request id -> genrpc__pending */
     bool was_ready; /* authenticated once: a later close makes it stale */
     int close_err; /* why it closed: pending calls fail with this */
     char close_msg[GENRPC_MESSAGE_MAX];
@@ -217,11 +218,11 @@ struct genrpc__conn {
 
     /* acceptor: casts run one at a time, in order (job_mu) */
     pthread_mutex_t job_mu;
-    genrpc__job *casts_head, *casts_tail;
+    genrpc__list casts; /* genrpc__job.cast_link */
     bool casts_running;
 
     /* node's lists (node->conns_mu) */
-    genrpc__conn *list_next, *list_prev;
+    genrpc__list list_link; /* node->clients or node->acceptors; unlinked: neither */
 };
 
 void genrpc__conn_ref(genrpc__conn *c);
@@ -320,7 +321,8 @@ void genrpc__events_free(genrpc_node *node);
 /* ---- jobs and workers ---------------------------------------------------- */
 
 struct genrpc__job {
-    genrpc__job *next;
+    genrpc__job *next;     /* its conn's mailbox (loop/runner.c) */
+    genrpc__list cast_link; /* its conn's cast queue (conn->job_mu) */
     genrpc__conn *conn; /* reference */
     genrpc__reg *reg;   /* reference */
     genrpc__handler *handler; /* broadcast jobs: reference (reg is NULL) */
@@ -405,21 +407,16 @@ struct genrpc_node {
     /* conns with deferred output, in the order their output was queued:
      * replies go out in the order their requests were served (cmd_mu) */
     genrpc__conn *flush_list, *flush_tail;
-    struct genrpc_promise *expiring; /* completed promises with an expiry timer (loop) */
+    genrpc__list expiring; /* genrpc_promise: completed, with an expiry timer (loop) */
 
     /* connections (conns_mu) */
     pthread_mutex_t conns_mu;
-    genrpc__conn *clients;   /* the client map: a list; few remote nodes */
-    genrpc__conn *acceptors;
+    genrpc__list clients;   /* genrpc__conn.list_link: the client map (few remote nodes) */
+    genrpc__list acceptors; /* genrpc__conn.list_link */
 
-    /* registry (reg_lock) */
-    pthread_rwlock_t reg_lock;
-    genrpc__reg **regs;
-    size_t n_regs, cap_regs;
-    genrpc__handler **handlers; /* named handlers (also reg_lock) */
-    size_t n_handlers, cap_handlers;
-    pthread_mutex_t reg_wait_mu;
-    pthread_cond_t reg_wait_cond;
+    /* registries (each under its own lock) */
+    genrpc__registry modules;  /* genrpc__reg.e: name + version */
+    genrpc__registry handlers; /* genrpc__handler.e: named handlers, name only */
 
     /* workers (job_mu) */
     pthread_mutex_t job_mu;
@@ -444,7 +441,7 @@ struct genrpc_node {
     /* node events (lifetime.c): subscribers under mon_mu (held while
      * delivering); peers_up is loop only */
     pthread_mutex_t mon_mu;
-    struct genrpc__monitor *monitors;
+    genrpc__list monitors; /* struct genrpc__monitor.link */
     struct genrpc__peer_up *peers_up;
     size_t n_peers_up, cap_peers_up;
 
@@ -462,7 +459,7 @@ void genrpc__loop_stop(genrpc_node *node);
 void genrpc__loop_destroy(genrpc_node *node);
 void genrpc__promises_stop(genrpc_node *node); /* loop: drop expiry timers */
 int genrpc__listen(genrpc_node *node, genrpc_status *st);
-void genrpc__conns_link(genrpc_node *node, genrpc__conn **list, genrpc__conn *c);
-void genrpc__conns_unlink(genrpc_node *node, genrpc__conn **list, genrpc__conn *c);
+void genrpc__conns_link(genrpc_node *node, genrpc__list *list, genrpc__conn *c);
+void genrpc__conns_unlink(genrpc_node *node, genrpc__conn *c);
 
 #endif /* GENRPC_INTERNAL_H */

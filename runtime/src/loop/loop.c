@@ -177,7 +177,10 @@ shutdown_cmd(genrpc_node *node, void *arg)
     }
     for (;;) {
         pthread_mutex_lock(&node->conns_mu);
-        genrpc__conn *c = node->clients ? node->clients : node->acceptors;
+        genrpc__list *l = genrpc__list_first(&node->clients);
+        if (!l)
+            l = genrpc__list_first(&node->acceptors);
+        genrpc__conn *c = l ? GENRPC__CONTAINER_OF(l, genrpc__conn, list_link) : NULL;
         if (c)
             genrpc__conn_ref(c);
         pthread_mutex_unlock(&node->conns_mu);

@@ -48,13 +48,13 @@ static bool
 busy(genrpc__conn *c)
 {
     pthread_mutex_lock(&c->out_mu);
-    bool out = c->out_head != NULL || c->held_head != NULL;
+    bool out = !genrpc__list_empty(&c->out_q) || !genrpc__list_empty(&c->held_q);
     pthread_mutex_unlock(&c->out_mu);
     if (out)
         return true;
     if (c->role == GENRPC__CLIENT) {
         pthread_mutex_lock(&c->pend_mu);
-        bool calls = c->ptab_n > 0;
+        bool calls = genrpc__idmap_count(&c->pending) > 0;
         if (!calls)
             c->pend_closed = true;
         pthread_mutex_unlock(&c->pend_mu);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "rpc/fanout.h"
 
 /* FNV-1a: stable across processes and releases, so a key always maps to
  * the same shard. */
@@ -35,10 +36,12 @@ key_hash(const void *key, size_t len)
 static genrpc__conn *
 find_client(genrpc_node *node, const char *name, bool has_key, uint64_t hash)
 {
-    for (genrpc__conn *c = node->clients; c; c = c->list_next)
+    GENRPC__LIST_FOREACH(l, &node->clients) {
+        genrpc__conn *c = GENRPC__CONTAINER_OF(l, genrpc__conn, list_link);
         if (c->has_key == has_key && c->key_hash == hash && strcmp(c->peer, name) == 0 &&
             atomic_load(&c->state) != GENRPC__CLOSED)
             return c;
+    }
     return NULL;
 }
 
@@ -48,7 +51,7 @@ genrpc__client_get(genrpc_node *node, genrpc_target t, genrpc__conn **out, genrp
     *out = NULL;
     if (atomic_load(&node->stopping))
         return genrpc__fail(st, GENRPC_E_STOPPED, "node %s is stopping", node->name);
-    if (!t.node || !t.node[0] || strlen(t.node) > GENRPC__NAME_MAX || (t.key_len && !t.key))
+    if (!genrpc__target_ok(&t) || strlen(t.node) > GENRPC__NAME_MAX)
         return genrpc__fail(st, GENRPC_E_INVAL, "bad target");
     bool has_key = t.key != NULL;
     uint64_t hash = has_key ? key_hash(t.key, t.key_len) : 0;
@@ -91,10 +94,7 @@ genrpc__client_get(genrpc_node *node, genrpc_target t, genrpc__conn **out, genrp
     memcpy(&c->addr, &ss, len);
     c->addr_len = len;
     /* link under the lock we hold: same as genrpc__conns_link */
-    c->list_next = node->clients;
-    if (node->clients)
-        node->clients->list_prev = c;
-    node->clients = c;
+    genrpc__list_push_front(&node->clients, &c->list_link);
     genrpc__conn_ref(c); /* the map's */
     pthread_mutex_unlock(&node->conns_mu);
 
@@ -112,16 +112,18 @@ genrpc__client_get(genrpc_node *node, genrpc_target t, genrpc__conn **out, genrp
 void
 genrpc__client_forget(genrpc__conn *c)
 {
-    genrpc__conns_unlink(c->node, &c->node->clients, c);
+    genrpc__conns_unlink(c->node, c);
 }
 
 void
 genrpc__clients_each_ready(genrpc_node *node, void (*fn)(const char *peer, void *arg), void *arg)
 {
     pthread_mutex_lock(&node->conns_mu);
-    for (genrpc__conn *c = node->clients; c; c = c->list_next)
+    GENRPC__LIST_FOREACH(l, &node->clients) {
+        genrpc__conn *c = GENRPC__CONTAINER_OF(l, genrpc__conn, list_link);
         if (atomic_load(&c->state) == GENRPC__READY)
             fn(c->peer, arg);
+    }
     pthread_mutex_unlock(&node->conns_mu);
 }
 

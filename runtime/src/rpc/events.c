@@ -12,11 +12,13 @@
 #include "internal.h"
 
 struct genrpc__monitor {
-    struct genrpc__monitor *next;
+    genrpc__list link; /* node->monitors (mon_mu) */
     genrpc_node_event_cb cb;
     void *user;
     bool primed; /* has received the UPs of nodes up when it subscribed */
 };
+
+#define MONITOR_OF(l) GENRPC__CONTAINER_OF(l, struct genrpc__monitor, link)
 
 struct genrpc__peer_up {
     char name[GENRPC__NAME_MAX + 1];
@@ -27,9 +29,11 @@ struct genrpc__peer_up {
 static void
 deliver(genrpc_node *node, const char *peer, genrpc_node_event ev)
 {
-    for (struct genrpc__monitor *m = node->monitors; m; m = m->next)
+    GENRPC__LIST_FOREACH(l, &node->monitors) {
+        struct genrpc__monitor *m = MONITOR_OF(l);
         if (m->primed)
             m->cb(node, peer, ev, m->user);
+    }
 }
 
 static bool
@@ -105,7 +109,8 @@ prime_cmd(genrpc_node *node, void *arg)
 {
     prime_arg *a = arg;
     pthread_mutex_lock(&node->mon_mu);
-    for (struct genrpc__monitor *m = node->monitors; m; m = m->next) {
+    GENRPC__LIST_FOREACH(l, &node->monitors) {
+        struct genrpc__monitor *m = MONITOR_OF(l);
         if (m->cb == a->cb && m->user == a->user && !m->primed) {
             m->primed = true;
             for (size_t i = 0; i < node->n_peers_up && !atomic_load(&node->stopping); i++)
@@ -136,8 +141,7 @@ genrpc_node_monitor(genrpc_node *node, genrpc_node_event_cb cb, void *user, genr
     m->cb = a->cb = cb;
     m->user = a->user = user;
     pthread_mutex_lock(&node->mon_mu);
-    m->next = node->monitors;
-    node->monitors = m;
+    genrpc__list_push_front(&node->monitors, &m->link);
     pthread_mutex_unlock(&node->mon_mu);
     if (genrpc__loop_post(node, prime_cmd, a) != GENRPC_OK) {
         free(a);
@@ -153,10 +157,10 @@ genrpc_node_unmonitor(genrpc_node *node, genrpc_node_event_cb cb, void *user)
     if (!node || genrpc__on_loop(node))
         return GENRPC_E_INVAL;
     pthread_mutex_lock(&node->mon_mu);
-    for (struct genrpc__monitor **pp = &node->monitors; *pp; pp = &(*pp)->next) {
-        struct genrpc__monitor *m = *pp;
+    GENRPC__LIST_FOREACH(l, &node->monitors) {
+        struct genrpc__monitor *m = MONITOR_OF(l);
         if (m->cb == cb && m->user == user) {
-            *pp = m->next;
+            genrpc__list_remove(l);
             pthread_mutex_unlock(&node->mon_mu);
             free(m);
             return GENRPC_OK;
@@ -169,11 +173,8 @@ genrpc_node_unmonitor(genrpc_node *node, genrpc_node_event_cb cb, void *user)
 void
 genrpc__events_free(genrpc_node *node)
 {
-    while (node->monitors) {
-        struct genrpc__monitor *m = node->monitors;
-        node->monitors = m->next;
-        free(m);
-    }
+    for (genrpc__list *l; (l = genrpc__list_pop_front(&node->monitors));)
+        free(MONITOR_OF(l));
     free(node->peers_up);
     node->peers_up = NULL;
     node->n_peers_up = node->cap_peers_up = 0;

@@ -17,6 +17,8 @@
 #include "internal.h"
 
 
+#define CAST_OF(l) GENRPC__CONTAINER_OF(l, genrpc__job, cast_link)
+
 /* Runs a connection's casts one after another, in order. */
 static void
 drain_casts(genrpc__job *drainer)
@@ -24,17 +26,13 @@ drain_casts(genrpc__job *drainer)
     genrpc__conn *c = drainer->conn;
     for (;;) {
         pthread_mutex_lock(&c->job_mu);
-        genrpc__job *j = c->casts_head;
-        if (j) {
-            c->casts_head = j->next;
-            if (!c->casts_head)
-                c->casts_tail = NULL;
-        } else {
+        genrpc__list *l = genrpc__list_pop_front(&c->casts);
+        if (!l)
             c->casts_running = false;
-        }
         pthread_mutex_unlock(&c->job_mu);
-        if (!j)
+        if (!l)
             break;
+        genrpc__job *j = CAST_OF(l);
         if (j->run)
             j->run(j); /* a broadcast */
         else
@@ -49,15 +47,12 @@ genrpc__job_discard(genrpc__job *job)
     if (job->run == drain_casts) {
         genrpc__conn *c = job->conn;
         pthread_mutex_lock(&c->job_mu);
-        genrpc__job *j = c->casts_head;
-        c->casts_head = c->casts_tail = NULL;
+        genrpc__list casts;
+        genrpc__list_move(&casts, &c->casts);
         c->casts_running = false;
         pthread_mutex_unlock(&c->job_mu);
-        while (j) {
-            genrpc__job *next = j->next;
-            genrpc__job_free(j);
-            j = next;
-        }
+        for (genrpc__list *l; (l = genrpc__list_pop_front(&casts));)
+            genrpc__job_free(CAST_OF(l));
     }
     genrpc__job_free(job);
 }
@@ -78,11 +73,7 @@ queue_cast(genrpc__conn *c, genrpc__job *job)
 {
     genrpc__job *drainer = NULL;
     pthread_mutex_lock(&c->job_mu);
-    if (c->casts_tail)
-        c->casts_tail->next = job;
-    else
-        c->casts_head = job;
-    c->casts_tail = job;
+    genrpc__list_push_back(&c->casts, &job->cast_link);
     if (!c->casts_running) {
         drainer = job_new(c);
         if (drainer) {
@@ -202,12 +193,8 @@ run_bcast(genrpc__job *job)
     genrpc__handler *h = job->handler;
     genrpc__arena a;
     GENRPC__ARENA_INIT(&a);
-    ProtobufCAllocator alloc = genrpc__arena_allocator(&a);
     ProtobufCMessage *msg = NULL;
-    if (genrpc__decode_inplace(h->type, job->payload.data, job->payload.len, &alloc, &msg) !=
-        GENRPC__DECODE_OK)
-        msg = protobuf_c_message_unpack(h->type, &alloc, job->payload.len, job->payload.data);
-    if (msg) {
+    if (genrpc__decode_borrowed(h->type, job->payload.data, job->payload.len, &a, &msg)) {
         genrpc__handler_invoke(h, c->node, c->peer, msg);
     } else {
         genrpc_status st;
@@ -242,8 +229,7 @@ on_bcast(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len)
     else if (!(hd = genrpc__handler_find(node, h.name)))
         genrpc__fail(&st, GENRPC_E_UNDEF, "no handler named %.*s on node %s", (int)h.name.len,
                      h.name.p, node->name);
-    else if (strlen(hd->type->name) != h.type.len ||
-             memcmp(hd->type->name, h.type.p, h.type.len) != 0)
+    else if (!genrpc__str_eq(h.type, hd->type->name))
         genrpc__fail(&st, GENRPC_E_BADARGS, "handler %s on node %s takes %s, not %.*s", hd->name,
                      node->name, hd->type->name, (int)h.type.len, h.type.p);
     else if (!(job = job_new(c)))

@@ -1,0 +1,57 @@
+/*
+ * idmap.h - a map from u64 ids to pointers that assigns the ids itself
+ * (base layer): a connection's calls in flight by request id.
+ *
+ * Ids are handed out in sequence from the first one given to init, so the
+ * table (open addressing, linear probing, kept at most half full) indexes
+ * by the id's low bits and sequential ids never collide while fewer than
+ * its capacity are in flight. Ids looked up (take, remove) may come from
+ * the network: any value is safe, an unknown one just misses. Pointers
+ * must not be NULL. Nothing here locks: the owner does.
+ */
+#ifndef GENRPC_BASE_IDMAP_H
+#define GENRPC_BASE_IDMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct genrpc__idmap_slot {
+    uint64_t id;
+    void *ptr; /* NULL: free */
+} genrpc__idmap_slot;
+
+typedef struct genrpc__idmap {
+    genrpc__idmap_slot *slots;
+    size_t cap; /* 0 or a power of two */
+    size_t n;
+    uint64_t next_id;
+} genrpc__idmap;
+
+/* An empty map whose first id will be first_id. Allocates nothing. */
+void genrpc__idmap_init(genrpc__idmap *m, uint64_t first_id);
+/* Frees the table (not what the pointers point to); m is empty after. */
+void genrpc__idmap_free(genrpc__idmap *m);
+
+/* Adds ptr (not NULL) under the next id, stored in *id. False: no memory
+ * (nothing added, no id used). */
+bool genrpc__idmap_insert(genrpc__idmap *m, void *ptr, uint64_t *id);
+/* Removes and returns the pointer under id; NULL if none. */
+void *genrpc__idmap_take(genrpc__idmap *m, uint64_t id);
+/* Removes id's entry only if it is ptr. True if it did. */
+bool genrpc__idmap_remove(genrpc__idmap *m, uint64_t id, const void *ptr);
+/* Moves every entry into *all (a map of its own, to walk with
+ * genrpc__idmap_next and free, e.g. after dropping the lock); m is left
+ * empty, ids continue from where they were. */
+void genrpc__idmap_drain(genrpc__idmap *m, genrpc__idmap *all);
+/* Walks the entries: start with *pos = 0; returns the next pointer (and
+ * advances *pos), NULL at the end. The map must not change meanwhile. */
+void *genrpc__idmap_next(const genrpc__idmap *m, size_t *pos);
+
+static inline size_t
+genrpc__idmap_count(const genrpc__idmap *m)
+{
+    return m->n;
+}
+
+#endif /* GENRPC_BASE_IDMAP_H */
