@@ -128,9 +128,6 @@ int genrpc__call_async(genrpc_node *node, genrpc_target target, const genrpc_mod
                        const genrpc_call_opts *opts, bool claimed, genrpc_promise **out,
                        genrpc_status *st);
 
-/* A call's timeout: opts->timeout_ms, else the node's call_receive_timeout. */
-int64_t genrpc__call_timeout_ms(const genrpc_node *node, const genrpc_call_opts *opts);
-
 /* The same for a frame already encoded (the request id is stamped at its
  * offset 5, after prefix and kind): sends `o` (consumed) as a call whose
  * answer is REPLY or ERROR. fn NULL: the REPLY's payload is not decoded
@@ -451,6 +448,14 @@ struct genrpc_node {
         protocol_errors, reads_paused;
     atomic_uint_least64_t broadcasts_dropped;
 };
+
+/* A call's timeout: opts->timeout_ms, else the node's call_receive_timeout
+ * (call.c, fanout.c). Inline: it is on every call's path. */
+static inline int64_t
+genrpc__call_timeout_ms(const genrpc_node *node, const genrpc_call_opts *opts)
+{
+    return opts && opts->timeout_ms ? opts->timeout_ms : node->cfg.call_receive_timeout_ms;
+}
 
 int genrpc__loop_start(genrpc_node *node, genrpc_status *st);
 int genrpc__loop_run(genrpc_node *node, genrpc_status *st);

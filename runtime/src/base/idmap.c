@@ -12,6 +12,7 @@ genrpc__idmap_init(genrpc__idmap *m, uint64_t first_id)
 {
     m->slots = NULL;
     m->cap = m->n = 0;
+    m->shift = 64;
     m->next_id = first_id;
 }
 
@@ -21,12 +22,13 @@ genrpc__idmap_free(genrpc__idmap *m)
     free(m->slots);
     m->slots = NULL;
     m->cap = m->n = 0;
+    m->shift = 64;
 }
 
 static inline size_t
 home(const genrpc__idmap *m, uint64_t id)
 {
-    return (size_t)id & (m->cap - 1);
+    return (size_t)((id * 0x9E3779B97F4A7C15ull) >> m->shift); /* cap > 0 */
 }
 
 /* The slot holding id, or the free slot ending its probe sequence. */
@@ -49,6 +51,9 @@ grow(genrpc__idmap *m)
     genrpc__idmap old = *m;
     m->slots = ns;
     m->cap = ncap;
+    m->shift = 64;
+    for (size_t c = ncap; c > 1; c >>= 1)
+        m->shift--;
     for (size_t i = 0; i < old.cap; i++)
         if (old.slots[i].ptr)
             m->slots[find(m, old.slots[i].id)] = old.slots[i];
@@ -125,6 +130,7 @@ genrpc__idmap_drain(genrpc__idmap *m, genrpc__idmap *all)
     *all = *m;
     m->slots = NULL;
     m->cap = m->n = 0;
+    m->shift = 64;
 }
 
 void *

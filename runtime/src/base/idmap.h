@@ -2,10 +2,13 @@
  * idmap.h - a map from u64 ids to pointers that assigns the ids itself
  * (base layer): a connection's calls in flight by request id.
  *
- * Ids are handed out in sequence from the first one given to init, so the
- * table (open addressing, linear probing, kept at most half full) indexes
- * by the id's low bits and sequential ids never collide while fewer than
- * its capacity are in flight. Ids looked up (take, remove) may come from
+ * Ids are handed out in sequence from the first one given to init. The
+ * table is open addressing with linear probing, kept at most half full,
+ * indexed by a Fibonacci hash of the id (its top bits after a multiply):
+ * sequential ids land scattered, so probe runs stay short. (Indexing by
+ * the id's low bits would put the calls in flight in one contiguous run,
+ * which every removal would scan to its end: measured, 1,270 instructions
+ * per call with 64 in flight.) Ids looked up (take, remove) may come from
  * the network: any value is safe, an unknown one just misses. Pointers
  * must not be NULL. Nothing here locks: the owner does.
  */
@@ -23,7 +26,8 @@ typedef struct genrpc__idmap_slot {
 
 typedef struct genrpc__idmap {
     genrpc__idmap_slot *slots;
-    size_t cap; /* 0 or a power of two */
+    size_t cap;     /* 0 or a power of two */
+    unsigned shift; /* 64 - log2(cap): the hash's top bits index the table */
     size_t n;
     uint64_t next_id;
 } genrpc__idmap;

@@ -20,7 +20,9 @@
 
 #include "base/str.h"
 
-#ifdef __cplusplus /* the unit test: it includes <atomic> first */
+/* C++ (the unit test, which includes <atomic> first) sees std::atomic<int>:
+ * lock-free, the same size and layout as C11's atomic_int. */
+#ifdef __cplusplus
 #define GENRPC__ATOMIC_INT std::atomic<int>
 #else
 #include <stdatomic.h>

@@ -94,12 +94,6 @@ genrpc__promises_stop(genrpc_node *node)
     }
 }
 
-int64_t
-genrpc__call_timeout_ms(const genrpc_node *node, const genrpc_call_opts *opts)
-{
-    return opts && opts->timeout_ms ? opts->timeout_ms : node->cfg.call_receive_timeout_ms;
-}
-
 static bool
 borrow_any(void *ctx, const uint8_t *data, size_t len)
 {
