@@ -410,14 +410,3 @@ genrpc__decode_inplace(const ProtobufCMessageDescriptor *desc, const uint8_t *da
         *out = m;
     return rc;
 }
-
-bool
-genrpc__decode_borrowed(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
-                        genrpc__arena *a, ProtobufCMessage **out)
-{
-    ProtobufCAllocator alloc = genrpc__arena_allocator(a);
-    if (genrpc__decode_inplace(desc, data, len, &alloc, out) == GENRPC__DECODE_OK)
-        return true;
-    *out = protobuf_c_message_unpack(desc, &alloc, len, data);
-    return *out != NULL;
-}
