@@ -86,6 +86,19 @@ genrpc__idmap_insert(genrpc__idmap *m, void *ptr, uint64_t *id)
     return true;
 }
 
+/* Empties slot i; the usual case (the next slot is free: nothing to
+ * shift back) without a call. */
+static inline void
+genrpc__idmap_erase_at_(genrpc__idmap *m, size_t i)
+{
+    if (m->slots[(i + 1) & (m->cap - 1)].ptr) {
+        genrpc__idmap_erase_(m, i);
+        return;
+    }
+    m->slots[i].ptr = NULL;
+    m->n--;
+}
+
 /* Removes and returns the pointer under id; NULL if none. */
 static inline void *
 genrpc__idmap_take(genrpc__idmap *m, uint64_t id)
@@ -95,7 +108,7 @@ genrpc__idmap_take(genrpc__idmap *m, uint64_t id)
     size_t i = genrpc__idmap_find_(m, id);
     void *p = m->slots[i].ptr;
     if (p)
-        genrpc__idmap_erase_(m, i);
+        genrpc__idmap_erase_at_(m, i);
     return p;
 }
 
@@ -108,7 +121,7 @@ genrpc__idmap_remove(genrpc__idmap *m, uint64_t id, const void *ptr)
     size_t i = genrpc__idmap_find_(m, id);
     if (!m->slots[i].ptr || m->slots[i].ptr != ptr)
         return false;
-    genrpc__idmap_erase_(m, i);
+    genrpc__idmap_erase_at_(m, i);
     return true;
 }
 
