@@ -23,12 +23,15 @@ drop_acceptors(genrpc_node *node, const char *peer, int max)
     int closed = 0;
     while (max <= 0 || closed < max) {
         pthread_mutex_lock(&node->conns_mu);
-        genrpc__conn *c = node->acceptors; /* newest first: conns_link prepends */
-        while (c && (atomic_load(&c->state) == GENRPC__CLOSED ||
-                     (peer && strcmp(c->peer, peer) != 0)))
-            c = c->list_next;
-        if (c)
-            genrpc__conn_ref(c);
+        genrpc__conn *c = NULL; /* newest first: conns_link prepends */
+        GENRPC__LIST_FOREACH(l, &node->acceptors) {
+            genrpc__conn *a = GENRPC__CONTAINER_OF(l, genrpc__conn, list_link);
+            if (atomic_load(&a->state) != GENRPC__CLOSED && (!peer || strcmp(a->peer, peer) == 0)) {
+                c = a;
+                genrpc__conn_ref(c);
+                break;
+            }
+        }
         pthread_mutex_unlock(&node->conns_mu);
         if (!c)
             break;

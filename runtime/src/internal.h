@@ -29,6 +29,9 @@
 #include "genrpc/genrpc.h"
 #include "base/chunk.h"
 #include "base/clock.h"
+#include "base/idmap.h"
+#include "base/registry.h"
+#include "base/list.h"
 #include "base/status.h"
 #include "loop/loop.h"
 #include "loop/runner.h"
@@ -50,10 +53,10 @@ typedef struct genrpc__server_job genrpc__server_job;
 /* ---- module registry ----------------------------------------------------- */
 
 typedef struct genrpc__reg {
+    genrpc__regentry e; /* name + version in node->modules; refs: 1 + 1 per job */
     const genrpc_module_desc *desc;
     const void *impl;
     void *user;
-    atomic_int refs; /* 1 for the registry + 1 per job using it */
 } genrpc__reg;
 
 void genrpc__reg_unref(genrpc_node *node, genrpc__reg *r);
@@ -66,12 +69,12 @@ int genrpc__resolve(genrpc_node *node, const genrpc__request_hdr *h, genrpc__reg
 /* ---- named handlers (broadcast.c) ----------------------------------------- */
 
 typedef struct genrpc__handler {
+    genrpc__regentry e; /* name in node->handlers; refs: 1 + 1 per job */
     char name[GENRPC__NAME_MAX + 1];
     const ProtobufCMessageDescriptor *type;
     genrpc_handler_thunk thunk; /* NULL: cb is a genrpc_handler_fn */
     genrpc_generic_fn cb;
     void *user;
-    atomic_int refs; /* 1 for the registry + 1 per job using it */
 } genrpc__handler;
 
 /* The handler registered under `name`, with a reference; NULL if none. */
@@ -79,8 +82,6 @@ genrpc__handler *genrpc__handler_find(genrpc_node *node, genrpc__str name);
 void genrpc__handler_unref(genrpc_node *node, genrpc__handler *h);
 void genrpc__handler_invoke(genrpc__handler *h, genrpc_node *node, const char *from,
                             const ProtobufCMessage *msg);
-/* node teardown: frees what is still registered */
-void genrpc__handlers_free(genrpc_node *node);
 
 /* genrpc_call_async for the runtime's own fan-outs (multi.c): a `claimed`
  * promise is collected by the runtime itself, so its result never expires
@@ -123,7 +124,7 @@ struct genrpc_node {
     ev_io tls_listen_w;
     void *tls_ctx;     /* SSL_CTX (tls.c), NULL without a TLS configuration */
     char *tls_files[4]; /* copies of the tls_* strings of cfg */
-    struct genrpc_promise *expiring; /* completed promises with an expiry timer (loop) */
+    genrpc__list expiring; /* genrpc_promise: completed, with an expiry timer (loop) */
 
     /* the role of accepted connections (node.c hands rpc's down to net) */
     const genrpc__conn_role *acceptor_role;
@@ -131,17 +132,12 @@ struct genrpc_node {
 
     /* connections (conns_mu) */
     pthread_mutex_t conns_mu;
-    genrpc__conn *clients;   /* the client map: a list; few remote nodes */
-    genrpc__conn *acceptors;
+    genrpc__list clients;   /* genrpc__conn.list_link: the client map (few remote nodes) */
+    genrpc__list acceptors; /* genrpc__conn.list_link */
 
-    /* registry (reg_lock) */
-    pthread_rwlock_t reg_lock;
-    genrpc__reg **regs;
-    size_t n_regs, cap_regs;
-    genrpc__handler **handlers; /* named handlers (also reg_lock) */
-    size_t n_handlers, cap_handlers;
-    pthread_mutex_t reg_wait_mu;
-    pthread_cond_t reg_wait_cond;
+    /* registries (each under its own lock) */
+    genrpc__registry modules;  /* genrpc__reg.e: name + version */
+    genrpc__registry handlers; /* genrpc__handler.e: named handlers, name only */
 
     /* who runs the loop; workers and the per-peer mailboxes */
     genrpc__runner runner;
@@ -151,7 +147,7 @@ struct genrpc_node {
      * is loop only */
     pthread_mutex_t mon_mu;
     pthread_cond_t mon_cond;
-    struct genrpc__monitor *monitors;
+    genrpc__list monitors; /* struct genrpc__monitor.link */
     struct genrpc__peer_up *peers_up;
     size_t n_peers_up, cap_peers_up;
 
@@ -162,10 +158,18 @@ struct genrpc_node {
     atomic_uint_least64_t broadcasts_dropped;
 };
 
+/* A call's timeout: opts->timeout_ms, else the node's call_receive_timeout
+ * (call.c, fanout.c). Inline: it is on every call's path. */
+static inline int64_t
+genrpc__call_timeout_ms(const genrpc_node *node, const genrpc_call_opts *opts)
+{
+    return opts && opts->timeout_ms ? opts->timeout_ms : node->cfg.call_receive_timeout_ms;
+}
+
 void genrpc__client_sockopts(genrpc_node *node, int fd);
 void genrpc__promises_stop(genrpc_node *node); /* loop: drop expiry timers */
 int genrpc__listen(genrpc_node *node, genrpc_status *st);
-void genrpc__conns_link(genrpc_node *node, genrpc__conn **list, genrpc__conn *c);
-void genrpc__conns_unlink(genrpc_node *node, genrpc__conn **list, genrpc__conn *c);
+void genrpc__conns_link(genrpc_node *node, genrpc__list *list, genrpc__conn *c);
+void genrpc__conns_unlink(genrpc_node *node, genrpc__conn *c);
 
 #endif /* GENRPC_INTERNAL_H */

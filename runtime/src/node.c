@@ -7,7 +7,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "internal.h"
+
+/* call_receive_timeout and sbcast_receive_timeout when 0 (docs/node.md) */
+#define DEFAULT_RECEIVE_TIMEOUT_MS 15000
 
 void
 genrpc_node_config_init(genrpc_node_config *cfg)
@@ -92,8 +97,11 @@ copy_config(genrpc_node *node, const genrpc_node_config *cfg)
             return false;
         *tls[i] = node->tls_files[i];
     }
+    /* the defaults of 0, once (docs/node.md) */
     if (node->cfg.call_receive_timeout_ms == 0)
-        node->cfg.call_receive_timeout_ms = 15000;
+        node->cfg.call_receive_timeout_ms = DEFAULT_RECEIVE_TIMEOUT_MS;
+    if (node->cfg.sbcast_receive_timeout_ms == 0)
+        node->cfg.sbcast_receive_timeout_ms = DEFAULT_RECEIVE_TIMEOUT_MS;
     return true;
 }
 
@@ -102,7 +110,7 @@ free_node(genrpc_node *node)
 {
     free(node->name);
     if (node->cookie)
-        memset(node->cookie, 0, node->cookie_len);
+        OPENSSL_cleanse(node->cookie, node->cookie_len); /* not optimised away, as memset may be */
     free(node->cookie);
     free(node->listen_host);
     for (size_t i = 0; node->module_list && i < node->cfg.n_module_list; i++)
@@ -114,17 +122,12 @@ free_node(genrpc_node *node)
     for (int i = 0; i < 4; i++)
         free(node->tls_files[i]);
     genrpc__tls_node_free(node);
-    for (size_t i = 0; i < node->n_regs; i++)
-        free(node->regs[i]);
-    free(node->regs);
+    genrpc__registry_destroy(&node->modules);
     genrpc__loop_destroy(&node->loop); /* runs what is still queued (no-op if never made) */
     genrpc__events_free(node);
-    genrpc__handlers_free(node);
+    genrpc__registry_destroy(&node->handlers);
     genrpc__runner_destroy(&node->runner);
     pthread_mutex_destroy(&node->conns_mu);
-    pthread_rwlock_destroy(&node->reg_lock);
-    pthread_mutex_destroy(&node->reg_wait_mu);
-    pthread_cond_destroy(&node->reg_wait_cond);
     free(node);
 }
 
@@ -154,7 +157,10 @@ shutdown_cmd(genrpc__cmd *cmd)
     }
     for (;;) {
         pthread_mutex_lock(&node->conns_mu);
-        genrpc__conn *c = node->clients ? node->clients : node->acceptors;
+        genrpc__list *l = genrpc__list_first(&node->clients);
+        if (!l)
+            l = genrpc__list_first(&node->acceptors);
+        genrpc__conn *c = l ? GENRPC__CONTAINER_OF(l, genrpc__conn, list_link) : NULL;
         if (c)
             genrpc__conn_ref(c);
         pthread_mutex_unlock(&node->conns_mu);
@@ -180,11 +186,14 @@ genrpc_node_start(const genrpc_node_config *cfg, genrpc_node **out, genrpc_statu
     if (!node)
         return genrpc__fail(st, GENRPC_E_NOMEM, "no memory for the node");
     pthread_mutex_init(&node->conns_mu, NULL);
+    genrpc__list_init(&node->clients);
+    genrpc__list_init(&node->acceptors);
     pthread_mutex_init(&node->mon_mu, NULL);
     pthread_cond_init(&node->mon_cond, NULL);
-    pthread_rwlock_init(&node->reg_lock, NULL);
-    pthread_mutex_init(&node->reg_wait_mu, NULL);
-    pthread_cond_init(&node->reg_wait_cond, NULL);
+    genrpc__list_init(&node->monitors);
+    genrpc__list_init(&node->expiring);
+    genrpc__registry_init(&node->modules);
+    genrpc__registry_init(&node->handlers);
     genrpc__runner_init(&node->runner, &node->loop);
     genrpc__cmd_init(&node->shutdown_cmd, shutdown_cmd);
     node->listen_fd = node->tls_listen_fd = -1;

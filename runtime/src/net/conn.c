@@ -51,6 +51,9 @@ genrpc__conn_new(genrpc_node *node, genrpc__conn_kind kind, int fd, const genrpc
     c->fd = fd;
     c->tp = &genrpc__tcp_transport;
     c->chunk_size = CHUNK_SIZE;
+    genrpc__list_init(&c->out_q);
+    genrpc__list_init(&c->held_q);
+    genrpc__list_init(&c->list_link);
     pthread_mutex_init(&c->out_mu, NULL);
     genrpc__cmd_init(&c->flush_cmd, flush_cmd);
     genrpc__cmd_init(&c->arm_write_cmd, arm_write_cmd);
@@ -75,14 +78,14 @@ genrpc__conn_ref(genrpc__conn *c)
     atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
 }
 
+#define OUT_OF(l) GENRPC__CONTAINER_OF(l, genrpc__out, link)
+
+/* Frees every frame of q; q is empty after. */
 static void
-free_outs(genrpc__out *o)
+free_outs(genrpc__list *q)
 {
-    while (o) {
-        genrpc__out *next = o->next;
-        genrpc__out_free(o);
-        o = next;
-    }
+    for (genrpc__list *l; (l = genrpc__list_pop_front(q));)
+        genrpc__out_free(OUT_OF(l));
 }
 
 void
@@ -95,8 +98,8 @@ genrpc__conn_unref(genrpc__conn *c)
     if (c->fd >= 0)
         close(c->fd);
     genrpc__chunk_unref(c->rchunk);
-    free_outs(c->out_head);
-    free_outs(c->held_head);
+    free_outs(&c->out_q);
+    free_outs(&c->held_q);
     pthread_mutex_destroy(&c->out_mu);
     if (c->role->destroy)
         c->role->destroy(c);
@@ -158,11 +161,9 @@ genrpc__conn_close(genrpc__conn *c, int err, const char *fmt, ...)
     }
     atomic_store(&c->state, GENRPC__CLOSED);
     if (!c->flushing) { /* else the flusher frees them when it sees CLOSED */
-        free_outs(c->out_head);
-        c->out_head = c->out_tail = NULL;
+        free_outs(&c->out_q);
     }
-    free_outs(c->held_head);
-    c->held_head = c->held_tail = NULL;
+    free_outs(&c->held_q);
     c->queued_bytes = 0;
     pthread_mutex_unlock(&c->out_mu);
 
@@ -190,7 +191,7 @@ genrpc__conn_close(genrpc__conn *c, int err, const char *fmt, ...)
         if (was == GENRPC__READY)
             atomic_fetch_sub(&node->n_clients_ready, 1);
     } else {
-        genrpc__conns_unlink(node, &node->acceptors, c);
+        genrpc__conns_unlink(node, c);
         atomic_fetch_sub(&node->n_acceptors, 1);
     }
     c->role->closed(c, err, was == GENRPC__READY);
@@ -387,17 +388,6 @@ read_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 /* ---- writing ------------------------------------------------------------- */
 
-static void
-append(genrpc__out **head, genrpc__out **tail, genrpc__out *o)
-{
-    o->next = NULL;
-    if (*tail)
-        (*tail)->next = o;
-    else
-        *head = o;
-    *tail = o;
-}
-
 static bool flush_claim(genrpc__conn *c);
 static void flush_claimed(genrpc__conn *c, bool queued_borrowed);
 
@@ -440,11 +430,11 @@ genrpc__conn_send(genrpc__conn *c, genrpc__out *out, genrpc__flush how)
     }
     c->queued_bytes += out->total;
     if (s != GENRPC__READY) {
-        append(&c->held_head, &c->held_tail, out);
+        genrpc__list_push_back(&c->held_q, &out->link);
         pthread_mutex_unlock(&c->out_mu);
         return;
     }
-    append(&c->out_head, &c->out_tail, out);
+    genrpc__list_push_back(&c->out_q, &out->link);
     if (out->borrowed) { /* this thread flushes, before the sender reuses its memory */
         flush_claimed(c, true);
         genrpc__conn_active(c);
@@ -493,7 +483,7 @@ genrpc__conn_send_ctl(genrpc__conn *c, genrpc__out *out)
     GENRPC__ASSERT_ON_LOOP(&c->node->loop);
     pthread_mutex_lock(&c->out_mu);
     c->queued_bytes += out->total;
-    append(&c->out_head, &c->out_tail, out);
+    genrpc__list_push_back(&c->out_q, &out->link);
     pthread_mutex_unlock(&c->out_mu);
     genrpc__conn_flush(c);
 }
@@ -510,14 +500,7 @@ genrpc__conn_ready(genrpc__conn *c)
     }
     c->was_ready = true;
     atomic_store(&c->state, GENRPC__READY);
-    if (c->held_head) {
-        if (c->out_tail)
-            c->out_tail->next = c->held_head;
-        else
-            c->out_head = c->held_head;
-        c->out_tail = c->held_tail;
-        c->held_head = c->held_tail = NULL;
-    }
+    genrpc__list_splice_back(&c->out_q, &c->held_q);
     pthread_mutex_unlock(&c->out_mu);
     genrpc__idle_start(c);
     c->role->ready(c);
@@ -529,8 +512,9 @@ static void
 consume(genrpc__conn *c, size_t n)
 {
     GENRPC__ASSERT_HELD(&c->out_mu);
-    while (n > 0 && c->out_head) {
-        genrpc__out *o = c->out_head;
+    genrpc__list *l;
+    while (n > 0 && (l = genrpc__list_first(&c->out_q))) {
+        genrpc__out *o = OUT_OF(l);
         size_t left = o->total - o->off;
         if (n < left) {
             o->off += n;
@@ -539,9 +523,7 @@ consume(genrpc__conn *c, size_t n)
         }
         c->queued_bytes -= left;
         n -= left;
-        c->out_head = o->next;
-        if (!c->out_head)
-            c->out_tail = NULL;
+        genrpc__list_remove(l);
         genrpc__out_free(o);
     }
 }
@@ -598,23 +580,15 @@ static int
 own_borrowed(genrpc__conn *c)
 {
     int err = 0;
-    genrpc__out *prev = NULL;
-    for (genrpc__out *o = c->out_head, *next; o; o = next) {
-        next = o->next;
-        if (!o->borrowed || genrpc__out_own(o)) {
-            prev = o;
+    GENRPC__LIST_FOREACH_SAFE(l, &c->out_q) {
+        genrpc__out *o = OUT_OF(l);
+        if (!o->borrowed || genrpc__out_own(o))
             continue;
-        }
         /* No memory for the copy: drop the frame (the stream is broken
          * now, the connection closes) rather than keep a dangling one. */
         err = ENOMEM;
         c->queued_bytes -= o->total - o->off;
-        if (prev)
-            prev->next = next;
-        else
-            c->out_head = next;
-        if (c->out_tail == o)
-            c->out_tail = prev;
+        genrpc__list_remove(l);
         genrpc__out_free(o);
     }
     return err;
@@ -631,11 +605,11 @@ flush_claimed(genrpc__conn *c, bool queued_borrowed)
     GENRPC__ASSERT_HELD(&c->out_mu);
     bool wait_writable = false;
     int sys_err = 0;
-    while (c->out_head && atomic_load(&c->state) != GENRPC__CLOSED) {
+    while (!genrpc__list_empty(&c->out_q) && atomic_load(&c->state) != GENRPC__CLOSED) {
         struct iovec iov[IOV_BATCH];
         int n = 0;
-        for (genrpc__out *o = c->out_head; o && n < IOV_BATCH; o = o->next)
-            n += genrpc__out_iov(o, iov + n, IOV_BATCH - n);
+        for (genrpc__list *l = c->out_q.next; l != &c->out_q && n < IOV_BATCH; l = l->next)
+            n += genrpc__out_iov(OUT_OF(l), iov + n, IOV_BATCH - n);
         c->in_writev = true;
         pthread_mutex_unlock(&c->out_mu);
         ssize_t w = c->tp->writev(c, iov, n);
@@ -658,9 +632,8 @@ flush_claimed(genrpc__conn *c, bool queued_borrowed)
         }
     }
     if (atomic_load(&c->state) == GENRPC__CLOSED) {
-        free_outs(c->out_head);
-        c->out_head = c->out_tail = NULL;
-    } else if (queued_borrowed && c->out_head) {
+        free_outs(&c->out_q);
+    } else if (queued_borrowed && !genrpc__list_empty(&c->out_q)) {
         int e = own_borrowed(c);
         if (!sys_err)
             sys_err = e;
@@ -743,32 +716,21 @@ send_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 /* ---- node lists ---------------------------------------------------------- */
 
 void
-genrpc__conns_link(genrpc_node *node, genrpc__conn **list, genrpc__conn *c)
+genrpc__conns_link(genrpc_node *node, genrpc__list *list, genrpc__conn *c)
 {
     pthread_mutex_lock(&node->conns_mu);
-    c->list_prev = NULL;
-    c->list_next = *list;
-    if (*list)
-        (*list)->list_prev = c;
-    *list = c;
+    genrpc__list_push_front(list, &c->list_link); /* newest first */
     genrpc__conn_ref(c);
     pthread_mutex_unlock(&node->conns_mu);
 }
 
 void
-genrpc__conns_unlink(genrpc_node *node, genrpc__conn **list, genrpc__conn *c)
+genrpc__conns_unlink(genrpc_node *node, genrpc__conn *c)
 {
     pthread_mutex_lock(&node->conns_mu);
-    bool linked = c->list_prev || *list == c;
-    if (linked) {
-        if (c->list_prev)
-            c->list_prev->list_next = c->list_next;
-        else
-            *list = c->list_next;
-        if (c->list_next)
-            c->list_next->list_prev = c->list_prev;
-        c->list_next = c->list_prev = NULL;
-    }
+    bool linked = genrpc__list_linked(&c->list_link);
+    if (linked)
+        genrpc__list_remove(&c->list_link);
     pthread_mutex_unlock(&node->conns_mu);
     if (linked)
         genrpc__conn_unref(c);

@@ -25,6 +25,7 @@
 
 #include "base/chunk.h"
 #include "base/clock.h"
+#include "base/list.h"
 #include "loop/loop.h"
 #include "net/transport.h"
 #include "wire/frame.h"
@@ -97,8 +98,8 @@ struct genrpc__conn {
 
     /* write side */
     pthread_mutex_t out_mu;
-    genrpc__out *out_head, *out_tail; /* ready to write */
-    genrpc__out *held_head, *held_tail; /* app frames queued before READY */
+    genrpc__list out_q;  /* genrpc__out.link: ready to write */
+    genrpc__list held_q; /* genrpc__out.link: app frames queued before READY */
     bool flushing;     /* a thread is flushing (claimed the queue) */
     bool in_writev;    /* ... and is inside writev, out_mu released */
     bool write_wait;   /* EAGAIN: the loop's write watcher is armed */
@@ -121,7 +122,7 @@ struct genrpc__conn {
     char close_msg[GENRPC_MESSAGE_MAX];
 
     /* node's lists (node->conns_mu) */
-    genrpc__conn *list_next, *list_prev;
+    genrpc__list list_link; /* node->clients or node->acceptors; unlinked: neither */
 };
 
 void genrpc__conn_ref(genrpc__conn *c);
@@ -188,7 +189,7 @@ void genrpc__idle_init(genrpc__conn *c);  /* conn_new */
 void genrpc__idle_start(genrpc__conn *c); /* loop: the conn became READY */
 
 /* The node's lists of connections (node->conns_mu): each holds a reference. */
-void genrpc__conns_link(genrpc_node *node, genrpc__conn **list, genrpc__conn *c);
-void genrpc__conns_unlink(genrpc_node *node, genrpc__conn **list, genrpc__conn *c);
+void genrpc__conns_link(genrpc_node *node, genrpc__list *list, genrpc__conn *c);
+void genrpc__conns_unlink(genrpc_node *node, genrpc__conn *c);
 
 #endif /* GENRPC_NET_CONN_H */

@@ -28,12 +28,6 @@ send_ctl(genrpc__conn *c, const uint8_t *buf, size_t n)
     genrpc__conn_send_ctl(c, o);
 }
 
-static bool
-str_eq(genrpc__str s, const char *z)
-{
-    return strlen(z) == s.len && memcmp(s.p, z, s.len) == 0;
-}
-
 static void
 timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -124,7 +118,7 @@ on_hello(genrpc__conn *c, const uint8_t *body, size_t len)
         reject(c, GENRPC__REJ_VERSION, GENRPC_E_PROTOCOL, "no common protocol version");
         return;
     }
-    if (!str_eq(h.to, node->name)) {
+    if (!genrpc__str_eq(h.to, node->name)) {
         reject(c, GENRPC__REJ_WRONG_NODE, GENRPC_E_AUTH, "HELLO addressed to another node");
         return;
     }
@@ -194,7 +188,7 @@ on_challenge(genrpc__conn *c, const uint8_t *body, size_t len)
         genrpc__conn_close(c, GENRPC_E_PROTOCOL, "malformed CHALLENGE");
         return;
     }
-    if (!str_eq(ch.name, c->peer)) {
+    if (!genrpc__str_eq(ch.name, c->peer)) {
         genrpc__conn_close(c, GENRPC_E_AUTH, "reached node %.*s, not %s", (int)ch.name.len,
                            ch.name.p, c->peer);
         return;

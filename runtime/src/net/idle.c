@@ -48,7 +48,7 @@ busy(genrpc__conn *c)
 {
     GENRPC__ASSERT_ON_LOOP(&c->node->loop);
     pthread_mutex_lock(&c->out_mu);
-    bool out = c->out_head != NULL || c->held_head != NULL;
+    bool out = !genrpc__list_empty(&c->out_q) || !genrpc__list_empty(&c->held_q);
     pthread_mutex_unlock(&c->out_mu);
     return out || c->role->busy(c);
 }

@@ -1,9 +1,7 @@
 /*
  * broadcast.c - named handlers and the sending side of broadcasts.
  *
- * The registry is a small array next to the module registry (under the
- * same reg_lock); each entry is reference-counted so that unregistering
- * waits for the callbacks running on it, as genrpc_node_unregister does.
+ * The registry itself is in handlers.c (a base/registry, names only).
  *
  * abcast is an ABCAST frame per target, queued like a cast (never waits
  * for a connect). sbcast is an SBCAST frame per target sent as an async
@@ -15,8 +13,8 @@
 #include <string.h>
 
 #include "internal.h"
+#include "rpc/fanout.h"
 
-/* ---- registry ------------------------------------------------------------ */
 /* ---- sending ------------------------------------------------------------- */
 
 static int
@@ -30,15 +28,7 @@ check_bcast(genrpc_node *node, const genrpc_target *targets, size_t n, const cha
         return genrpc__fail(st, GENRPC_E_INVAL,
                             "handler name and message type name must be 1-%d bytes",
                             GENRPC__NAME_MAX);
-    if (n > 0 && !targets)
-        return genrpc__fail(st, GENRPC_E_INVAL, "targets is NULL but n is %zu", n);
-    for (size_t i = 0; i < n; i++) {
-        const genrpc_target *t = &targets[i];
-        if (!t->node || !t->node[0] || (t->key_len && !t->key))
-            return genrpc__fail(st, GENRPC_E_INVAL, "target %zu has no node name or a NULL key",
-                                i);
-    }
-    return GENRPC_OK;
+    return genrpc__check_targets(targets, n, st);
 }
 
 /* The whole frame, once: copied per target (each connection owns its frame
@@ -108,6 +98,32 @@ genrpc_abcast(genrpc_node *node, const genrpc_target *targets, size_t n, const c
     return genrpc__ok(st);
 }
 
+typedef struct sbcast {
+    genrpc__fanout f;
+    const genrpc__out *tmpl;
+    genrpc_sbcast_result *results;
+} sbcast;
+
+static void
+sbcast_send(genrpc__fanout *f, size_t i, int64_t timeout_ms, genrpc_promise **p,
+            genrpc_status *s)
+{
+    sbcast *b = (sbcast *)f;
+    genrpc__out *o = out_copy(b->tmpl);
+    *p = NULL;
+    if (!o)
+        genrpc__fail(s, GENRPC_E_NOMEM, "no memory for the message to %s", f->targets[i].node);
+    else
+        genrpc__call_async_frame(f->node, f->targets[i], NULL, o, timeout_ms, true, p, s);
+}
+
+static void
+sbcast_done(genrpc__fanout *f, size_t i, const genrpc_status *s, ProtobufCMessage *reply)
+{
+    (void)reply; /* an empty REPLY: not decoded (fn NULL) */
+    ((sbcast *)f)->results[i].status = *s;
+}
+
 int
 genrpc_sbcast(genrpc_node *node, const genrpc_target *targets, size_t n, const char *name,
               const ProtobufCMessage *msg, genrpc_sbcast_result *results, genrpc_status *st)
@@ -125,36 +141,19 @@ genrpc_sbcast(genrpc_node *node, const genrpc_target *targets, size_t n, const c
     genrpc__out *tmpl;
     if ((rc = encode_bcast(node, GENRPC__K_SBCAST, name, msg, &tmpl, st)) != GENRPC_OK)
         return rc;
-    genrpc_promise **promises = calloc(n, sizeof *promises);
-    if (!promises) {
-        genrpc__out_free(tmpl);
-        return genrpc__fail(st, GENRPC_E_NOMEM, "no memory for %zu promises", n);
-    }
-    int64_t timeout_ms = node->cfg.sbcast_receive_timeout_ms;
-    if (timeout_ms == 0)
-        timeout_ms = 15000;
-    int64_t deadline = genrpc__deadline_after_ms(timeout_ms);
-    for (size_t i = 0; i < n; i++) {
-        genrpc_status *s = &results[i].status;
-        genrpc__out *o = out_copy(tmpl);
-        if (!o) {
-            genrpc__fail(s, GENRPC_E_NOMEM, "no memory for the message to %s", targets[i].node);
-            continue;
-        }
-        /* not sent: its outcome is known now */
-        genrpc__call_async_frame(node, targets[i], NULL, o, genrpc__ms_until(deadline), true,
-                                 &promises[i], s);
-    }
+    sbcast b = {
+        .f = {.node = node,
+              .targets = targets,
+              .n = n,
+              .timeout_ms = node->cfg.sbcast_receive_timeout_ms, /* default set by node.c */
+              .timeout_fmt = "no answer from %s within sbcast_receive_timeout (%lld ms)",
+              .want_reply = false,
+              .send = sbcast_send,
+              .done = sbcast_done},
+        .tmpl = tmpl,
+        .results = results,
+    };
+    rc = genrpc__fanout_run(&b.f, st);
     genrpc__out_free(tmpl);
-    for (size_t i = 0; i < n; i++) {
-        if (!promises[i])
-            continue;
-        genrpc_status *s = &results[i].status;
-        if (genrpc_promise_yield(promises[i], NULL, s) == GENRPC_E_TIMEOUT)
-            genrpc__fail(s, GENRPC_E_TIMEOUT, "no answer from %s within sbcast_receive_timeout "
-                         "(%lld ms)", targets[i].node, (long long)timeout_ms);
-        genrpc_promise_free(promises[i]);
-    }
-    free(promises);
-    return genrpc__ok(st);
+    return rc == GENRPC_OK ? genrpc__ok(st) : rc;
 }

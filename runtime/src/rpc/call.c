@@ -43,22 +43,10 @@ struct genrpc_promise {
     /* async_call_inactivity_timeout: a result nobody claims is freed (loop) */
     genrpc_node *node;
     ev_timer expiry;
-    genrpc_promise *exp_next, *exp_prev; /* node->expiring */
+    genrpc__list exp_link; /* node->expiring (loop) */
 };
 
 static void promise_unref(genrpc_promise *pr);
-
-static void
-expiring_unlink(genrpc_promise *pr)
-{
-    if (pr->exp_prev)
-        pr->exp_prev->exp_next = pr->exp_next;
-    else
-        pr->node->expiring = pr->exp_next;
-    if (pr->exp_next)
-        pr->exp_next->exp_prev = pr->exp_prev;
-    pr->exp_next = pr->exp_prev = NULL;
-}
 
 static void
 expiry_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -74,7 +62,7 @@ expiry_cb(struct ev_loop *loop, ev_timer *w, int revents)
                      (long long)pr->node->cfg.async_call_inactivity_timeout_ms);
     }
     pthread_mutex_unlock(&pr->mu);
-    expiring_unlink(pr);
+    genrpc__list_remove(&pr->exp_link);
     promise_unref(pr);
 }
 
@@ -92,27 +80,17 @@ expiry_start(genrpc_promise *pr)
     ev_timer_init(&pr->expiry, expiry_cb, (double)ms / 1000.0, 0.);
     pr->expiry.data = pr;
     ev_timer_start(node->loop.ev, &pr->expiry);
-    pr->exp_next = node->expiring;
-    if (pr->exp_next)
-        pr->exp_next->exp_prev = pr;
-    node->expiring = pr;
+    genrpc__list_push_front(&node->expiring, &pr->exp_link);
 }
 
 void
 genrpc__promises_stop(genrpc_node *node)
 {
-    while (node->expiring) {
-        genrpc_promise *pr = node->expiring;
+    for (genrpc__list *l; (l = genrpc__list_pop_front(&node->expiring));) {
+        genrpc_promise *pr = GENRPC__CONTAINER_OF(l, genrpc_promise, exp_link);
         ev_timer_stop(node->loop.ev, &pr->expiry);
-        expiring_unlink(pr);
         promise_unref(pr);
     }
-}
-
-static int64_t
-call_timeout_ms(genrpc_node *node, const genrpc_call_opts *opts)
-{
-    return opts && opts->timeout_ms ? opts->timeout_ms : node->cfg.call_receive_timeout_ms;
 }
 
 static bool
@@ -284,7 +262,7 @@ genrpc_call(genrpc_node *node, genrpc_target target, const genrpc_module_desc *m
     if (genrpc__on_loop(&node->loop))
         return genrpc__fail(st, GENRPC_E_INVAL,
                             "blocking call from the node's event loop (use an async call)");
-    int64_t deadline = genrpc__deadline_after_ms(call_timeout_ms(node, opts));
+    int64_t deadline = genrpc__deadline_after_ms(genrpc__call_timeout_ms(node, opts));
     genrpc__out *o;
     int rc = encode_request(node, GENRPC__K_CALL, module, fn, request, opts, BORROW_WHILE_SENDING,
                             &o, st);
@@ -304,7 +282,7 @@ genrpc_call(genrpc_node *node, genrpc_target target, const genrpc_module_desc *m
     if (!p.done) {
         if (genrpc__pending_remove(conn, &p))
             genrpc__fail(&p.status, GENRPC_E_TIMEOUT, "no reply from %s within %lld ms",
-                         target.node, (long long)call_timeout_ms(node, opts));
+                         target.node, (long long)genrpc__call_timeout_ms(node, opts));
         else
             wait_waiter(&p, GENRPC__NEVER); /* the reply is being handed over right now */
     }
@@ -439,7 +417,7 @@ genrpc__call_async_frame(genrpc_node *node, genrpc_target target, const genrpc_f
     pr->p.promise = pr;
     pr->node = node;
     pr->claimed = claimed;
-    pr->deadline_ns = genrpc__deadline_after_ms(call_timeout_ms(node, &opts));
+    pr->deadline_ns = genrpc__deadline_after_ms(genrpc__call_timeout_ms(node, &opts));
     genrpc__conn *conn;
     if ((rc = register_call(node, target, &pr->p, o, &conn, &pr->p.status)) != GENRPC_OK) {
         genrpc__out_free(o);
@@ -565,19 +543,6 @@ cb_timeout(struct ev_loop *loop, ev_timer *w, int revents)
     }
 }
 
-/* Decodes a completed call's reply in place into `a` (protobuf-c for what
- * the in-place decoder does not handle). */
-static bool
-decode_borrowed(genrpc__pending *p, genrpc__arena *a, ProtobufCMessage **out)
-{
-    const ProtobufCMessageDescriptor *d = p->fn->output;
-    ProtobufCAllocator alloc = genrpc__arena_allocator(a);
-    if (genrpc__decode_inplace(d, p->reply.data, p->reply.len, &alloc, out) == GENRPC__DECODE_OK)
-        return true;
-    *out = protobuf_c_message_unpack(d, &alloc, p->reply.len, p->reply.data);
-    return *out != NULL;
-}
-
 static void callback_run(genrpc__pending *p);
 
 /* The call has its outcome (loop). A lent request still queued (the call
@@ -629,7 +594,7 @@ callback_run(genrpc__pending *p)
     genrpc__arena a;
     GENRPC__ARENA_INIT(&a);
     ProtobufCMessage *reply = NULL;
-    if (p->status.err == GENRPC_OK && !decode_borrowed(p, &a, &reply))
+    if (p->status.err == GENRPC_OK && !genrpc__decode_borrowed(p->fn->output, p->reply.data, p->reply.len, &a, &reply))
         genrpc__fail(&p->status, GENRPC_E_PROTOCOL, "cannot decode the %s reply",
                      p->fn->output->name);
     genrpc_status st = p->status;
@@ -740,7 +705,7 @@ genrpc_call_async_typed(genrpc_node *node, genrpc_target target,
     p->user_cb = user_cb;
     p->arg = arg;
     p->start_out = o;
-    p->timeout_ms = call_timeout_ms(node, opts);
+    p->timeout_ms = genrpc__call_timeout_ms(node, opts);
     if (genrpc__on_loop(&node->loop)) {
         cb_start_on_loop(node, p, false); /* p->cmd is set up if it is needed */
     } else {

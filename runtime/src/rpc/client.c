@@ -15,6 +15,7 @@
 #include "net/dialer.h"
 #include "rpc/client.h"
 #include "rpc/events.h"
+#include "rpc/fanout.h"
 #include "rpc/pending.h"
 
 static void client_forget(genrpc__conn *c);
@@ -38,7 +39,8 @@ static genrpc__conn *
 find_client(genrpc_node *node, const char *name, bool has_key, uint64_t hash)
 {
     GENRPC__ASSERT_HELD(&node->conns_mu);
-    for (genrpc__conn *c = node->clients; c; c = c->list_next) {
+    GENRPC__LIST_FOREACH(l, &node->clients) {
+        genrpc__conn *c = GENRPC__CONTAINER_OF(l, genrpc__conn, list_link);
         const genrpc__client *cl = genrpc__client_of(c);
         if (cl->has_key == has_key && cl->key_hash == hash && strcmp(c->peer, name) == 0 &&
             atomic_load(&c->state) != GENRPC__CLOSED)
@@ -53,7 +55,7 @@ genrpc__client_get(genrpc_node *node, genrpc_target t, genrpc__conn **out, genrp
     *out = NULL;
     if (atomic_load(&node->stopping))
         return genrpc__fail(st, GENRPC_E_STOPPED, "node %s is stopping", node->name);
-    if (!t.node || !t.node[0] || strlen(t.node) > GENRPC__NAME_MAX || (t.key_len && !t.key))
+    if (!genrpc__target_ok(&t) || strlen(t.node) > GENRPC__NAME_MAX)
         return genrpc__fail(st, GENRPC_E_INVAL, "bad target");
     bool has_key = t.key != NULL;
     uint64_t hash = has_key ? key_hash(t.key, t.key_len) : 0;
@@ -92,10 +94,7 @@ genrpc__client_get(genrpc_node *node, genrpc_target t, genrpc__conn **out, genrp
     cl->has_key = has_key;
     cl->key_hash = hash;
     /* link under the lock we hold: same as genrpc__conns_link */
-    c->list_next = node->clients;
-    if (node->clients)
-        node->clients->list_prev = c;
-    node->clients = c;
+    genrpc__list_push_front(&node->clients, &c->list_link);
     genrpc__conn_ref(c); /* the map's */
     pthread_mutex_unlock(&node->conns_mu);
 
@@ -107,7 +106,7 @@ genrpc__client_get(genrpc_node *node, genrpc_target t, genrpc__conn **out, genrp
 static void
 client_forget(genrpc__conn *c)
 {
-    genrpc__conns_unlink(c->node, &c->node->clients, c);
+    genrpc__conns_unlink(c->node, c);
 }
 
 /* fn runs under conns_mu: its only callers (fanout.c) collect names, and
@@ -116,9 +115,11 @@ void
 genrpc__clients_each_ready(genrpc_node *node, void (*fn)(const char *peer, void *arg), void *arg)
 {
     pthread_mutex_lock(&node->conns_mu);
-    for (genrpc__conn *c = node->clients; c; c = c->list_next)
+    GENRPC__LIST_FOREACH(l, &node->clients) {
+        genrpc__conn *c = GENRPC__CONTAINER_OF(l, genrpc__conn, list_link);
         if (atomic_load(&c->state) == GENRPC__READY)
             fn(c->peer, arg);
+    }
     pthread_mutex_unlock(&node->conns_mu);
 }
 
@@ -200,7 +201,7 @@ client_init(genrpc__conn *c)
 {
     genrpc__client *cl = genrpc__client_of(c);
     pthread_mutex_init(&cl->pend_mu, NULL);
-    cl->next_req_id = 1;
+    genrpc__idmap_init(&cl->pending, 1); /* request ids start at 1 */
 }
 
 static void
@@ -224,7 +225,7 @@ static void
 client_destroy(genrpc__conn *c)
 {
     genrpc__client *cl = genrpc__client_of(c);
-    free(cl->ptab);
+    genrpc__idmap_free(&cl->pending);
     pthread_mutex_destroy(&cl->pend_mu);
 }
 

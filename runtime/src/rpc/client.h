@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/idmap.h"
 #include "net/conn.h"
 
 typedef struct genrpc__pending genrpc__pending;
@@ -22,9 +23,7 @@ typedef struct genrpc__client {
     /* calls in flight (pend_mu) */
     pthread_mutex_t pend_mu;
     bool pend_closed; /* no more inserts: the conn has closed (or went idle) */
-    genrpc__pending **ptab;
-    size_t ptab_cap, ptab_n;
-    uint64_t next_req_id;
+    genrpc__idmap pending; /* request id -> genrpc__pending */
 } genrpc__client;
 
 static inline genrpc__client *

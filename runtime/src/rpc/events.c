@@ -16,7 +16,7 @@
 #include "internal.h"
 
 struct genrpc__monitor {
-    struct genrpc__monitor *next; /* mon_mu */
+    genrpc__list link; /* node->monitors (mon_mu) */
     genrpc_node_event_cb cb;
     void *user;
     genrpc_node *node;
@@ -28,6 +28,8 @@ struct genrpc__monitor {
     genrpc__cmd prime_cmd;
     bool prime_queued;
 };
+
+#define MONITOR_OF(l) GENRPC__CONTAINER_OF(l, struct genrpc__monitor, link)
 
 struct genrpc__peer_up {
     char name[GENRPC__NAME_MAX + 1];
@@ -50,16 +52,18 @@ call_unlocked(genrpc_node *node, struct genrpc__monitor *m, const char *peer,
 }
 
 /* On the loop: calls every primed subscriber, no lock held during a call.
- * A busy monitor stays linked, so its `next` is valid when the call
+ * A busy monitor stays linked, so its link is valid when the call
  * returns (unmonitor unlinks only monitors that are not busy). */
 static void
 deliver(genrpc_node *node, const char *peer, genrpc_node_event ev)
 {
     GENRPC__ASSERT_ON_LOOP(&node->loop);
     pthread_mutex_lock(&node->mon_mu);
-    for (struct genrpc__monitor *m = node->monitors; m; m = m->next)
+    GENRPC__LIST_FOREACH(l, &node->monitors) {
+        struct genrpc__monitor *m = MONITOR_OF(l);
         if (m->primed && !m->removed)
             call_unlocked(node, m, peer, ev);
+    }
     pthread_mutex_unlock(&node->mon_mu);
 }
 
@@ -122,19 +126,6 @@ genrpc__events_conn_down(genrpc__conn *c)
     }
 }
 
-/* mon_mu held: unlinks m (not busy) from the subscribers. */
-static void
-unlink_monitor(genrpc_node *node, struct genrpc__monitor *m)
-{
-    GENRPC__ASSERT_HELD(&node->mon_mu);
-    for (struct genrpc__monitor **pp = &node->monitors; *pp; pp = &(*pp)->next) {
-        if (*pp == m) {
-            *pp = m->next;
-            return;
-        }
-    }
-}
-
 /* On the loop: the new subscriber learns which nodes are up, then gets
  * every later event. Unmonitored before this ran: the record is freed here. */
 static void
@@ -177,8 +168,7 @@ genrpc_node_monitor(genrpc_node *node, genrpc_node_event_cb cb, void *user, genr
     m->node = node;
     genrpc__cmd_init(&m->prime_cmd, prime_cmd);
     pthread_mutex_lock(&node->mon_mu);
-    m->next = node->monitors;
-    node->monitors = m;
+    genrpc__list_push_front(&node->monitors, &m->link);
     m->prime_queued = true;
     pthread_mutex_unlock(&node->mon_mu);
     genrpc__loop_post(&node->loop, &m->prime_cmd);
@@ -191,9 +181,14 @@ genrpc_node_unmonitor(genrpc_node *node, genrpc_node_event_cb cb, void *user)
     if (!node || genrpc__on_loop(&node->loop))
         return GENRPC_E_INVAL;
     pthread_mutex_lock(&node->mon_mu);
-    struct genrpc__monitor *m = node->monitors;
-    while (m && (m->removed || m->cb != cb || m->user != user))
-        m = m->next;
+    struct genrpc__monitor *m = NULL;
+    GENRPC__LIST_FOREACH(l, &node->monitors) {
+        struct genrpc__monitor *it = MONITOR_OF(l);
+        if (!it->removed && it->cb == cb && it->user == user) {
+            m = it;
+            break;
+        }
+    }
     if (!m) {
         pthread_mutex_unlock(&node->mon_mu);
         return GENRPC_E_INVAL;
@@ -201,7 +196,7 @@ genrpc_node_unmonitor(genrpc_node *node, genrpc_node_event_cb cb, void *user)
     m->removed = true; /* no new calls */
     while (m->busy > 0) /* a call running on the loop: wait for it to return */
         pthread_cond_wait(&node->mon_cond, &node->mon_mu);
-    unlink_monitor(node, m);
+    genrpc__list_remove(&m->link);
     bool queued = m->prime_queued; /* then prime_cmd frees it */
     pthread_mutex_unlock(&node->mon_mu);
     if (!queued)
@@ -212,11 +207,8 @@ genrpc_node_unmonitor(genrpc_node *node, genrpc_node_event_cb cb, void *user)
 void
 genrpc__events_free(genrpc_node *node)
 {
-    while (node->monitors) {
-        struct genrpc__monitor *m = node->monitors;
-        node->monitors = m->next;
-        free(m);
-    }
+    for (genrpc__list *l; (l = genrpc__list_pop_front(&node->monitors));)
+        free(MONITOR_OF(l));
     free(node->peers_up);
     node->peers_up = NULL;
     node->n_peers_up = node->cap_peers_up = 0;

@@ -1,5 +1,5 @@
 /*
- * multi.c - many targets at once: the list of connected nodes, multicall
+ * fanout.c - many targets at once: the list of connected nodes, multicall
  * and eval everywhere.
  *
  * A multicall is the async call of call.c fanned out: one promise per
@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "rpc/fanout.h"
 
 /* ---- connected nodes ----------------------------------------------------- */
 
@@ -156,24 +157,55 @@ check_fanout(genrpc_node *node, const genrpc_target *targets, size_t n,
     if (request->descriptor != fn->input)
         return genrpc__fail(st, GENRPC_E_INVAL, "request is a %s, %s:%s takes a %s",
                             request->descriptor->name, module->name, fn->name, fn->input->name);
+    return genrpc__check_targets(targets, n, st);
+}
+
+int
+genrpc__check_targets(const genrpc_target *targets, size_t n, genrpc_status *st)
+{
     if (n > 0 && !targets)
         return genrpc__fail(st, GENRPC_E_INVAL, "targets is NULL but n is %zu", n);
-    for (size_t i = 0; i < n; i++) {
-        const genrpc_target *t = &targets[i];
-        if (!t->node || !t->node[0] || (t->key_len && !t->key))
+    for (size_t i = 0; i < n; i++)
+        if (!genrpc__target_ok(&targets[i]))
             return genrpc__fail(st, GENRPC_E_INVAL, "target %zu has no node name or a NULL key",
                                 i);
+    return GENRPC_OK;
+}
+
+/* ---- the fan-out loop ------------------------------------------------------ */
+
+int
+genrpc__fanout_run(genrpc__fanout *f, genrpc_status *st)
+{
+    genrpc_promise **promises = calloc(f->n, sizeof *promises);
+    if (!promises)
+        return genrpc__fail(st, GENRPC_E_NOMEM, "no memory for %zu promises", f->n);
+    int64_t deadline = genrpc__deadline_after_ms(f->timeout_ms);
+    for (size_t i = 0; i < f->n; i++) {
+        genrpc_status s;
+        f->send(f, i, genrpc__ms_until(deadline), &promises[i], &s);
+        if (!promises[i])
+            f->done(f, i, &s, NULL); /* not sent: its outcome is known now */
     }
+    /* The wait for target i overlaps the others' runs; each promise's own
+     * timeout ends at the shared deadline. */
+    for (size_t i = 0; i < f->n; i++) {
+        if (!promises[i])
+            continue;
+        ProtobufCMessage *reply = NULL;
+        genrpc_status s;
+        if (genrpc_promise_yield(promises[i], f->want_reply ? &reply : NULL, &s) ==
+            GENRPC_E_TIMEOUT)
+            genrpc__fail(&s, GENRPC_E_TIMEOUT, f->timeout_fmt, f->targets[i].node,
+                         (long long)f->timeout_ms);
+        f->done(f, i, &s, reply);
+        genrpc_promise_free(promises[i]);
+    }
+    free(promises);
     return GENRPC_OK;
 }
 
 /* ---- multicall ------------------------------------------------------------- */
-
-static int64_t
-fanout_timeout_ms(genrpc_node *node, const genrpc_call_opts *opts)
-{
-    return opts && opts->timeout_ms ? opts->timeout_ms : node->cfg.call_receive_timeout_ms;
-}
 
 static void
 store_generic(void *results, size_t i, const genrpc_status *status, ProtobufCMessage *reply)
@@ -183,19 +215,32 @@ store_generic(void *results, size_t i, const genrpc_status *status, ProtobufCMes
     r->reply = reply;
 }
 
-/* Collects target i's promise (its own timeout ends at the shared
- * deadline) and hands the outcome to store. */
+typedef struct multicall {
+    genrpc__fanout f;
+    const genrpc_module_desc *module;
+    const genrpc_function_desc *fn;
+    const ProtobufCMessage *request;
+    const genrpc_call_opts *opts;
+    void *results;
+    genrpc_multicall_store_fn store;
+} multicall;
+
 static void
-collect(genrpc_promise *p, const genrpc_target *t, int64_t timeout_ms, void *results, size_t i,
-        genrpc_multicall_store_fn store)
+multicall_send(genrpc__fanout *f, size_t i, int64_t timeout_ms, genrpc_promise **p,
+               genrpc_status *s)
 {
-    ProtobufCMessage *reply = NULL;
-    genrpc_status s;
-    if (genrpc_promise_yield(p, &reply, &s) == GENRPC_E_TIMEOUT)
-        genrpc__fail(&s, GENRPC_E_TIMEOUT, "no reply from %s within the multicall's %lld ms",
-                     t->node, (long long)timeout_ms);
-    store(results, i, &s, reply);
-    genrpc_promise_free(p);
+    multicall *m = (multicall *)f;
+    genrpc_call_opts o = {.timeout_ms = timeout_ms,
+                          .version = m->opts ? m->opts->version : 0,
+                          .flags = m->opts ? m->opts->flags : 0};
+    genrpc__call_async(f->node, f->targets[i], m->module, m->fn, m->request, &o, true, p, s);
+}
+
+static void
+multicall_done(genrpc__fanout *f, size_t i, const genrpc_status *s, ProtobufCMessage *reply)
+{
+    multicall *m = (multicall *)f;
+    m->store(m->results, i, s, reply);
 }
 
 int
@@ -214,26 +259,24 @@ genrpc_multicall_typed(genrpc_node *node, const genrpc_target *targets, size_t n
                             "multicall from the node's event loop (it blocks; use async calls)");
     if (n == 0)
         return genrpc__ok(st);
-    genrpc_promise **promises = calloc(n, sizeof *promises);
-    if (!promises)
-        return genrpc__fail(st, GENRPC_E_NOMEM, "no memory for %zu promises", n);
-
-    int64_t timeout_ms = fanout_timeout_ms(node, opts);
-    int64_t deadline = genrpc__deadline_after_ms(timeout_ms);
-    for (size_t i = 0; i < n; i++) {
-        genrpc_call_opts o = {.timeout_ms = genrpc__ms_until(deadline),
-                              .version = opts ? opts->version : 0,
-                              .flags = opts ? opts->flags : 0};
-        genrpc_status s;
-        if (genrpc__call_async(node, targets[i], module, fn, request, &o, true, &promises[i],
-                               &s) != GENRPC_OK)
-            store(results, i, &s, NULL); /* not sent: its outcome is known now */
-    }
-    for (size_t i = 0; i < n; i++)
-        if (promises[i])
-            collect(promises[i], &targets[i], timeout_ms, results, i, store);
-    free(promises);
-    return genrpc__ok(st);
+    multicall m = {
+        .f = {.node = node,
+              .targets = targets,
+              .n = n,
+              .timeout_ms = genrpc__call_timeout_ms(node, opts),
+              .timeout_fmt = "no reply from %s within the multicall's %lld ms",
+              .want_reply = true,
+              .send = multicall_send,
+              .done = multicall_done},
+        .module = module,
+        .fn = fn,
+        .request = request,
+        .opts = opts,
+        .results = results,
+        .store = store,
+    };
+    rc = genrpc__fanout_run(&m.f, st);
+    return rc == GENRPC_OK ? genrpc__ok(st) : rc;
 }
 
 int

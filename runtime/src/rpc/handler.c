@@ -77,7 +77,7 @@ genrpc__send_error(genrpc__conn *c, uint64_t req_id, const genrpc_status *st, ge
 {
     genrpc__error_body e = {req_id, (uint16_t)st->err, st->handler_code,
                             {st->message, strlen(st->message)}};
-    size_t cap = GENRPC__LEN_PREFIX + 1 + 8 + 2 + 4 + 2 + e.message.len;
+    size_t cap = genrpc__error_frame_size(e.message.len);
     genrpc__out *o = genrpc__out_new(cap);
     if (!o)
         return; /* the caller times out: nothing better to do without memory */
@@ -211,21 +211,6 @@ genrpc__server_job_free(genrpc__server_job *job)
     free(job);
 }
 
-/* Decodes the request into the call's arena, leaving large byte fields in
- * the read chunk (the job holds it until it is done); what the in-place
- * decoder does not handle goes to protobuf-c. NULL if undecodable. */
-static ProtobufCMessage *
-decode_request(genrpc__server_job *job, genrpc__arena *a)
-{
-    const ProtobufCMessageDescriptor *d = job->fn->input;
-    ProtobufCAllocator alloc = genrpc__arena_allocator(a);
-    ProtobufCMessage *req = NULL;
-    if (genrpc__decode_inplace(d, job->payload.data, job->payload.len, &alloc, &req) ==
-        GENRPC__DECODE_OK)
-        return req;
-    return protobuf_c_message_unpack(d, &alloc, job->payload.len, job->payload.data);
-}
-
 void
 genrpc__server_run_job(genrpc__job *base)
 {
@@ -237,7 +222,10 @@ genrpc__server_run_job(genrpc__job *base)
     genrpc_status st;
     genrpc__backlog_started(job->conn);
 
-    ProtobufCMessage *req = decode_request(job, &a);
+    /* Large byte fields stay in the read chunk (the job holds it until it
+     * is done). req NULL: undecodable. */
+    ProtobufCMessage *req = NULL;
+    genrpc__decode_borrowed(fn->input, job->payload.data, job->payload.len, &a, &req);
     ProtobufCMessage *reply = req ? genrpc__arena_alloc(&a, fn->output->sizeof_message) : NULL;
     if (!req || !reply) {
         genrpc__fail(&st, GENRPC_E_BADARGS, "cannot decode the %s request of %s:%s",

@@ -21,6 +21,12 @@ valid_module(const genrpc_module_desc *m)
     return true;
 }
 
+static void
+reg_free(genrpc__regentry *e)
+{
+    free(GENRPC__CONTAINER_OF(e, genrpc__reg, e));
+}
+
 int
 genrpc_node_register(genrpc_node *node, const genrpc_module_desc *module, const void *impl,
                      void *user)
@@ -30,29 +36,13 @@ genrpc_node_register(genrpc_node *node, const genrpc_module_desc *module, const 
     genrpc__reg *r = malloc(sizeof *r);
     if (!r)
         return GENRPC_E_NOMEM;
+    r->e.name = module->name;
+    r->e.version = module->version;
+    r->e.free = reg_free;
     r->desc = module;
     r->impl = impl;
     r->user = user;
-    atomic_init(&r->refs, 1);
-    int rc = GENRPC_OK;
-    pthread_rwlock_wrlock(&node->reg_lock);
-    for (size_t i = 0; i < node->n_regs; i++)
-        if (strcmp(node->regs[i]->desc->name, module->name) == 0 &&
-            node->regs[i]->desc->version == module->version)
-            rc = GENRPC_E_EXISTS;
-    if (rc == GENRPC_OK && node->n_regs == node->cap_regs) {
-        size_t ncap = node->cap_regs ? node->cap_regs * 2 : 8;
-        genrpc__reg **nr = realloc(node->regs, ncap * sizeof *nr);
-        if (nr) {
-            node->regs = nr;
-            node->cap_regs = ncap;
-        } else {
-            rc = GENRPC_E_NOMEM;
-        }
-    }
-    if (rc == GENRPC_OK)
-        node->regs[node->n_regs++] = r;
-    pthread_rwlock_unlock(&node->reg_lock);
+    int rc = genrpc__registry_add(&node->modules, &r->e);
     if (rc != GENRPC_OK)
         free(r);
     return rc;
@@ -61,12 +51,7 @@ genrpc_node_register(genrpc_node *node, const genrpc_module_desc *module, const 
 void
 genrpc__reg_unref(genrpc_node *node, genrpc__reg *r)
 {
-    if (atomic_fetch_sub(&r->refs, 1) == 2) {
-        /* maybe only the unregistering thread is left: wake it */
-        pthread_mutex_lock(&node->reg_wait_mu);
-        pthread_cond_broadcast(&node->reg_wait_cond);
-        pthread_mutex_unlock(&node->reg_wait_mu);
-    }
+    genrpc__registry_unref(&node->modules, &r->e);
 }
 
 int
@@ -74,32 +59,8 @@ genrpc_node_unregister(genrpc_node *node, const char *name, uint32_t version)
 {
     if (!node || !name)
         return GENRPC_E_INVAL;
-    genrpc__reg *r = NULL;
-    pthread_rwlock_wrlock(&node->reg_lock);
-    for (size_t i = 0; i < node->n_regs; i++) {
-        if (strcmp(node->regs[i]->desc->name, name) == 0 &&
-            node->regs[i]->desc->version == version) {
-            r = node->regs[i];
-            node->regs[i] = node->regs[--node->n_regs];
-            break;
-        }
-    }
-    pthread_rwlock_unlock(&node->reg_lock);
-    if (!r)
-        return GENRPC_E_NOT_FOUND;
     /* Calls already running on it finish first: their jobs hold references. */
-    pthread_mutex_lock(&node->reg_wait_mu);
-    while (atomic_load(&r->refs) > 1)
-        pthread_cond_wait(&node->reg_wait_cond, &node->reg_wait_mu);
-    pthread_mutex_unlock(&node->reg_wait_mu);
-    free(r);
-    return GENRPC_OK;
-}
-
-static bool
-name_is(const char *z, genrpc__str s)
-{
-    return strlen(z) == s.len && memcmp(z, s.p, s.len) == 0;
+    return genrpc__registry_remove(&node->modules, name, version, true);
 }
 
 static bool
@@ -120,19 +81,8 @@ genrpc__resolve(genrpc_node *node, const genrpc__request_hdr *h, genrpc__reg **r
                                node->cfg.n_module_list, m.p, m.len))
         return genrpc__fail(st, GENRPC_E_UNAUTHORIZED, "module %.*s is not allowed on node %s",
                             (int)m.len, m.p, node->name);
-    genrpc__reg *best = NULL;
-    pthread_rwlock_rdlock(&node->reg_lock);
-    for (size_t i = 0; i < node->n_regs; i++) {
-        genrpc__reg *r = node->regs[i];
-        if (!name_is(r->desc->name, m))
-            continue;
-        if (h->version ? r->desc->version == h->version
-                       : !best || r->desc->version > best->desc->version)
-            best = r;
-    }
-    if (best)
-        atomic_fetch_add(&best->refs, 1);
-    pthread_rwlock_unlock(&node->reg_lock);
+    genrpc__regentry *e = genrpc__registry_lookup(&node->modules, m, h->version);
+    genrpc__reg *best = e ? GENRPC__CONTAINER_OF(e, genrpc__reg, e) : NULL;
     if (!best && h->version)
         return genrpc__fail(st, GENRPC_E_INCOMPATIBLE, "node %s does not serve %.*s version %u",
                             node->name, (int)m.len, m.p, h->version);
@@ -142,7 +92,7 @@ genrpc__resolve(genrpc_node *node, const genrpc__request_hdr *h, genrpc__reg **r
 
     const genrpc_function_desc *found = NULL;
     for (size_t i = 0; i < best->desc->n_functions && !found; i++)
-        if (name_is(best->desc->functions[i].name, f))
+        if (genrpc__str_eq(f, best->desc->functions[i].name))
             found = &best->desc->functions[i];
     int err = GENRPC_OK;
     if (!found || !implemented(best, found))

@@ -35,7 +35,6 @@ genrpc__waiter *genrpc__thread_waiter(void);
  * the reply, the timeout or the connection's end removes it; whoever
  * removes it completes it. */
 typedef struct genrpc__pending {
-    struct genrpc__pending *hnext; /* pending table chain (conn->pend_mu) */
     uint64_t req_id;
     genrpc__pmode mode;
     const genrpc_function_desc *fn;

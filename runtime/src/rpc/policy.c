@@ -3,13 +3,13 @@
  */
 #include "rpc/policy.h"
 
-#include <string.h>
+#include "base/str.h"
 
 static bool
 listed(const char *const *list, size_t n, const char *module, size_t module_len)
 {
     for (size_t i = 0; i < n; i++)
-        if (strlen(list[i]) == module_len && memcmp(list[i], module, module_len) == 0)
+        if (genrpc__str_eq((genrpc__str){module, module_len}, list[i]))
             return true;
     return false;
 }

@@ -20,6 +20,8 @@
 
 #define SERVER_JOB(j) GENRPC__CONTAINER_OF(j, genrpc__server_job, job)
 
+#define CAST_OF(l) GENRPC__CONTAINER_OF(l, genrpc__server_job, cast_link)
+
 /* Runs a connection's casts one after another, in order. */
 static void
 drain_casts(genrpc__job *job)
@@ -28,17 +30,13 @@ drain_casts(genrpc__job *job)
     genrpc__acceptor *c = genrpc__acceptor_of(drainer->conn);
     for (;;) {
         pthread_mutex_lock(&c->casts_mu);
-        genrpc__server_job *j = c->casts_head;
-        if (j) {
-            c->casts_head = j->cast_next;
-            if (!c->casts_head)
-                c->casts_tail = NULL;
-        } else {
+        genrpc__list *l = genrpc__list_pop_front(&c->casts);
+        if (!l)
             c->casts_running = false;
-        }
         pthread_mutex_unlock(&c->casts_mu);
-        if (!j)
+        if (!l)
             break;
+        genrpc__server_job *j = CAST_OF(l);
         j->job.run(&j->job); /* a cast or a broadcast */
     }
     genrpc__server_job_free(drainer);
@@ -53,15 +51,12 @@ discard_job(genrpc__job *job)
     if (job->run == drain_casts) {
         genrpc__acceptor *c = genrpc__acceptor_of(sj->conn);
         pthread_mutex_lock(&c->casts_mu);
-        genrpc__server_job *j = c->casts_head;
-        c->casts_head = c->casts_tail = NULL;
+        genrpc__list casts;
+        genrpc__list_move(&casts, &c->casts);
         c->casts_running = false;
         pthread_mutex_unlock(&c->casts_mu);
-        while (j) {
-            genrpc__server_job *next = j->cast_next;
-            genrpc__server_job_free(j);
-            j = next;
-        }
+        for (genrpc__list *l; (l = genrpc__list_pop_front(&casts));)
+            genrpc__server_job_free(CAST_OF(l));
     }
     genrpc__server_job_free(sj);
 }
@@ -86,11 +81,7 @@ queue_cast(genrpc__conn *conn, genrpc__server_job *job)
     genrpc__acceptor *c = genrpc__acceptor_of(conn);
     genrpc__server_job *drainer = NULL;
     pthread_mutex_lock(&c->casts_mu);
-    if (c->casts_tail)
-        c->casts_tail->cast_next = job;
-    else
-        c->casts_head = job;
-    c->casts_tail = job;
+    genrpc__list_push_back(&c->casts, &job->cast_link);
     if (!c->casts_running) {
         drainer = job_new(conn, drain_casts);
         if (drainer)
@@ -212,12 +203,8 @@ run_bcast(genrpc__job *base)
     genrpc__handler *h = job->handler;
     genrpc__arena a;
     GENRPC__ARENA_INIT(&a);
-    ProtobufCAllocator alloc = genrpc__arena_allocator(&a);
     ProtobufCMessage *msg = NULL;
-    if (genrpc__decode_inplace(h->type, job->payload.data, job->payload.len, &alloc, &msg) !=
-        GENRPC__DECODE_OK)
-        msg = protobuf_c_message_unpack(h->type, &alloc, job->payload.len, job->payload.data);
-    if (msg) {
+    if (genrpc__decode_borrowed(h->type, job->payload.data, job->payload.len, &a, &msg)) {
         genrpc__handler_invoke(h, c->node, c->peer, msg);
     } else {
         genrpc_status st;
@@ -252,8 +239,7 @@ on_bcast(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len)
     else if (!(hd = genrpc__handler_find(node, h.name)))
         genrpc__fail(&st, GENRPC_E_UNDEF, "no handler named %.*s on node %s", (int)h.name.len,
                      h.name.p, node->name);
-    else if (strlen(hd->type->name) != h.type.len ||
-             memcmp(hd->type->name, h.type.p, h.type.len) != 0)
+    else if (!genrpc__str_eq(h.type, hd->type->name))
         genrpc__fail(&st, GENRPC_E_BADARGS, "handler %s on node %s takes %s, not %.*s", hd->name,
                      node->name, hd->type->name, (int)h.type.len, h.type.p);
     else if (!(job = job_new(c, run_bcast)))
@@ -305,6 +291,7 @@ acceptor_init(genrpc__conn *c)
 {
     genrpc__acceptor *a = genrpc__acceptor_of(c);
     pthread_mutex_init(&a->casts_mu, NULL);
+    genrpc__list_init(&a->casts);
     genrpc__cmd_init(&a->resume_read_cmd, resume_read_cmd);
 }
 

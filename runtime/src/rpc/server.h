@@ -23,7 +23,7 @@ typedef struct genrpc__server_job genrpc__server_job;
  * connection's cast drainer) and whose mailbox is its connection's. */
 struct genrpc__server_job {
     genrpc__job job;
-    genrpc__server_job *cast_next; /* in its connection's cast queue (casts_mu) */
+    genrpc__list cast_link; /* in its connection's cast queue (casts_mu) */
     genrpc__conn *conn;            /* reference */
     genrpc__reg *reg;              /* reference */
     genrpc__handler *handler;      /* broadcast jobs: reference (reg is NULL) */
@@ -44,7 +44,7 @@ typedef struct genrpc__acceptor {
     genrpc__mailbox mbox;
     /* casts run one at a time, in order (casts_mu) */
     pthread_mutex_t casts_mu;
-    genrpc__server_job *casts_head, *casts_tail;
+    genrpc__list casts; /* genrpc__server_job.cast_link */
     bool casts_running;
 } genrpc__acceptor;
 

@@ -215,7 +215,7 @@ size_t
 genrpc__encode_error(uint8_t *buf, size_t cap, const genrpc__error_body *e)
 {
     writer w = wr_begin(buf, cap, GENRPC__K_ERROR);
-    size_t n = e->message.len > 1024 ? 1024 : e->message.len;
+    size_t n = e->message.len > GENRPC__ERROR_MSG_MAX ? GENRPC__ERROR_MSG_MAX : e->message.len;
     wr_u64(&w, e->req_id);
     wr_u16(&w, e->err);
     wr_u32(&w, (uint32_t)e->handler_code);
@@ -342,7 +342,7 @@ genrpc__decode_error(const uint8_t *body, size_t len, genrpc__error_body *e)
     uint16_t n;
     const uint8_t *msg;
     if (!rd_kind(&r, GENRPC__K_ERROR) || !rd_u64(&r, &e->req_id) || !rd_u16(&r, &e->err) ||
-        !rd_u32(&r, &code) || !rd_u16(&r, &n) || n > 1024 || !rd_bytes(&r, n, &msg) ||
+        !rd_u32(&r, &code) || !rd_u16(&r, &n) || n > GENRPC__ERROR_MSG_MAX || !rd_bytes(&r, n, &msg) ||
         r.left != 0)
         return false;
     e->handler_code = (int32_t)code;

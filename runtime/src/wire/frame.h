@@ -21,6 +21,9 @@
 #define GENRPC__MAC_LEN 32
 #define GENRPC__NAME_MAX 255
 #define GENRPC__LEN_PREFIX 4
+/* Longest message an ERROR frame carries: longer ones are cut on encoding
+ * and refused on decoding (docs/protocol.md). */
+#define GENRPC__ERROR_MSG_MAX 1024
 /* Largest frame accepted before a connection has authenticated. */
 #define GENRPC__PREAUTH_MAX 600
 
@@ -122,6 +125,15 @@ static inline size_t genrpc__request_hdr_size(size_t module_len, size_t function
 /* kind + req_id + u8 + name + u8 + type */
 static inline size_t genrpc__bcast_hdr_size(size_t name_len, size_t type_len) {
     return 1 + 8 + 1 + name_len + 1 + type_len;
+}
+
+/* The whole ERROR frame (length prefix included) for a message of
+ * message_len bytes: prefix + kind + req_id + err + handler code + u16 +
+ * message (cut at GENRPC__ERROR_MSG_MAX). */
+static inline size_t genrpc__error_frame_size(size_t message_len) {
+    if (message_len > GENRPC__ERROR_MSG_MAX)
+        message_len = GENRPC__ERROR_MSG_MAX;
+    return GENRPC__LEN_PREFIX + 1 + 8 + 2 + 4 + 2 + message_len;
 }
 
 /* ---- encoders: write a whole frame, length prefix included ---------------

@@ -20,7 +20,6 @@ genrpc__out_new(size_t len)
     genrpc__out *o = malloc(sizeof *o + len);
     if (!o)
         return NULL;
-    o->next = NULL;
     o->len = o->total = len;
     o->off = 0;
     o->nsegs = 0;

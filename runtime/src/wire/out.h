@@ -19,13 +19,15 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "base/list.h"
+
 /* One encoded frame waiting to be written; the queue owns it.
  * Usually the frame is data[0, len). A scattered frame (large byte fields
  * sent from where they already are, without a copy) is segs[0, nsegs)
  * instead, each pointing into data or into memory that `release(owner)`
  * frees once the frame has been written or dropped. */
 typedef struct genrpc__out {
-    struct genrpc__out *next;
+    genrpc__list link; /* in its conn's queue (set when queued) */
     size_t len;   /* bytes in data */
     size_t total; /* bytes of the whole frame */
     size_t off;   /* bytes already written */
