@@ -4,7 +4,7 @@
  */
 #include <stdbool.h>
 
-#include "internal.h"
+#include "rpc/client.h"
 #include "loop_test_hooks.h"
 
 int

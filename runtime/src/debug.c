@@ -3,7 +3,7 @@
  */
 #include <string.h>
 
-#include "internal.h"
+#include "rpc/node.h"
 
 typedef struct drop_arg {
     genrpc__cmd cmd; /* on the asking thread's stack: it waits until done */
@@ -19,27 +19,8 @@ typedef struct drop_arg {
 static int
 drop_acceptors(genrpc_node *node, const char *peer, int max)
 {
-    GENRPC__ASSERT_ON_LOOP(&node->loop);
-    int closed = 0;
-    while (max <= 0 || closed < max) {
-        pthread_mutex_lock(&node->conns_mu);
-        genrpc__conn *c = NULL; /* newest first: conns_link prepends */
-        GENRPC__LIST_FOREACH(l, &node->acceptors) {
-            genrpc__conn *a = GENRPC__CONTAINER_OF(l, genrpc__conn, list_link);
-            if (atomic_load(&a->state) != GENRPC__CLOSED && (!peer || strcmp(a->peer, peer) == 0)) {
-                c = a;
-                genrpc__conn_ref(c);
-                break;
-            }
-        }
-        pthread_mutex_unlock(&node->conns_mu);
-        if (!c)
-            break;
-        genrpc__conn_close(c, GENRPC_E_CLOSED, "closed by genrpc_node_debug_close_acceptors");
-        genrpc__conn_unref(c);
-        closed++;
-    }
-    return closed;
+    return genrpc__conns_close_acceptors(&node->net, peer, max, GENRPC_E_CLOSED,
+                                         "closed by genrpc_node_debug_close_acceptors");
 }
 
 static void
@@ -61,7 +42,7 @@ genrpc_node_debug_close_acceptors(genrpc_node *node, const char *peer, int max)
         return -GENRPC_E_INVAL;
     if (genrpc__on_loop(&node->loop))
         return drop_acceptors(node, peer, max);
-    if (atomic_load(&node->stopping))
+    if (atomic_load(&node->net.stopping))
         return -GENRPC_E_STOPPED;
     drop_arg a = {.node = node, .peer = peer, .max = max};
     genrpc__cmd_init(&a.cmd, drop_cmd);

@@ -1,15 +1,20 @@
 /*
- * node.c - a node's life: configuration, start, stop, module registry and
- * counters.
+ * node.c - a node's life: its configuration (checked, copied, defaults
+ * applied once), the composition of its layers (rpc/node.h) and the order
+ * in which they start and stop.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
 
-#include "internal.h"
+#include "rpc/call.h"
+#include "rpc/events.h"
+#include "rpc/node.h"
+#include "rpc/server.h"
 
 /* call_receive_timeout and sbcast_receive_timeout when 0 (docs/node.md) */
 #define DEFAULT_RECEIVE_TIMEOUT_MS 15000
@@ -67,35 +72,34 @@ static bool
 copy_config(genrpc_node *node, const genrpc_node_config *cfg)
 {
     node->cfg = *cfg;
-    node->name = dup_str(cfg->name);
-    node->cookie = dup_str(cfg->cookie);
-    node->cookie_len = strlen(cfg->cookie);
-    node->listen_host = cfg->listen_host ? dup_str(cfg->listen_host)
+    node->copies.name = dup_str(cfg->name);
+    node->copies.cookie = dup_str(cfg->cookie);
+    node->copies.listen_host = cfg->listen_host ? dup_str(cfg->listen_host)
                                          : dup_str(strchr(cfg->name, '@') + 1);
-    node->module_list = calloc(cfg->n_module_list + 1, sizeof(char *));
-    node->node_addrs = calloc(cfg->n_node_addrs + 1, sizeof(genrpc_node_addr));
-    if (!node->name || !node->cookie || !node->listen_host || !node->module_list ||
-        !node->node_addrs)
+    node->copies.module_list = calloc(cfg->n_module_list + 1, sizeof(char *));
+    node->copies.node_addrs = calloc(cfg->n_node_addrs + 1, sizeof(genrpc_node_addr));
+    if (!node->copies.name || !node->copies.cookie || !node->copies.listen_host || !node->copies.module_list ||
+        !node->copies.node_addrs)
         return false;
     for (size_t i = 0; i < cfg->n_module_list; i++)
-        if (!(node->module_list[i] = strdup(cfg->module_list[i])))
+        if (!(node->copies.module_list[i] = strdup(cfg->module_list[i])))
             return false;
     for (size_t i = 0; i < cfg->n_node_addrs; i++) {
-        node->node_addrs[i] = cfg->node_addrs[i];
-        if (!(node->node_addrs[i].node = strdup(cfg->node_addrs[i].node)))
+        node->copies.node_addrs[i] = cfg->node_addrs[i];
+        if (!(node->copies.node_addrs[i].node = strdup(cfg->node_addrs[i].node)))
             return false;
     }
-    node->cfg.name = node->name;
-    node->cfg.cookie = node->cookie;
-    node->cfg.listen_host = node->listen_host;
-    node->cfg.module_list = (const char *const *)node->module_list;
-    node->cfg.node_addrs = node->node_addrs;
+    node->cfg.name = node->copies.name;
+    node->cfg.cookie = node->copies.cookie;
+    node->cfg.listen_host = node->copies.listen_host;
+    node->cfg.module_list = (const char *const *)node->copies.module_list;
+    node->cfg.node_addrs = node->copies.node_addrs;
     const char **tls[] = {&node->cfg.tls_ca_file, &node->cfg.tls_cert_file,
                           &node->cfg.tls_key_file, &node->cfg.tls_ciphers};
     for (int i = 0; i < 4; i++) {
-        if (*tls[i] && !(node->tls_files[i] = strdup(*tls[i])))
+        if (*tls[i] && !(node->copies.tls_files[i] = strdup(*tls[i])))
             return false;
-        *tls[i] = node->tls_files[i];
+        *tls[i] = node->copies.tls_files[i];
     }
     /* the defaults of 0, once (docs/node.md) */
     if (node->cfg.call_receive_timeout_ms == 0)
@@ -108,26 +112,27 @@ copy_config(genrpc_node *node, const genrpc_node_config *cfg)
 static void
 free_node(genrpc_node *node)
 {
-    free(node->name);
-    if (node->cookie)
-        OPENSSL_cleanse(node->cookie, node->cookie_len); /* not optimised away, as memset may be */
-    free(node->cookie);
-    free(node->listen_host);
-    for (size_t i = 0; node->module_list && i < node->cfg.n_module_list; i++)
-        free(node->module_list[i]);
-    free(node->module_list);
-    for (size_t i = 0; node->node_addrs && i < node->cfg.n_node_addrs; i++)
-        free((char *)node->node_addrs[i].node);
-    free(node->node_addrs);
+    free(node->copies.name);
+    if (node->copies.cookie)
+        OPENSSL_cleanse(node->copies.cookie, strlen(node->copies.cookie)); /* unlike memset, never optimised away */
+    free(node->copies.cookie);
+    free(node->copies.listen_host);
+    for (size_t i = 0; node->copies.module_list && i < node->cfg.n_module_list; i++)
+        free(node->copies.module_list[i]);
+    free(node->copies.module_list);
+    for (size_t i = 0; node->copies.node_addrs && i < node->cfg.n_node_addrs; i++)
+        free((char *)node->copies.node_addrs[i].node);
+    free(node->copies.node_addrs);
     for (int i = 0; i < 4; i++)
-        free(node->tls_files[i]);
-    genrpc__tls_node_free(node);
+        free(node->copies.tls_files[i]);
+    genrpc__net_destroy(&node->net);
     genrpc__registry_destroy(&node->modules);
     genrpc__loop_destroy(&node->loop); /* runs what is still queued (no-op if never made) */
     genrpc__events_free(node);
     genrpc__registry_destroy(&node->handlers);
     genrpc__runner_destroy(&node->runner);
-    pthread_mutex_destroy(&node->conns_mu);
+    pthread_mutex_destroy(&node->mon_mu);
+    pthread_cond_destroy(&node->mon_cond);
     free(node);
 }
 
@@ -145,30 +150,10 @@ static void
 shutdown_cmd(genrpc__cmd *cmd)
 {
     genrpc_node *node = GENRPC__CONTAINER_OF(cmd, genrpc_node, shutdown_cmd);
-    if (node->listen_fd >= 0) {
-        ev_io_stop(node->loop.ev, &node->listen_w);
-        close(node->listen_fd);
-        node->listen_fd = -1;
-    }
-    if (node->tls_listen_fd >= 0) {
-        ev_io_stop(node->loop.ev, &node->tls_listen_w);
-        close(node->tls_listen_fd);
-        node->tls_listen_fd = -1;
-    }
-    for (;;) {
-        pthread_mutex_lock(&node->conns_mu);
-        genrpc__list *l = genrpc__list_first(&node->clients);
-        if (!l)
-            l = genrpc__list_first(&node->acceptors);
-        genrpc__conn *c = l ? GENRPC__CONTAINER_OF(l, genrpc__conn, list_link) : NULL;
-        if (c)
-            genrpc__conn_ref(c);
-        pthread_mutex_unlock(&node->conns_mu);
-        if (!c)
-            break;
-        genrpc__conn_close(c, GENRPC_E_STOPPED, "node %s stopped", node->name);
-        genrpc__conn_unref(c);
-    }
+    char why[GENRPC__NAME_MAX + 32];
+    snprintf(why, sizeof why, "node %s stopped", node->cfg.name);
+    genrpc__listen_close(&node->net);
+    genrpc__conns_close_all(&node->net, GENRPC_E_STOPPED, why);
     genrpc__promises_stop(node);
     genrpc__runner_loop_done(&node->runner);
 }
@@ -185,9 +170,7 @@ genrpc_node_start(const genrpc_node_config *cfg, genrpc_node **out, genrpc_statu
     genrpc_node *node = calloc(1, sizeof *node);
     if (!node)
         return genrpc__fail(st, GENRPC_E_NOMEM, "no memory for the node");
-    pthread_mutex_init(&node->conns_mu, NULL);
-    genrpc__list_init(&node->clients);
-    genrpc__list_init(&node->acceptors);
+    genrpc__net_init(&node->net);
     pthread_mutex_init(&node->mon_mu, NULL);
     pthread_cond_init(&node->mon_cond, NULL);
     genrpc__list_init(&node->monitors);
@@ -196,14 +179,20 @@ genrpc_node_start(const genrpc_node_config *cfg, genrpc_node **out, genrpc_statu
     genrpc__registry_init(&node->handlers);
     genrpc__runner_init(&node->runner, &node->loop);
     genrpc__cmd_init(&node->shutdown_cmd, shutdown_cmd);
-    node->listen_fd = node->tls_listen_fd = -1;
-    node->acceptor_role = &genrpc__acceptor_role;
-    node->acceptor_size = GENRPC__ACCEPTOR_SIZE;
     if (!copy_config(node, cfg)) {
         free_node(node);
         return genrpc__fail(st, GENRPC_E_NOMEM, "no memory for the configuration");
     }
-    if ((rc = genrpc__tls_node_init(node, st)) != GENRPC_OK) {
+    /* net: the configuration, the loop and runner it uses, and what it
+     * hands accepted connections (rpc's acceptor role) */
+    node->net.cfg = &node->cfg;
+    node->net.cookie_len = strlen(node->cfg.cookie);
+    node->net.loop = &node->loop;
+    node->net.runner = &node->runner;
+    node->net.acceptor_role = &genrpc__acceptor_role;
+    node->net.acceptor_size = GENRPC__ACCEPTOR_SIZE;
+    node->net.up = node;
+    if ((rc = genrpc__tls_init(&node->net, st)) != GENRPC_OK) {
         free_node(node);
         return rc;
     }
@@ -212,24 +201,20 @@ genrpc_node_start(const genrpc_node_config *cfg, genrpc_node **out, genrpc_statu
         free_node(node);
         return rc;
     }
-    if ((rc = genrpc__listen(node, st)) != GENRPC_OK) {
+    if ((rc = genrpc__listen(&node->net, st)) != GENRPC_OK) {
         free_node(node);
         return rc;
     }
     int workers = cfg->worker_threads > 0 ? cfg->worker_threads : default_workers();
     genrpc_status why;
     if ((rc = genrpc__runner_start(&node->runner, workers, &why)) != GENRPC_OK) {
-        genrpc__log(&node->cfg, GENRPC_LOG_ERROR, "node %s: %s", node->name, why.message);
+        genrpc__log(&node->cfg, GENRPC_LOG_ERROR, "node %s: %s", node->cfg.name, why.message);
         genrpc__runner_stop_workers(&node->runner);
-        if (node->listen_fd >= 0)
-            close(node->listen_fd);
-        if (node->tls_listen_fd >= 0)
-            close(node->tls_listen_fd);
-        free_node(node);
+        free_node(node); /* closes the listeners too */
         return genrpc__fail(st, rc, "cannot start the node's threads");
     }
     genrpc__log(&node->cfg, GENRPC_LOG_INFO, "node %s started (tcp port %d, tls port %d, %d workers)",
-                node->name, node->port, node->tls_port, workers);
+                node->cfg.name, node->net.port, node->net.tls_port, workers);
     *out = node;
     return genrpc__ok(st);
 }
@@ -241,7 +226,7 @@ genrpc_node_stop(genrpc_node *node)
         return GENRPC_E_INVAL;
     if (genrpc__on_loop(&node->loop) || genrpc__on_worker(&node->runner))
         return GENRPC_E_INVAL;
-    if (atomic_exchange(&node->stopping, true))
+    if (atomic_exchange(&node->net.stopping, true))
         return GENRPC_E_STOPPED;
     /* The loop closes every connection (failing pending calls) and ends;
      * the loop itself stays allocated so that workers still finishing
@@ -250,7 +235,7 @@ genrpc_node_stop(genrpc_node *node)
     genrpc__runner_join_loop(&node->runner);
     genrpc__runner_stop_workers(&node->runner); /* running handlers finish, queued jobs dropped */
     genrpc__loop_destroy(&node->loop); /* what the workers posted meanwhile */
-    genrpc__log(&node->cfg, GENRPC_LOG_INFO, "node %s stopped", node->name);
+    genrpc__log(&node->cfg, GENRPC_LOG_INFO, "node %s stopped", node->cfg.name);
     free_node(node);
     return GENRPC_OK;
 }
@@ -258,33 +243,33 @@ genrpc_node_stop(genrpc_node *node)
 const char *
 genrpc_node_name(const genrpc_node *node)
 {
-    return node->name;
+    return node->cfg.name;
 }
 
 int
 genrpc_node_tcp_port(const genrpc_node *node)
 {
-    return node->port;
+    return node->net.port;
 }
 
 int
 genrpc_node_ssl_port(const genrpc_node *node)
 {
-    return node->tls_port;
+    return node->net.tls_port;
 }
 
 void
 genrpc_node_get_info(genrpc_node *node, genrpc_node_info *out)
 {
-    out->clients = atomic_load(&node->n_clients);
-    out->clients_ready = atomic_load(&node->n_clients_ready);
-    out->acceptors = atomic_load(&node->n_acceptors);
+    out->clients = atomic_load(&node->net.n_clients);
+    out->clients_ready = atomic_load(&node->net.n_clients_ready);
+    out->acceptors = atomic_load(&node->net.n_acceptors);
     out->workers = node->runner.n_workers;
     out->calls_served = atomic_load(&node->calls_served);
     out->casts_dropped = atomic_load(&node->casts_dropped);
     out->late_replies = atomic_load(&node->late_replies);
-    out->auth_failures = atomic_load(&node->auth_failures);
-    out->protocol_errors = atomic_load(&node->protocol_errors);
+    out->auth_failures = atomic_load(&node->net.auth_failures);
+    out->protocol_errors = atomic_load(&node->net.protocol_errors);
     out->reads_paused = atomic_load(&node->reads_paused);
     out->broadcasts_dropped = atomic_load(&node->broadcasts_dropped);
 }

@@ -18,7 +18,7 @@
  * closes: a node that never closes within 10 s is reported as a hang.
  *
  * The node is the one the runtime builds for an accepted socket
- * (loop.c accept_cb) or a dialled one; only internal.h's entry points
+ * (loop.c accept_cb) or a dialled one; only the runtime's own entry points
  * are used, on the loop thread (a command posted with genrpc__loop_post).
  */
 #include <errno.h>
@@ -32,7 +32,10 @@
 #include <unistd.h>
 
 #include "wire/auth.h"
-#include "internal.h"
+#include "net/handshake.h"
+#include "rpc/client.h"
+#include "rpc/node.h"
+#include "rpc/server.h"
 #include "test.genrpc.h"
 
 #define NODE_NAME "fuzz@127.0.0.1"
@@ -222,9 +225,9 @@ attach_cmd(genrpc__cmd *cmd)
     attach *a = GENRPC__CONTAINER_OF(cmd, attach, cmd);
     genrpc_node *node = a->node;
     genrpc__conn *c =
-        a->client ? genrpc__conn_new(node, GENRPC__CLIENT, a->fd, &genrpc__client_role,
+        a->client ? genrpc__conn_new(&node->net, GENRPC__CLIENT, a->fd, &genrpc__client_role,
                                      GENRPC__CLIENT_SIZE)
-                  : genrpc__conn_new(node, GENRPC__ACCEPTOR, a->fd, &genrpc__acceptor_role,
+                  : genrpc__conn_new(&node->net, GENRPC__ACCEPTOR, a->fd, &genrpc__acceptor_role,
                                      GENRPC__ACCEPTOR_SIZE);
     if (!c)
         die("conn_new");
@@ -233,7 +236,7 @@ attach_cmd(genrpc__cmd *cmd)
         genrpc__conn_start_io(c);
         genrpc__handshake_start_client(c);
     } else {
-        genrpc__conns_link(node, &node->acceptors, c);
+        genrpc__conns_link(&node->net, &node->net.acceptors, c);
         genrpc__conn_start_io(c);
         genrpc__handshake_start_acceptor(c);
     }

@@ -17,7 +17,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "net/conn.h"
 #include "net/dialer.h"
 #include "net/handshake.h"
 
@@ -37,13 +37,13 @@ static void arm_write_cmd(genrpc__cmd *cmd);
 static void close_cmd(genrpc__cmd *cmd);
 
 genrpc__conn *
-genrpc__conn_new(genrpc_node *node, genrpc__conn_kind kind, int fd, const genrpc__conn_role *role,
+genrpc__conn_new(genrpc__net *net, genrpc__conn_kind kind, int fd, const genrpc__conn_role *role,
                  size_t size)
 {
     genrpc__conn *c = calloc(1, size);
     if (!c)
         return NULL;
-    c->node = node;
+    c->net = net;
     c->kind = kind;
     c->role = role;
     atomic_init(&c->refs, 1);
@@ -66,9 +66,9 @@ genrpc__conn_new(genrpc_node *node, genrpc__conn_kind kind, int fd, const genrpc
     genrpc__idle_init(c);
     role->init(c);
     if (kind == GENRPC__CLIENT)
-        atomic_fetch_add(&node->n_clients, 1);
+        atomic_fetch_add(&net->n_clients, 1);
     else
-        atomic_fetch_add(&node->n_acceptors, 1);
+        atomic_fetch_add(&net->n_acceptors, 1);
     return c;
 }
 
@@ -111,16 +111,16 @@ genrpc__conn_unref(genrpc__conn *c)
 void
 genrpc__conn_start_io(genrpc__conn *c)
 {
-    GENRPC__ASSERT_ON_LOOP(&c->node->loop);
+    GENRPC__ASSERT_ON_LOOP(c->net->loop);
     ev_io_set(&c->rw, c->fd, EV_READ);
     ev_io_set(&c->ww, c->fd, EV_WRITE);
-    ev_io_start(c->node->loop.ev, &c->rw);
+    ev_io_start(c->net->loop->ev, &c->rw);
 }
 
 void
 genrpc__conn_up(genrpc__conn *c)
 {
-    GENRPC__ASSERT_ON_LOOP(&c->node->loop);
+    GENRPC__ASSERT_ON_LOOP(c->net->loop);
     genrpc__conn_start_io(c);
     if (c->kind == GENRPC__ACCEPTOR)
         genrpc__handshake_start_acceptor(c); /* its timer bounds the TLS handshake too */
@@ -141,9 +141,9 @@ void
 genrpc__conn_pause_reading(genrpc__conn *c, bool pause)
 {
     if (pause)
-        ev_io_stop(c->node->loop.ev, &c->rw);
+        ev_io_stop(c->net->loop->ev, &c->rw);
     else if (atomic_load(&c->state) != GENRPC__CLOSED)
-        ev_io_start(c->node->loop.ev, &c->rw);
+        ev_io_start(c->net->loop->ev, &c->rw);
 }
 
 /* ---- closing ------------------------------------------------------------- */
@@ -151,8 +151,8 @@ genrpc__conn_pause_reading(genrpc__conn *c, bool pause)
 void
 genrpc__conn_close(genrpc__conn *c, int err, const char *fmt, ...)
 {
-    GENRPC__ASSERT_ON_LOOP(&c->node->loop);
-    genrpc_node *node = c->node;
+    GENRPC__ASSERT_ON_LOOP(c->net->loop);
+    genrpc__net *net = c->net;
     pthread_mutex_lock(&c->out_mu);
     genrpc__state was = atomic_load(&c->state);
     if (was == GENRPC__CLOSED) {
@@ -172,27 +172,27 @@ genrpc__conn_close(genrpc__conn *c, int err, const char *fmt, ...)
     vsnprintf(c->close_msg, sizeof c->close_msg, fmt, ap);
     va_end(ap);
     c->close_err = err;
-    genrpc__log(&node->cfg, err == GENRPC_E_CLOSED || err == GENRPC_E_STOPPED ? GENRPC_LOG_DEBUG
+    genrpc__log(net->cfg, err == GENRPC_E_CLOSED || err == GENRPC_E_STOPPED ? GENRPC_LOG_DEBUG
                                                                          : GENRPC_LOG_INFO,
                 "%s %s closed: %s (%s)", c->kind == GENRPC__CLIENT ? "client to" : "acceptor for",
                 c->peer[0] ? c->peer : "?", c->close_msg, genrpc_err_name(err));
 
-    ev_io_stop(node->loop.ev, &c->rw);
-    ev_io_stop(node->loop.ev, &c->ww);
-    ev_timer_stop(node->loop.ev, &c->timer);
-    ev_timer_stop(node->loop.ev, &c->send_timer);
-    ev_timer_stop(node->loop.ev, &c->idle_timer);
+    ev_io_stop(net->loop->ev, &c->rw);
+    ev_io_stop(net->loop->ev, &c->ww);
+    ev_timer_stop(net->loop->ev, &c->timer);
+    ev_timer_stop(net->loop->ev, &c->send_timer);
+    ev_timer_stop(net->loop->ev, &c->idle_timer);
     bool had_io = c->fd >= 0;
     if (c->fd >= 0)
         shutdown(c->fd, SHUT_RDWR);
 
     if (c->kind == GENRPC__CLIENT) {
-        atomic_fetch_sub(&node->n_clients, 1);
+        atomic_fetch_sub(&net->n_clients, 1);
         if (was == GENRPC__READY)
-            atomic_fetch_sub(&node->n_clients_ready, 1);
+            atomic_fetch_sub(&net->n_clients_ready, 1);
     } else {
-        genrpc__conns_unlink(node, c);
-        atomic_fetch_sub(&node->n_acceptors, 1);
+        genrpc__conns_unlink(net, c);
+        atomic_fetch_sub(&net->n_acceptors, 1);
     }
     c->role->closed(c, err, was == GENRPC__READY);
     if (had_io)
@@ -224,7 +224,7 @@ genrpc__conn_close_soon(genrpc__conn *c, int err, const char *fmt, ...)
     vsnprintf(c->close_soon_why, sizeof c->close_soon_why, fmt, ap);
     va_end(ap);
     genrpc__conn_ref(c);
-    genrpc__loop_post(&c->node->loop, &c->close_cmd); /* queued: claimed only once */
+    genrpc__loop_post(c->net->loop, &c->close_cmd); /* queued: claimed only once */
 }
 
 static void
@@ -238,7 +238,7 @@ close_after_write_error(genrpc__conn *c, int err, int sys_errno)
 static size_t
 frame_limit(const genrpc__conn *c)
 {
-    return atomic_load(&c->state) == GENRPC__READY ? c->node->cfg.max_frame_size
+    return atomic_load(&c->state) == GENRPC__READY ? c->net->cfg->max_frame_size
                                                     : GENRPC__PREAUTH_MAX;
 }
 
@@ -292,7 +292,7 @@ dispatch(genrpc__conn *c, const uint8_t *body, size_t len)
         genrpc__conn_active(c);
         c->role->frame(c, c->rchunk, body, len);
     } else if (!genrpc__handshake_frame(c, body, len)) {
-        atomic_fetch_add(&c->node->protocol_errors, 1);
+        atomic_fetch_add(&c->net->protocol_errors, 1);
         genrpc__conn_close(c, GENRPC_E_PROTOCOL, "frame 0x%02x before the handshake", body[0]);
     }
 }
@@ -307,7 +307,7 @@ parse(genrpc__conn *c)
         if (!genrpc__frame_peek(p, have, &body))
             break;
         if (body == 0 || body > frame_limit(c)) {
-            atomic_fetch_add(&c->node->protocol_errors, 1);
+            atomic_fetch_add(&c->net->protocol_errors, 1);
             genrpc__conn_close(c, GENRPC_E_PROTOCOL, "frame of %zu bytes (limit %zu)", body,
                                frame_limit(c));
             return;
@@ -326,14 +326,14 @@ parse(genrpc__conn *c)
 static void
 flush_after_read(genrpc__conn *c)
 {
-    GENRPC__ASSERT_ON_LOOP(&c->node->loop);
+    GENRPC__ASSERT_ON_LOOP(c->net->loop);
     pthread_mutex_lock(&c->out_mu);
     bool again = c->flush_on_readable;
     if (again)
         c->flush_on_readable = c->write_wait = false;
     pthread_mutex_unlock(&c->out_mu);
     if (again) {
-        ev_timer_stop(c->node->loop.ev, &c->send_timer);
+        ev_timer_stop(c->net->loop->ev, &c->send_timer);
         genrpc__conn_flush(c);
     }
 }
@@ -350,7 +350,7 @@ conn_read(genrpc__conn *c)
         size_t room = c->rchunk->cap - c->rend;
         ssize_t n = c->tp->read(c, c->rchunk->data + c->rend, room);
         if (n > 0) {
-            c->node->loop.reads_done++;
+            c->net->loop->reads_done++;
             c->rend += (size_t)n;
             if ((size_t)n == room && c->chunk_size < CHUNK_MAX)
                 c->chunk_size *= 2; /* more was waiting: read bigger */
@@ -362,7 +362,7 @@ conn_read(genrpc__conn *c)
         } else {
             if (n == GENRPC__IO_WANT_WRITE && atomic_load(&c->state) != GENRPC__CLOSED) {
                 c->read_on_writable = true;
-                ev_io_start(c->node->loop.ev, &c->ww);
+                ev_io_start(c->net->loop->ev, &c->ww);
             } else if (n == GENRPC__IO_ERROR) {
                 genrpc__conn_close(c, GENRPC_E_CLOSED, "read: %s", strerror(errno));
             }
@@ -400,7 +400,7 @@ defer_flush(genrpc__conn *c)
     if (genrpc__cmd_queued(&c->flush_cmd))
         return; /* queued already, with its reference: it flushes this frame too (out_mu) */
     genrpc__conn_ref(c);
-    if (!genrpc__runner_defer(&c->node->runner, &c->flush_cmd))
+    if (!genrpc__runner_defer(c->net->runner, &c->flush_cmd))
         genrpc__conn_unref(c); /* queued meanwhile, with its reference */
 }
 
@@ -480,7 +480,7 @@ genrpc__conn_queued_bytes(genrpc__conn *c)
 void
 genrpc__conn_send_ctl(genrpc__conn *c, genrpc__out *out)
 {
-    GENRPC__ASSERT_ON_LOOP(&c->node->loop);
+    GENRPC__ASSERT_ON_LOOP(c->net->loop);
     pthread_mutex_lock(&c->out_mu);
     c->queued_bytes += out->total;
     genrpc__list_push_back(&c->out_q, &out->link);
@@ -492,7 +492,7 @@ genrpc__conn_send_ctl(genrpc__conn *c, genrpc__out *out)
 void
 genrpc__conn_ready(genrpc__conn *c)
 {
-    GENRPC__ASSERT_ON_LOOP(&c->node->loop);
+    GENRPC__ASSERT_ON_LOOP(c->net->loop);
     pthread_mutex_lock(&c->out_mu);
     if (atomic_load(&c->state) == GENRPC__CLOSED) { /* sending AUTH_OK failed */
         pthread_mutex_unlock(&c->out_mu);
@@ -532,21 +532,21 @@ consume(genrpc__conn *c, size_t n)
 static void
 arm_send_timer(genrpc__conn *c)
 {
-    GENRPC__ASSERT_ON_LOOP(&c->node->loop);
-    int64_t ms = c->node->cfg.send_timeout_ms;
+    GENRPC__ASSERT_ON_LOOP(c->net->loop);
+    int64_t ms = c->net->cfg->send_timeout_ms;
     if (ms >= 0 && !ev_is_active(&c->send_timer) && atomic_load(&c->state) != GENRPC__CLOSED) {
         ev_timer_set(&c->send_timer, (double)ms / 1000.0, 0.);
-        ev_timer_start(c->node->loop.ev, &c->send_timer);
+        ev_timer_start(c->net->loop->ev, &c->send_timer);
     }
 }
 
 static void
 arm_write(genrpc__conn *c)
 {
-    GENRPC__ASSERT_ON_LOOP(&c->node->loop);
+    GENRPC__ASSERT_ON_LOOP(c->net->loop);
     if (atomic_load(&c->state) == GENRPC__CLOSED)
         return;
-    ev_io_start(c->node->loop.ev, &c->ww);
+    ev_io_start(c->net->loop->ev, &c->ww);
     arm_send_timer(c);
 }
 
@@ -567,7 +567,7 @@ flush_claim(genrpc__conn *c)
     GENRPC__ASSERT_HELD(&c->out_mu);
     genrpc__state s = atomic_load(&c->state);
     if (c->flushing || c->write_wait || s == GENRPC__CLOSED || s == GENRPC__CONNECTING ||
-        s == GENRPC__TLS_HANDSHAKE || (c->tp->loop_only && !genrpc__on_loop(&c->node->loop)))
+        s == GENRPC__TLS_HANDSHAKE || (c->tp->loop_only && !genrpc__on_loop(c->net->loop)))
         return false;
     c->flushing = true;
     return true;
@@ -643,11 +643,11 @@ flush_claimed(genrpc__conn *c, bool queued_borrowed)
 
     if (sys_err)
         close_after_write_error(c, sys_err == ENOMEM ? GENRPC_E_NOMEM : GENRPC_E_CLOSED, sys_err);
-    else if (wait_writable && genrpc__on_loop(&c->node->loop))
+    else if (wait_writable && genrpc__on_loop(c->net->loop))
         arm_write(c);
     else if (wait_writable) {
         genrpc__conn_ref(c); /* the command's */
-        if (!genrpc__loop_post(&c->node->loop, &c->arm_write_cmd))
+        if (!genrpc__loop_post(c->net->loop, &c->arm_write_cmd))
             genrpc__conn_unref(c); /* queued already, with its reference */
     }
 }
@@ -658,7 +658,7 @@ flush_claimed(genrpc__conn *c, bool queued_borrowed)
 void
 genrpc__conn_flush(genrpc__conn *c)
 {
-    if (c->tp->loop_only && !genrpc__on_loop(&c->node->loop)) {
+    if (c->tp->loop_only && !genrpc__on_loop(c->net->loop)) {
         if (atomic_load(&c->state) != GENRPC__CLOSED) /* else nothing to write, ever */
             defer_flush(c);
         return;
@@ -710,28 +710,100 @@ send_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
     (void)revents;
     genrpc__conn *c = w->data;
     genrpc__conn_close(c, GENRPC_E_SEND_TIMEOUT, "peer read nothing for %lld ms",
-                       (long long)c->node->cfg.send_timeout_ms);
+                       (long long)c->net->cfg->send_timeout_ms);
 }
 
 /* ---- node lists ---------------------------------------------------------- */
 
 void
-genrpc__conns_link(genrpc_node *node, genrpc__list *list, genrpc__conn *c)
+genrpc__conns_link(genrpc__net *net, genrpc__list *list, genrpc__conn *c)
 {
-    pthread_mutex_lock(&node->conns_mu);
+    pthread_mutex_lock(&net->conns_mu);
     genrpc__list_push_front(list, &c->list_link); /* newest first */
     genrpc__conn_ref(c);
-    pthread_mutex_unlock(&node->conns_mu);
+    pthread_mutex_unlock(&net->conns_mu);
 }
 
 void
-genrpc__conns_unlink(genrpc_node *node, genrpc__conn *c)
+genrpc__conns_unlink(genrpc__net *net, genrpc__conn *c)
 {
-    pthread_mutex_lock(&node->conns_mu);
+    pthread_mutex_lock(&net->conns_mu);
     bool linked = genrpc__list_linked(&c->list_link);
     if (linked)
         genrpc__list_remove(&c->list_link);
-    pthread_mutex_unlock(&node->conns_mu);
+    pthread_mutex_unlock(&net->conns_mu);
     if (linked)
         genrpc__conn_unref(c);
+}
+
+void
+genrpc__net_init(genrpc__net *net)
+{
+    net->listen_fd = net->tls_listen_fd = -1;
+    pthread_mutex_init(&net->conns_mu, NULL);
+    genrpc__list_init(&net->clients);
+    genrpc__list_init(&net->acceptors);
+}
+
+void
+genrpc__net_destroy(genrpc__net *net)
+{
+    /* The listeners still open if the node failed to start (the loop never
+     * ran, or is gone: nothing to stop watching). */
+    if (net->listen_fd >= 0)
+        close(net->listen_fd);
+    if (net->tls_listen_fd >= 0)
+        close(net->tls_listen_fd);
+    genrpc__tls_free(net);
+    pthread_mutex_destroy(&net->conns_mu);
+}
+
+/* Loop only (the node's shutdown): closes every connection with err. */
+void
+genrpc__conns_close_all(genrpc__net *net, int err, const char *why)
+{
+    GENRPC__ASSERT_ON_LOOP(net->loop);
+    for (;;) {
+        pthread_mutex_lock(&net->conns_mu);
+        genrpc__list *l = genrpc__list_first(&net->clients);
+        if (!l)
+            l = genrpc__list_first(&net->acceptors);
+        genrpc__conn *c = l ? GENRPC__CONTAINER_OF(l, genrpc__conn, list_link) : NULL;
+        if (c)
+            genrpc__conn_ref(c);
+        pthread_mutex_unlock(&net->conns_mu);
+        if (!c)
+            break;
+        genrpc__conn_close(c, err, "%s", why);
+        genrpc__conn_unref(c);
+    }
+}
+
+/* Loop only: closes up to max (<= 0: all) acceptors, newest first, of
+ * `peer` (NULL: any); returns how many. */
+int
+genrpc__conns_close_acceptors(genrpc__net *net, const char *peer, int max, int err,
+                              const char *why)
+{
+    GENRPC__ASSERT_ON_LOOP(net->loop);
+    int closed = 0;
+    while (max <= 0 || closed < max) {
+        pthread_mutex_lock(&net->conns_mu);
+        genrpc__conn *c = NULL; /* newest first: conns_link prepends */
+        GENRPC__LIST_FOREACH(l, &net->acceptors) {
+            genrpc__conn *a = GENRPC__CONTAINER_OF(l, genrpc__conn, list_link);
+            if (atomic_load(&a->state) != GENRPC__CLOSED && (!peer || strcmp(a->peer, peer) == 0)) {
+                c = a;
+                genrpc__conn_ref(c);
+                break;
+            }
+        }
+        pthread_mutex_unlock(&net->conns_mu);
+        if (!c)
+            break;
+        genrpc__conn_close(c, err, "%s", why);
+        genrpc__conn_unref(c);
+        closed++;
+    }
+    return closed;
 }

@@ -27,6 +27,7 @@
 #include "base/clock.h"
 #include "base/list.h"
 #include "loop/loop.h"
+#include "net/net.h"
 #include "net/transport.h"
 #include "wire/frame.h"
 #include "wire/out.h"
@@ -66,7 +67,7 @@ typedef struct genrpc__conn_role {
 } genrpc__conn_role;
 
 struct genrpc__conn {
-    genrpc_node *node;
+    genrpc__net *net; /* the node's network layer */
     genrpc__conn_kind kind;
     const genrpc__conn_role *role;
     atomic_int refs;
@@ -131,7 +132,7 @@ void genrpc__conn_unref(genrpc__conn *c);
 /* Allocates a conn of `size` bytes (>= sizeof(genrpc__conn): the role's
  * struct, which starts with the conn) in its initial state, and has the
  * role set up its part (refs = 1, owned by the caller). NULL: no memory. */
-genrpc__conn *genrpc__conn_new(genrpc_node *node, genrpc__conn_kind kind, int fd,
+genrpc__conn *genrpc__conn_new(genrpc__net *net, genrpc__conn_kind kind, int fd,
                                const genrpc__conn_role *role, size_t size);
 
 /* Loop only: TCP is up (accepted or connected): start reading, run the
@@ -188,8 +189,14 @@ genrpc__conn_active(genrpc__conn *c)
 void genrpc__idle_init(genrpc__conn *c);  /* conn_new */
 void genrpc__idle_start(genrpc__conn *c); /* loop: the conn became READY */
 
-/* The node's lists of connections (node->conns_mu): each holds a reference. */
-void genrpc__conns_link(genrpc_node *node, genrpc__list *list, genrpc__conn *c);
-void genrpc__conns_unlink(genrpc_node *node, genrpc__conn *c);
+/* The node's lists of connections (net->conns_mu): each holds a reference. */
+void genrpc__conns_link(genrpc__net *net, genrpc__list *list, genrpc__conn *c);
+void genrpc__conns_unlink(genrpc__net *net, genrpc__conn *c);
+/* Loop only (the node's shutdown): closes every connection with err. */
+void genrpc__conns_close_all(genrpc__net *net, int err, const char *why);
+/* Loop only: closes up to max (<= 0: all) acceptors, newest first, of
+ * `peer` (NULL: any), with err; returns how many. */
+int genrpc__conns_close_acceptors(genrpc__net *net, const char *peer, int max, int err,
+                                  const char *why);
 
 #endif /* GENRPC_NET_CONN_H */

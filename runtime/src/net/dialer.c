@@ -9,39 +9,39 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
+#include "net/conn.h"
 #include "net/dialer.h"
 #include "net/handshake.h"
 
 /* driver and port for `name`: discovery callback, then the per-node map,
  * then the defaults. */
 static int
-lookup_port(genrpc_node *node, const char *name, int *port, genrpc_driver *drv,
+lookup_port(genrpc__net *net, const char *name, int *port, genrpc_driver *drv,
             genrpc_status *st)
 {
-    genrpc_driver driver = node->cfg.default_client_driver;
+    genrpc_driver driver = net->cfg->default_client_driver;
     bool found = false;
-    if (node->cfg.discovery) {
-        if (node->cfg.discovery(name, &driver, port, node->cfg.discovery_arg) != 0)
+    if (net->cfg->discovery) {
+        if (net->cfg->discovery(name, &driver, port, net->cfg->discovery_arg) != 0)
             return genrpc__fail(st, GENRPC_E_DISCOVERY, "discovery failed for node %s", name);
         found = true;
     }
-    for (size_t i = 0; !found && i < node->cfg.n_node_addrs; i++) {
-        if (strcmp(node->node_addrs[i].node, name) == 0) {
-            driver = node->node_addrs[i].driver;
-            *port = node->node_addrs[i].port;
+    for (size_t i = 0; !found && i < net->cfg->n_node_addrs; i++) {
+        if (strcmp(net->cfg->node_addrs[i].node, name) == 0) {
+            driver = net->cfg->node_addrs[i].driver;
+            *port = net->cfg->node_addrs[i].port;
             found = true;
         }
     }
     if (!found)
-        *port = driver == GENRPC_DRIVER_TCP ? node->cfg.tcp_client_port
-                                            : node->cfg.ssl_client_port;
+        *port = driver == GENRPC_DRIVER_TCP ? net->cfg->tcp_client_port
+                                            : net->cfg->ssl_client_port;
     if (driver != GENRPC_DRIVER_TCP && driver != GENRPC_DRIVER_TLS)
         return genrpc__fail(st, GENRPC_E_DISCOVERY, "node %s: unknown driver %d", name, driver);
-    if (driver == GENRPC_DRIVER_TLS && !node->tls_ctx)
+    if (driver == GENRPC_DRIVER_TLS && !net->tls_ctx)
         return genrpc__fail(st, GENRPC_E_TLS,
                             "node %s is reached by TLS but node %s has no TLS configuration",
-                            name, node->name);
+                            name, net->cfg->name);
     *drv = driver;
     if (*port <= 0 || *port > 65535)
         return genrpc__fail(st, GENRPC_E_DISCOVERY, "node %s: bad port %d", name, *port);
@@ -49,13 +49,13 @@ lookup_port(genrpc_node *node, const char *name, int *port, genrpc_driver *drv,
 }
 
 int
-genrpc__dial_resolve(genrpc_node *node, const char *name, genrpc__dial_addr *to,
+genrpc__dial_resolve(genrpc__net *net, const char *name, genrpc__dial_addr *to,
                      genrpc_status *st)
 {
     const char *at = strchr(name, '@');
     if (!at || at == name || !at[1])
         return genrpc__fail(st, GENRPC_E_INVAL, "node name '%s' is not name@host", name);
-    int port, rc = lookup_port(node, name, &port, &to->driver, st);
+    int port, rc = lookup_port(net, name, &port, &to->driver, st);
     if (rc != GENRPC_OK)
         return rc;
     char portstr[8];
@@ -79,13 +79,13 @@ static void
 connect_cmd(genrpc__cmd *cmd)
 {
     genrpc__conn *c = GENRPC__CONTAINER_OF(cmd, genrpc__conn, connect_cmd);
-    genrpc_node *node = c->node;
-    GENRPC__ASSERT_ON_LOOP(&node->loop);
+    genrpc__net *net = c->net;
+    GENRPC__ASSERT_ON_LOOP(net->loop);
     if (atomic_load(&c->state) == GENRPC__CLOSED) {
         genrpc__conn_unref(c);
         return;
     }
-    if (atomic_load(&node->stopping) || !node->loop.ev) {
+    if (atomic_load(&net->stopping) || !net->loop->ev) {
         genrpc__conn_close(c, GENRPC_E_STOPPED, "node stopping");
         genrpc__conn_unref(c);
         return;
@@ -97,7 +97,7 @@ connect_cmd(genrpc__cmd *cmd)
         return;
     }
     c->fd = fd; /* the command's reference is now the loop's */
-    genrpc__client_sockopts(node, fd);
+    genrpc__sockopts(net, fd);
     if (connect(fd, (struct sockaddr *)&c->addr, c->addr_len) != 0 && errno != EINPROGRESS) {
         genrpc__conn_close(c, GENRPC_E_CONNECT, "connect: %s", strerror(errno));
         return;
@@ -105,8 +105,8 @@ connect_cmd(genrpc__cmd *cmd)
     /* Writable means connected (or failed): conn.c's write_cb calls
      * genrpc__dial_connected while the state is CONNECTING. */
     ev_io_set(&c->ww, fd, EV_WRITE);
-    ev_io_start(node->loop.ev, &c->ww);
-    genrpc__conn_timer_start(c, node->cfg.connect_timeout_ms);
+    ev_io_start(net->loop->ev, &c->ww);
+    genrpc__conn_timer_start(c, net->cfg->connect_timeout_ms);
 }
 
 void
@@ -118,16 +118,16 @@ genrpc__dial_start(genrpc__conn *c, const genrpc__dial_addr *to)
     c->addr_len = to->len;
     genrpc__cmd_init(&c->connect_cmd, connect_cmd);
     genrpc__conn_ref(c); /* the connect command's; becomes the loop's */
-    genrpc__loop_post(&c->node->loop, &c->connect_cmd); /* posted once per conn */
+    genrpc__loop_post(c->net->loop, &c->connect_cmd); /* posted once per conn */
 }
 
 void
 genrpc__dial_connected(genrpc__conn *c)
 {
-    GENRPC__ASSERT_ON_LOOP(&c->node->loop);
+    GENRPC__ASSERT_ON_LOOP(c->net->loop);
     int err = 0;
     socklen_t len = sizeof err;
-    ev_io_stop(c->node->loop.ev, &c->ww);
+    ev_io_stop(c->net->loop->ev, &c->ww);
     if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
         err = errno;
     if (err) {

@@ -18,7 +18,7 @@ typedef struct genrpc__dial_addr {
 
 /* name@host -> address and transport (discovery callback, the per-node
  * map, the defaults). A host name blocks this thread in the resolver. */
-int genrpc__dial_resolve(genrpc_node *node, const char *name, genrpc__dial_addr *to,
+int genrpc__dial_resolve(genrpc__net *net, const char *name, genrpc__dial_addr *to,
                          genrpc_status *st);
 /* Gives the client connection c its address and transport and has the loop
  * connect it (a posted command: cannot fail); c's state says how it goes,

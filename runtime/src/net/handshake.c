@@ -14,7 +14,8 @@
 #include <string.h>
 
 #include "wire/auth.h"
-#include "internal.h"
+#include "net/conn.h"
+#include "net/handshake.h"
 
 static void
 send_ctl(genrpc__conn *c, const uint8_t *buf, size_t n)
@@ -34,30 +35,30 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
     (void)loop;
     (void)revents;
     genrpc__conn *c = w->data;
-    genrpc_node *node = c->node;
+    genrpc__net *net = c->net;
     genrpc__state s = atomic_load(&c->state);
     if (s == GENRPC__CONNECTING)
         genrpc__conn_close(c, GENRPC_E_CONNECT, "connect timed out after %lld ms",
-                           (long long)node->cfg.connect_timeout_ms);
+                           (long long)net->cfg->connect_timeout_ms);
     else if (s == GENRPC__TLS_HANDSHAKE)
         genrpc__conn_close(c, GENRPC_E_TLS, "TLS handshake not finished within %lld ms",
-                           (long long)node->cfg.authentication_timeout_ms);
+                           (long long)net->cfg->authentication_timeout_ms);
     else
         genrpc__conn_close(c, GENRPC_E_AUTH, "not authenticated within %lld ms",
-                           (long long)node->cfg.authentication_timeout_ms);
+                           (long long)net->cfg->authentication_timeout_ms);
 }
 
 void
 genrpc__conn_timer_start(genrpc__conn *c, int64_t ms)
 {
-    GENRPC__ASSERT_ON_LOOP(&c->node->loop);
-    ev_timer_stop(c->node->loop.ev, &c->timer);
+    GENRPC__ASSERT_ON_LOOP(c->net->loop);
+    ev_timer_stop(c->net->loop->ev, &c->timer);
     if (ms < 0)
         return;
     ev_init(&c->timer, timer_cb);
     c->timer.data = c;
     ev_timer_set(&c->timer, (double)ms / 1000.0, 0.);
-    ev_timer_start(c->node->loop.ev, &c->timer);
+    ev_timer_start(c->net->loop->ev, &c->timer);
 }
 
 /* Acceptor: refuse, tell the client why, close. */
@@ -67,41 +68,41 @@ reject(genrpc__conn *c, uint8_t reason, int err, const char *why)
     uint8_t buf[GENRPC__LEN_PREFIX + 3 + GENRPC__NAME_MAX];
     send_ctl(c, buf, genrpc__encode_reject(buf, sizeof buf, reason, why));
     if (reason == GENRPC__REJ_COOKIE || reason == GENRPC__REJ_CERT)
-        atomic_fetch_add(&c->node->auth_failures, 1);
+        atomic_fetch_add(&c->net->auth_failures, 1);
     else
-        atomic_fetch_add(&c->node->protocol_errors, 1);
+        atomic_fetch_add(&c->net->protocol_errors, 1);
     genrpc__conn_close(c, err, "refused %s: %s", c->peer[0] ? c->peer : "a peer", why);
 }
 
 void
 genrpc__handshake_start_acceptor(genrpc__conn *c)
 {
-    GENRPC__ASSERT_ON_LOOP(&c->node->loop);
+    GENRPC__ASSERT_ON_LOOP(c->net->loop);
     atomic_store(&c->state, GENRPC__WAIT_HELLO);
-    genrpc__conn_timer_start(c, c->node->cfg.authentication_timeout_ms);
+    genrpc__conn_timer_start(c, c->net->cfg->authentication_timeout_ms);
 }
 
 void
 genrpc__handshake_start_client(genrpc__conn *c)
 {
-    GENRPC__ASSERT_ON_LOOP(&c->node->loop);
-    genrpc_node *node = c->node;
+    GENRPC__ASSERT_ON_LOOP(c->net->loop);
+    genrpc__net *net = c->net;
     uint8_t buf[GENRPC__LEN_PREFIX + 64 + 2 * GENRPC__NAME_MAX];
     if (!genrpc__auth_nonce(c->my_nonce)) {
         genrpc__conn_close(c, GENRPC_E_AUTH, "no random bytes for a nonce");
         return;
     }
     genrpc__hello h = {GENRPC__PROTO_VERSION, GENRPC__PROTO_VERSION, c->my_nonce,
-                       {node->name, strlen(node->name)}, {c->peer, strlen(c->peer)}};
+                       {net->cfg->name, strlen(net->cfg->name)}, {c->peer, strlen(c->peer)}};
     atomic_store(&c->state, GENRPC__WAIT_CHALLENGE);
-    genrpc__conn_timer_start(c, node->cfg.authentication_timeout_ms);
+    genrpc__conn_timer_start(c, net->cfg->authentication_timeout_ms);
     send_ctl(c, buf, genrpc__encode_hello(buf, sizeof buf, &h));
 }
 
 static void
 on_hello(genrpc__conn *c, const uint8_t *body, size_t len)
 {
-    genrpc_node *node = c->node;
+    genrpc__net *net = c->net;
     genrpc__hello h;
     if (!genrpc__decode_hello(body, len, &h)) {
         reject(c, GENRPC__REJ_PROTOCOL, GENRPC_E_PROTOCOL, "malformed HELLO");
@@ -118,7 +119,7 @@ on_hello(genrpc__conn *c, const uint8_t *body, size_t len)
         reject(c, GENRPC__REJ_VERSION, GENRPC_E_PROTOCOL, "no common protocol version");
         return;
     }
-    if (!genrpc__str_eq(h.to, node->name)) {
+    if (!genrpc__str_eq(h.to, net->cfg->name)) {
         reject(c, GENRPC__REJ_WRONG_NODE, GENRPC_E_AUTH, "HELLO addressed to another node");
         return;
     }
@@ -128,7 +129,7 @@ on_hello(genrpc__conn *c, const uint8_t *body, size_t len)
         return;
     }
     uint8_t buf[GENRPC__LEN_PREFIX + 64 + GENRPC__NAME_MAX];
-    genrpc__challenge ch = {GENRPC__PROTO_VERSION, c->my_nonce, {node->name, strlen(node->name)}};
+    genrpc__challenge ch = {GENRPC__PROTO_VERSION, c->my_nonce, {net->cfg->name, strlen(net->cfg->name)}};
     atomic_store(&c->state, GENRPC__WAIT_AUTH);
     send_ctl(c, buf, genrpc__encode_challenge(buf, sizeof buf, &ch));
 }
@@ -136,26 +137,26 @@ on_hello(genrpc__conn *c, const uint8_t *body, size_t len)
 static void
 on_auth(genrpc__conn *c, const uint8_t *body, size_t len)
 {
-    genrpc_node *node = c->node;
+    genrpc__net *net = c->net;
     const uint8_t *mac;
     if (!genrpc__decode_mac(body, len, GENRPC__K_AUTH, &mac)) {
         reject(c, GENRPC__REJ_PROTOCOL, GENRPC_E_PROTOCOL, "malformed AUTH");
         return;
     }
-    if (!genrpc__auth_check(node->cookie, node->cookie_len, GENRPC__AUTH_CLIENT, c->peer_nonce,
-                            c->my_nonce, c->peer, strlen(c->peer), node->name,
-                            strlen(node->name), mac)) {
+    if (!genrpc__auth_check(net->cfg->cookie, net->cookie_len, GENRPC__AUTH_CLIENT, c->peer_nonce,
+                            c->my_nonce, c->peer, strlen(c->peer), net->cfg->name,
+                            strlen(net->cfg->name), mac)) {
         reject(c, GENRPC__REJ_COOKIE, GENRPC_E_AUTH, "invalid_cookie");
         return;
     }
     uint8_t proof[GENRPC__MAC_LEN], buf[GENRPC__LEN_PREFIX + 1 + GENRPC__MAC_LEN];
-    genrpc__auth_mac(node->cookie, node->cookie_len, GENRPC__AUTH_SERVER, c->peer_nonce,
-                     c->my_nonce, c->peer, strlen(c->peer), node->name, strlen(node->name),
+    genrpc__auth_mac(net->cfg->cookie, net->cookie_len, GENRPC__AUTH_SERVER, c->peer_nonce,
+                     c->my_nonce, c->peer, strlen(c->peer), net->cfg->name, strlen(net->cfg->name),
                      proof);
     send_ctl(c, buf, genrpc__encode_mac(buf, sizeof buf, GENRPC__K_AUTH_OK, proof));
-    ev_timer_stop(node->loop.ev, &c->timer);
+    ev_timer_stop(net->loop->ev, &c->timer);
     genrpc__conn_ready(c);
-    genrpc__log(&node->cfg, GENRPC_LOG_DEBUG, "acceptor for %s ready", c->peer);
+    genrpc__log(net->cfg, GENRPC_LOG_DEBUG, "acceptor for %s ready", c->peer);
 }
 
 /* Client: a REJECT instead of the expected frame. */
@@ -180,7 +181,7 @@ on_reject(genrpc__conn *c, const uint8_t *body, size_t len)
 static void
 on_challenge(genrpc__conn *c, const uint8_t *body, size_t len)
 {
-    genrpc_node *node = c->node;
+    genrpc__net *net = c->net;
     genrpc__challenge ch;
     if (on_reject(c, body, len))
         return;
@@ -195,8 +196,8 @@ on_challenge(genrpc__conn *c, const uint8_t *body, size_t len)
     }
     memcpy(c->peer_nonce, ch.nonce, GENRPC__NONCE_LEN);
     uint8_t mac[GENRPC__MAC_LEN], buf[GENRPC__LEN_PREFIX + 1 + GENRPC__MAC_LEN];
-    genrpc__auth_mac(node->cookie, node->cookie_len, GENRPC__AUTH_CLIENT, c->my_nonce,
-                     c->peer_nonce, node->name, strlen(node->name), c->peer, strlen(c->peer),
+    genrpc__auth_mac(net->cfg->cookie, net->cookie_len, GENRPC__AUTH_CLIENT, c->my_nonce,
+                     c->peer_nonce, net->cfg->name, strlen(net->cfg->name), c->peer, strlen(c->peer),
                      mac);
     atomic_store(&c->state, GENRPC__WAIT_AUTH_OK);
     send_ctl(c, buf, genrpc__encode_mac(buf, sizeof buf, GENRPC__K_AUTH, mac));
@@ -205,7 +206,7 @@ on_challenge(genrpc__conn *c, const uint8_t *body, size_t len)
 static void
 on_auth_ok(genrpc__conn *c, const uint8_t *body, size_t len)
 {
-    genrpc_node *node = c->node;
+    genrpc__net *net = c->net;
     const uint8_t *mac;
     if (on_reject(c, body, len))
         return;
@@ -213,22 +214,22 @@ on_auth_ok(genrpc__conn *c, const uint8_t *body, size_t len)
         genrpc__conn_close(c, GENRPC_E_PROTOCOL, "malformed AUTH_OK");
         return;
     }
-    if (!genrpc__auth_check(node->cookie, node->cookie_len, GENRPC__AUTH_SERVER, c->my_nonce,
-                            c->peer_nonce, node->name, strlen(node->name), c->peer,
+    if (!genrpc__auth_check(net->cfg->cookie, net->cookie_len, GENRPC__AUTH_SERVER, c->my_nonce,
+                            c->peer_nonce, net->cfg->name, strlen(net->cfg->name), c->peer,
                             strlen(c->peer), mac)) {
         genrpc__conn_close(c, GENRPC_E_AUTH, "server %s could not prove the cookie", c->peer);
         return;
     }
-    ev_timer_stop(node->loop.ev, &c->timer);
-    atomic_fetch_add(&node->n_clients_ready, 1);
+    ev_timer_stop(net->loop->ev, &c->timer);
+    atomic_fetch_add(&net->n_clients_ready, 1);
     genrpc__conn_ready(c);
-    genrpc__log(&node->cfg, GENRPC_LOG_DEBUG, "client to %s ready", c->peer);
+    genrpc__log(net->cfg, GENRPC_LOG_DEBUG, "client to %s ready", c->peer);
 }
 
 bool
 genrpc__handshake_frame(genrpc__conn *c, const uint8_t *body, size_t len)
 {
-    GENRPC__ASSERT_ON_LOOP(&c->node->loop);
+    GENRPC__ASSERT_ON_LOOP(c->net->loop);
     switch (atomic_load(&c->state)) {
     case GENRPC__WAIT_HELLO:
         on_hello(c, body, len);

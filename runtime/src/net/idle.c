@@ -9,15 +9,15 @@
  * with calls waiting for replies, an acceptor with requests queued or
  * running, or unsent output) is not idle.
  */
-#include "internal.h"
+#include "net/conn.h"
 
 static void idle_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
 void
 genrpc__idle_init(genrpc__conn *c)
 {
-    int64_t ms = c->kind == GENRPC__CLIENT ? c->node->cfg.client_inactivity_timeout_ms
-                                           : c->node->cfg.server_inactivity_timeout_ms;
+    int64_t ms = c->kind == GENRPC__CLIENT ? c->net->cfg->client_inactivity_timeout_ms
+                                           : c->net->cfg->server_inactivity_timeout_ms;
     c->idle_ms = ms > 0 ? ms : 0; /* GENRPC_INFINITY (or 0): none */
     ev_init(&c->idle_timer, idle_cb);
     c->idle_timer.data = c;
@@ -28,13 +28,13 @@ idle_arm(genrpc__conn *c, int64_t ms)
 {
     /* +1 ms: the coarse clock may lag the loop's by up to its resolution */
     ev_timer_set(&c->idle_timer, (double)(ms + 1) / 1000.0, 0.);
-    ev_timer_start(c->node->loop.ev, &c->idle_timer);
+    ev_timer_start(c->net->loop->ev, &c->idle_timer);
 }
 
 void
 genrpc__idle_start(genrpc__conn *c)
 {
-    GENRPC__ASSERT_ON_LOOP(&c->node->loop);
+    GENRPC__ASSERT_ON_LOOP(c->net->loop);
     if (!c->idle_ms || atomic_load(&c->state) == GENRPC__CLOSED)
         return;
     atomic_store_explicit(&c->last_active_ms, genrpc__coarse_ms(), memory_order_relaxed);
@@ -46,7 +46,7 @@ genrpc__idle_start(genrpc__conn *c)
 static bool
 busy(genrpc__conn *c)
 {
-    GENRPC__ASSERT_ON_LOOP(&c->node->loop);
+    GENRPC__ASSERT_ON_LOOP(c->net->loop);
     pthread_mutex_lock(&c->out_mu);
     bool out = !genrpc__list_empty(&c->out_q) || !genrpc__list_empty(&c->held_q);
     pthread_mutex_unlock(&c->out_mu);

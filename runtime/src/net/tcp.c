@@ -7,7 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "net/conn.h"
 
 static ssize_t
 tcp_read(genrpc__conn *c, void *buf, size_t len)

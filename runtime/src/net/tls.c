@@ -29,7 +29,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include "internal.h"
+#include "net/conn.h"
+#include "net/handshake.h"
 
 /* TLS 1.2 suites: forward-secret key exchange, authenticated encryption. */
 #define DEFAULT_CIPHERS                                                                     \
@@ -61,10 +62,10 @@ ctx_fail(genrpc_status *st, SSL_CTX *ctx, const char *what, const char *file)
 }
 
 int
-genrpc__tls_node_init(genrpc_node *node, genrpc_status *st)
+genrpc__tls_init(genrpc__net *net, genrpc_status *st)
 {
-    const genrpc_node_config *cfg = &node->cfg;
-    node->tls_ctx = NULL;
+    const genrpc_node_config *cfg = net->cfg;
+    net->tls_ctx = NULL;
     int given = !!cfg->tls_ca_file + !!cfg->tls_cert_file + !!cfg->tls_key_file;
     if (given == 0 && cfg->ssl_server_port == GENRPC_PORT_DISABLED)
         return GENRPC_OK; /* no TLS; dialling a TLS node fails with E_TLS */
@@ -103,15 +104,15 @@ genrpc__tls_node_init(genrpc_node *node, genrpc_status *st)
         return ctx_fail(st, ctx, "cannot load the CA file", cfg->tls_ca_file);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
     SSL_CTX_set_verify_depth(ctx, cfg->tls_verify_depth > 0 ? cfg->tls_verify_depth : 99);
-    node->tls_ctx = ctx;
+    net->tls_ctx = ctx;
     return GENRPC_OK;
 }
 
 void
-genrpc__tls_node_free(genrpc_node *node)
+genrpc__tls_free(genrpc__net *net)
 {
-    SSL_CTX_free(node->tls_ctx);
-    node->tls_ctx = NULL;
+    SSL_CTX_free(net->tls_ctx);
+    net->tls_ctx = NULL;
 }
 
 /* ---- names --------------------------------------------------------------- */
@@ -287,7 +288,7 @@ fail(genrpc__conn *c, const char *what, int ssl_err, bool soon)
     describe(t->ssl, ssl_err, sys_err, why, sizeof why);
     ERR_clear_error();
     if (c->kind == GENRPC__ACCEPTOR && atomic_load(&c->state) != GENRPC__READY)
-        atomic_fetch_add(&c->node->auth_failures, 1); /* a peer we did not let in */
+        atomic_fetch_add(&c->net->auth_failures, 1); /* a peer we did not let in */
     char who[INET6_ADDRSTRLEN + 32];
     void (*close_fn)(genrpc__conn *, int, const char *, ...) =
         soon ? genrpc__conn_close_soon : genrpc__conn_close;
@@ -301,7 +302,7 @@ static void
 handshake_step(genrpc__conn *c)
 {
     tls_conn *t = c->tp_state;
-    struct ev_loop *loop = c->node->loop.ev;
+    struct ev_loop *loop = c->net->loop->ev;
     ERR_clear_error();
     errno = 0;
     int r = SSL_do_handshake(t->ssl);
@@ -321,9 +322,9 @@ handshake_step(genrpc__conn *c)
         genrpc__conn_close(c, GENRPC_E_TLS, "TLS handshake to %s: %s", c->peer, why);
         return;
     }
-    if (GENRPC__LOG_ON(&c->node->cfg, GENRPC_LOG_DEBUG)) {
+    if (GENRPC__LOG_ON(c->net->cfg, GENRPC_LOG_DEBUG)) {
         char who[INET6_ADDRSTRLEN + 32];
-        genrpc__log(&c->node->cfg, GENRPC_LOG_DEBUG, "TLS %s %s: %s, %s",
+        genrpc__log(c->net->cfg, GENRPC_LOG_DEBUG, "TLS %s %s: %s, %s",
                     c->kind == GENRPC__CLIENT ? "to" : "from", peer_label(c, who, sizeof who),
                     SSL_get_version(t->ssl), SSL_get_cipher_name(t->ssl));
     }
@@ -345,20 +346,20 @@ static bool
 tls_start(genrpc__conn *c)
 {
     tls_conn *t = malloc(sizeof *t);
-    SSL *ssl = t && c->node->tls_ctx ? SSL_new(c->node->tls_ctx) : NULL;
+    SSL *ssl = t && c->net->tls_ctx ? SSL_new(c->net->tls_ctx) : NULL;
     if (!ssl || SSL_set_fd(ssl, c->fd) != 1) {
         SSL_free(ssl);
         free(t);
         ERR_clear_error();
         genrpc__conn_close(c, GENRPC_E_TLS, "cannot start TLS (%s)",
-                           c->node->tls_ctx ? "out of memory" : "no TLS configuration");
+                           c->net->tls_ctx ? "out of memory" : "no TLS configuration");
         return false;
     }
     t->ssl = ssl;
     c->tp_state = t;
     if (c->kind == GENRPC__CLIENT) {
         SSL_set_connect_state(ssl);
-        genrpc__conn_timer_start(c, c->node->cfg.authentication_timeout_ms);
+        genrpc__conn_timer_start(c, c->net->cfg->authentication_timeout_ms);
     } else {
         SSL_set_accept_state(ssl);
     }
@@ -390,7 +391,7 @@ tls_read(genrpc__conn *c, void *buf, size_t len)
         if (e == SSL_ERROR_WANT_READ)
             return got ? (ssize_t)got : GENRPC__IO_WANT_READ;
         if (got) { /* deliver these first; the next read reports the rest */
-            ev_feed_event(c->node->loop.ev, &c->rw, EV_READ);
+            ev_feed_event(c->net->loop->ev, &c->rw, EV_READ);
             return (ssize_t)got;
         }
         if (e == SSL_ERROR_WANT_WRITE)
@@ -403,7 +404,7 @@ tls_read(genrpc__conn *c, void *buf, size_t len)
         return GENRPC__IO_CLOSED;
     }
     if (SSL_has_pending(t->ssl))
-        ev_feed_event(c->node->loop.ev, &c->rw, EV_READ);
+        ev_feed_event(c->net->loop->ev, &c->rw, EV_READ);
     return (ssize_t)got;
 }
 

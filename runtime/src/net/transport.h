@@ -56,10 +56,6 @@ typedef struct genrpc__transport {
 extern const genrpc__transport genrpc__tcp_transport;
 extern const genrpc__transport genrpc__tls_transport;
 
-/* TLS configuration of a node (tls.c): an SSL_CTX shared by its client and
- * acceptor connections. Both return GENRPC_OK or fill st. */
-int genrpc__tls_node_init(genrpc_node *node, genrpc_status *st);
-void genrpc__tls_node_free(genrpc_node *node);
 
 /* Loop: the transport's handshake is done (tls.c), the genrpc handshake
  * starts (conn.c). */

@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "rpc/node.h"
+#include "rpc/call.h"
+#include "rpc/client.h"
 #include "rpc/fanout.h"
 
 /* ---- sending ------------------------------------------------------------- */

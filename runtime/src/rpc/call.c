@@ -11,7 +11,10 @@
 
 #include "base/arena.h"
 #include "wire/decode.h"
-#include "internal.h"
+#include "rpc/node.h"
+#include "rpc/call.h"
+#include "rpc/client.h"
+#include "rpc/pending.h"
 
 /* Unsent bytes on one connection past which casts fail with OVERLOAD. */
 #define CAST_QUEUE_MAX ((size_t)64 << 20)
@@ -74,7 +77,7 @@ expiry_start(genrpc_promise *pr)
     int64_t ms = node->cfg.async_call_inactivity_timeout_ms;
     /* stopping: genrpc__promises_stop may have run already, and a timer
      * started now would never be stopped (nor the promise freed) */
-    if (ms < 0 || pr->claimed || !genrpc__on_loop(&node->loop) || atomic_load(&node->stopping))
+    if (ms < 0 || pr->claimed || !genrpc__on_loop(&node->loop) || atomic_load(&node->net.stopping))
         return;
     atomic_fetch_add(&pr->refs, 1); /* the timer's */
     ev_timer_init(&pr->expiry, expiry_cb, (double)ms / 1000.0, 0.);
@@ -626,7 +629,7 @@ cb_start_on_loop(genrpc_node *node, genrpc__pending *p, bool deferred)
     GENRPC__ASSERT_ON_LOOP(&node->loop);
     genrpc__out *out = p->start_out;
     p->start_out = NULL;
-    int rc = atomic_load(&node->stopping) ? GENRPC_E_STOPPED
+    int rc = atomic_load(&node->net.stopping) ? GENRPC_E_STOPPED
                                           : genrpc__pending_insert(p->conn, p);
     if (rc != GENRPC_OK) {
         genrpc__conn *c = p->conn;

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
 #include "net/dialer.h"
+#include "rpc/node.h"
 #include "rpc/client.h"
 #include "rpc/events.h"
 #include "rpc/fanout.h"
@@ -38,8 +38,8 @@ key_hash(const void *key, size_t len)
 static genrpc__conn *
 find_client(genrpc_node *node, const char *name, bool has_key, uint64_t hash)
 {
-    GENRPC__ASSERT_HELD(&node->conns_mu);
-    GENRPC__LIST_FOREACH(l, &node->clients) {
+    GENRPC__ASSERT_HELD(&node->net.conns_mu);
+    GENRPC__LIST_FOREACH(l, &node->net.clients) {
         genrpc__conn *c = GENRPC__CONTAINER_OF(l, genrpc__conn, list_link);
         const genrpc__client *cl = genrpc__client_of(c);
         if (cl->has_key == has_key && cl->key_hash == hash && strcmp(c->peer, name) == 0 &&
@@ -53,40 +53,40 @@ int
 genrpc__client_get(genrpc_node *node, genrpc_target t, genrpc__conn **out, genrpc_status *st)
 {
     *out = NULL;
-    if (atomic_load(&node->stopping))
-        return genrpc__fail(st, GENRPC_E_STOPPED, "node %s is stopping", node->name);
+    if (atomic_load(&node->net.stopping))
+        return genrpc__fail(st, GENRPC_E_STOPPED, "node %s is stopping", node->cfg.name);
     if (!genrpc__target_ok(&t) || strlen(t.node) > GENRPC__NAME_MAX)
         return genrpc__fail(st, GENRPC_E_INVAL, "bad target");
     bool has_key = t.key != NULL;
     uint64_t hash = has_key ? key_hash(t.key, t.key_len) : 0;
 
-    pthread_mutex_lock(&node->conns_mu);
+    pthread_mutex_lock(&node->net.conns_mu);
     genrpc__conn *c = find_client(node, t.node, has_key, hash);
     if (c)
         genrpc__conn_ref(c);
-    pthread_mutex_unlock(&node->conns_mu);
+    pthread_mutex_unlock(&node->net.conns_mu);
     if (c) {
         *out = c;
         return GENRPC_OK;
     }
 
     genrpc__dial_addr addr;
-    int rc = genrpc__dial_resolve(node, t.node, &addr, st);
+    int rc = genrpc__dial_resolve(&node->net, t.node, &addr, st);
     if (rc != GENRPC_OK)
         return rc;
 
-    pthread_mutex_lock(&node->conns_mu);
+    pthread_mutex_lock(&node->net.conns_mu);
     c = find_client(node, t.node, has_key, hash); /* another thread was quicker */
     if (c) {
         genrpc__conn_ref(c);
-        pthread_mutex_unlock(&node->conns_mu);
+        pthread_mutex_unlock(&node->net.conns_mu);
         *out = c;
         return GENRPC_OK;
     }
     /* its reference is the caller's */
-    c = genrpc__conn_new(node, GENRPC__CLIENT, -1, &genrpc__client_role, GENRPC__CLIENT_SIZE);
+    c = genrpc__conn_new(&node->net, GENRPC__CLIENT, -1, &genrpc__client_role, GENRPC__CLIENT_SIZE);
     if (!c) {
-        pthread_mutex_unlock(&node->conns_mu);
+        pthread_mutex_unlock(&node->net.conns_mu);
         return genrpc__fail(st, GENRPC_E_NOMEM, "no memory for a client");
     }
     genrpc__client *cl = genrpc__client_of(c);
@@ -94,9 +94,9 @@ genrpc__client_get(genrpc_node *node, genrpc_target t, genrpc__conn **out, genrp
     cl->has_key = has_key;
     cl->key_hash = hash;
     /* link under the lock we hold: same as genrpc__conns_link */
-    genrpc__list_push_front(&node->clients, &c->list_link);
+    genrpc__list_push_front(&node->net.clients, &c->list_link);
     genrpc__conn_ref(c); /* the map's */
-    pthread_mutex_unlock(&node->conns_mu);
+    pthread_mutex_unlock(&node->net.conns_mu);
 
     genrpc__dial_start(c, &addr);
     *out = c;
@@ -106,7 +106,7 @@ genrpc__client_get(genrpc_node *node, genrpc_target t, genrpc__conn **out, genrp
 static void
 client_forget(genrpc__conn *c)
 {
-    genrpc__conns_unlink(c->node, c);
+    genrpc__conns_unlink(c->net, c);
 }
 
 /* fn runs under conns_mu: its only callers (fanout.c) collect names, and
@@ -114,13 +114,13 @@ client_forget(genrpc__conn *c)
 void
 genrpc__clients_each_ready(genrpc_node *node, void (*fn)(const char *peer, void *arg), void *arg)
 {
-    pthread_mutex_lock(&node->conns_mu);
-    GENRPC__LIST_FOREACH(l, &node->clients) {
+    pthread_mutex_lock(&node->net.conns_mu);
+    GENRPC__LIST_FOREACH(l, &node->net.clients) {
         genrpc__conn *c = GENRPC__CONTAINER_OF(l, genrpc__conn, list_link);
         if (atomic_load(&c->state) == GENRPC__READY)
             fn(c->peer, arg);
     }
-    pthread_mutex_unlock(&node->conns_mu);
+    pthread_mutex_unlock(&node->net.conns_mu);
 }
 
 /* ---- replies ------------------------------------------------------------- */
@@ -141,13 +141,13 @@ on_reply(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len)
     const uint8_t *payload;
     size_t plen;
     if (!genrpc__decode_reply(body, len, &id, &payload, &plen)) {
-        atomic_fetch_add(&c->node->protocol_errors, 1);
+        atomic_fetch_add(&c->net->protocol_errors, 1);
         genrpc__conn_close(c, GENRPC_E_PROTOCOL, "malformed REPLY");
         return;
     }
     genrpc__pending *p = genrpc__pending_take(c, id);
     if (!p) {
-        atomic_fetch_add(&c->node->late_replies, 1);
+        atomic_fetch_add(&genrpc__node_of(c)->late_replies, 1);
         return;
     }
     genrpc__chunk_ref(chunk);
@@ -163,13 +163,13 @@ on_error(genrpc__conn *c, const uint8_t *body, size_t len)
 {
     genrpc__error_body e;
     if (!genrpc__decode_error(body, len, &e) || !remote_error_ok(e.err)) {
-        atomic_fetch_add(&c->node->protocol_errors, 1);
+        atomic_fetch_add(&c->net->protocol_errors, 1);
         genrpc__conn_close(c, GENRPC_E_PROTOCOL, "malformed ERROR");
         return;
     }
     genrpc__pending *p = genrpc__pending_take(c, e.req_id);
     if (!p) {
-        atomic_fetch_add(&c->node->late_replies, 1);
+        atomic_fetch_add(&genrpc__node_of(c)->late_replies, 1);
         return;
     }
     genrpc__fail(&p->status, e.err, "%.*s", (int)e.message.len, e.message.p);
@@ -180,7 +180,7 @@ on_error(genrpc__conn *c, const uint8_t *body, size_t len)
 static void
 client_frame(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len)
 {
-    GENRPC__ASSERT_ON_LOOP(&c->node->loop);
+    GENRPC__ASSERT_ON_LOOP(c->net->loop);
     switch (body[0]) {
     case GENRPC__K_REPLY:
         on_reply(c, chunk, body, len);
@@ -189,7 +189,7 @@ client_frame(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t 
         on_error(c, body, len);
         break;
     default:
-        atomic_fetch_add(&c->node->protocol_errors, 1);
+        atomic_fetch_add(&c->net->protocol_errors, 1);
         genrpc__conn_close(c, GENRPC_E_PROTOCOL, "unexpected frame kind 0x%02x", body[0]);
     }
 }

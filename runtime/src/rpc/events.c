@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "rpc/node.h"
+#include "rpc/events.h"
 
 struct genrpc__monitor {
     genrpc__list link; /* node->monitors (mon_mu) */
@@ -70,13 +71,13 @@ deliver(genrpc_node *node, const char *peer, genrpc_node_event ev)
 static bool
 counts(const genrpc__conn *c)
 {
-    return c->peer[0] && strcmp(c->peer, c->node->name) != 0;
+    return c->peer[0] && strcmp(c->peer, genrpc__node_of(c)->cfg.name) != 0;
 }
 
 void
 genrpc__events_conn_up(genrpc__conn *c)
 {
-    genrpc_node *node = c->node;
+    genrpc_node *node = genrpc__node_of(c);
     GENRPC__ASSERT_ON_LOOP(&node->loop);
     if (!counts(c))
         return;
@@ -107,7 +108,7 @@ genrpc__events_conn_up(genrpc__conn *c)
 void
 genrpc__events_conn_down(genrpc__conn *c)
 {
-    genrpc_node *node = c->node;
+    genrpc_node *node = genrpc__node_of(c);
     GENRPC__ASSERT_ON_LOOP(&node->loop);
     if (!counts(c))
         return;
@@ -142,7 +143,7 @@ prime_cmd(genrpc__cmd *cmd)
         return;
     }
     m->primed = true;
-    for (size_t i = 0; i < node->n_peers_up && !atomic_load(&node->stopping) && !m->removed;
+    for (size_t i = 0; i < node->n_peers_up && !atomic_load(&node->net.stopping) && !m->removed;
          i++) {
         char name[GENRPC__NAME_MAX + 1]; /* peers_up may change during the call */
         strcpy(name, node->peers_up[i].name);
@@ -158,8 +159,8 @@ genrpc_node_monitor(genrpc_node *node, genrpc_node_event_cb cb, void *user, genr
         return genrpc__fail(st, GENRPC_E_INVAL, "node and callback are required");
     if (genrpc__on_loop(&node->loop))
         return genrpc__fail(st, GENRPC_E_INVAL, "cannot subscribe from the node's event loop");
-    if (atomic_load(&node->stopping))
-        return genrpc__fail(st, GENRPC_E_STOPPED, "node %s is stopping", node->name);
+    if (atomic_load(&node->net.stopping))
+        return genrpc__fail(st, GENRPC_E_STOPPED, "node %s is stopping", node->cfg.name);
     struct genrpc__monitor *m = calloc(1, sizeof *m);
     if (!m)
         return genrpc__fail(st, GENRPC_E_NOMEM, "no memory for a subscription");

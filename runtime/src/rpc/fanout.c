@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "rpc/node.h"
+#include "rpc/call.h"
+#include "rpc/client.h"
 #include "rpc/fanout.h"
 
 /* ---- connected nodes ----------------------------------------------------- */
@@ -57,7 +59,7 @@ collect_nodes(genrpc_node *node, name_set *s, genrpc_status *st)
     memset(s, 0, sizeof *s);
     if (!node)
         return genrpc__fail(st, GENRPC_E_INVAL, "node is NULL");
-    s->self = node->name;
+    s->self = node->cfg.name;
     genrpc__clients_each_ready(node, name_set_add, s);
     if (s->oom) {
         free(s->names);
@@ -122,13 +124,13 @@ genrpc_cluster_targets(genrpc_node *node, genrpc_target **targets, size_t *n, ge
     if (rc != GENRPC_OK)
         return rc;
     size_t count = s.n + 1;
-    genrpc_target *out = malloc(count * sizeof *out + strlen(node->name) + 1 + s.bytes);
+    genrpc_target *out = malloc(count * sizeof *out + strlen(node->cfg.name) + 1 + s.bytes);
     if (!out) {
         free(s.names);
         return genrpc__fail(st, GENRPC_E_NOMEM, "no memory for the target list");
     }
     char *strings = (char *)(out + count);
-    out[0] = genrpc_node_target(pack_name(&strings, node->name));
+    out[0] = genrpc_node_target(pack_name(&strings, node->cfg.name));
     for (size_t i = 0; i < s.n; i++)
         out[i + 1] = genrpc_node_target(pack_name(&strings, s.names[i]));
     free(s.names);

@@ -11,7 +11,9 @@
 
 #include "base/arena.h"
 #include "wire/decode.h"
-#include "internal.h"
+#include "rpc/node.h"
+#include "rpc/registry.h"
+#include "rpc/server.h"
 
 /* ---- handler context ----------------------------------------------------- */
 
@@ -165,7 +167,7 @@ static void
 send_reply(genrpc__server_job *job, const ProtobufCMessage *reply, genrpc__arena *a)
 {
     genrpc__conn *c = job->conn;
-    genrpc_node *node = c->node;
+    genrpc_node *node = genrpc__node_of(c);
     size_t size = protobuf_c_message_get_packed_size(reply);
     size_t total = GENRPC__LEN_PREFIX + GENRPC__REPLY_HDR_SIZE + size;
     if (total - GENRPC__LEN_PREFIX > node->cfg.max_frame_size) {
@@ -189,11 +191,11 @@ void
 genrpc__answer_failure(genrpc__server_job *job, genrpc_status *st)
 {
     if (job->is_cast) {
-        atomic_fetch_add(&job->conn->node->casts_dropped, 1);
-        genrpc__log(&job->conn->node->cfg, GENRPC_LOG_DEBUG, "cast from %s dropped: %s",
+        atomic_fetch_add(&genrpc__node_of(job->conn)->casts_dropped, 1);
+        genrpc__log(&genrpc__node_of(job->conn)->cfg, GENRPC_LOG_DEBUG, "cast from %s dropped: %s",
                     job->conn->peer, st->message);
     } else {
-        genrpc__send_error(job->conn, job->req_id, st, reply_flush_mode(job->conn->node));
+        genrpc__send_error(job->conn, job->req_id, st, reply_flush_mode(genrpc__node_of(job->conn)));
     }
 }
 
@@ -204,9 +206,9 @@ genrpc__server_job_free(genrpc__server_job *job)
 {
     genrpc__slice_release(&job->payload);
     if (job->reg)
-        genrpc__reg_unref(job->conn->node, job->reg);
+        genrpc__reg_unref(genrpc__node_of(job->conn), job->reg);
     if (job->handler)
-        genrpc__handler_unref(job->conn->node, job->handler);
+        genrpc__handler_unref(genrpc__node_of(job->conn), job->handler);
     genrpc__conn_unref(job->conn);
     free(job);
 }
@@ -215,7 +217,7 @@ void
 genrpc__server_run_job(genrpc__job *base)
 {
     genrpc__server_job *job = GENRPC__CONTAINER_OF(base, genrpc__server_job, job);
-    genrpc_node *node = job->conn->node;
+    genrpc_node *node = genrpc__node_of(job->conn);
     const genrpc_function_desc *fn = job->fn;
     genrpc__arena a;
     GENRPC__ARENA_INIT(&a);

@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "rpc/node.h"
+#include "rpc/registry.h"
 
 #define HANDLER_OF(e) GENRPC__CONTAINER_OF(e, genrpc__handler, e)
 

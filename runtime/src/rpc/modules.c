@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "rpc/node.h"
+#include "rpc/policy.h"
+#include "rpc/registry.h"
 
 static bool
 valid_module(const genrpc_module_desc *m)
@@ -80,15 +82,15 @@ genrpc__resolve(genrpc_node *node, const genrpc__request_hdr *h, genrpc__reg **r
     if (!genrpc__policy_allows(node->cfg.module_control, node->cfg.module_list,
                                node->cfg.n_module_list, m.p, m.len))
         return genrpc__fail(st, GENRPC_E_UNAUTHORIZED, "module %.*s is not allowed on node %s",
-                            (int)m.len, m.p, node->name);
+                            (int)m.len, m.p, node->cfg.name);
     genrpc__regentry *e = genrpc__registry_lookup(&node->modules, m, h->version);
     genrpc__reg *best = e ? GENRPC__CONTAINER_OF(e, genrpc__reg, e) : NULL;
     if (!best && h->version)
         return genrpc__fail(st, GENRPC_E_INCOMPATIBLE, "node %s does not serve %.*s version %u",
-                            node->name, (int)m.len, m.p, h->version);
+                            node->cfg.name, (int)m.len, m.p, h->version);
     if (!best)
         return genrpc__fail(st, GENRPC_E_UNDEF, "undefined module %.*s on node %s", (int)m.len,
-                            m.p, node->name);
+                            m.p, node->cfg.name);
 
     const genrpc_function_desc *found = NULL;
     for (size_t i = 0; i < best->desc->n_functions && !found; i++)
@@ -97,10 +99,10 @@ genrpc__resolve(genrpc_node *node, const genrpc__request_hdr *h, genrpc__reg **r
     int err = GENRPC_OK;
     if (!found || !implemented(best, found))
         err = genrpc__fail(st, GENRPC_E_UNDEF, "undefined function %.*s:%.*s on node %s",
-                           (int)m.len, m.p, (int)f.len, f.p, node->name);
+                           (int)m.len, m.p, (int)f.len, f.p, node->cfg.name);
     else if (!best->desc->remote || !found->remote)
         err = genrpc__fail(st, GENRPC_E_UNAUTHORIZED, "%.*s:%.*s is internal to node %s",
-                           (int)m.len, m.p, (int)f.len, f.p, node->name);
+                           (int)m.len, m.p, (int)f.len, f.p, node->cfg.name);
     if (err != GENRPC_OK) {
         genrpc__reg_unref(node, best);
         return err;

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 
 #include "base/idmap.h"
-#include "internal.h"
 #include "rpc/client.h"
 #include "rpc/pending.h"
 

@@ -14,8 +14,10 @@
 
 #include "base/arena.h"
 #include "wire/decode.h"
-#include "internal.h"
+#include "rpc/node.h"
 #include "rpc/events.h"
+#include "rpc/policy.h"
+#include "rpc/registry.h"
 #include "rpc/server.h"
 
 #define SERVER_JOB(j) GENRPC__CONTAINER_OF(j, genrpc__server_job, job)
@@ -89,7 +91,7 @@ queue_cast(genrpc__conn *conn, genrpc__server_job *job)
     }
     pthread_mutex_unlock(&c->casts_mu);
     if (drainer)
-        genrpc__runner_submit(&conn->node->runner, &drainer->job);
+        genrpc__runner_submit(&genrpc__node_of(conn)->runner, &drainer->job);
 }
 
 /* ---- backpressure ---------------------------------------------------------
@@ -106,13 +108,13 @@ queue_cast(genrpc__conn *conn, genrpc__server_job *job)
 static void
 backlog_queued(genrpc__conn *conn)
 {
-    GENRPC__ASSERT_ON_LOOP(&conn->node->loop);
+    GENRPC__ASSERT_ON_LOOP(conn->net->loop);
     genrpc__acceptor *a = genrpc__acceptor_of(conn);
     if (atomic_fetch_add(&a->backlog, 1) + 1 >= BACKLOG_HIGH && !a->read_paused) {
         a->read_paused = true;
         genrpc__conn_pause_reading(conn, true);
-        atomic_fetch_add(&conn->node->reads_paused, 1);
-        genrpc__log(&conn->node->cfg, GENRPC_LOG_DEBUG,
+        atomic_fetch_add(&genrpc__node_of(conn)->reads_paused, 1);
+        genrpc__log(&genrpc__node_of(conn)->cfg, GENRPC_LOG_DEBUG,
                     "%s has %d requests waiting: not reading it", conn->peer, BACKLOG_HIGH);
     }
 }
@@ -136,7 +138,7 @@ genrpc__backlog_started(genrpc__conn *conn)
     if (atomic_fetch_sub(&a->backlog, 1) - 1 != BACKLOG_LOW)
         return; /* only the thread that crosses the low mark resumes reading */
     genrpc__conn_ref(conn); /* the command's */
-    if (!genrpc__loop_post(&conn->node->loop, &a->resume_read_cmd))
+    if (!genrpc__loop_post(conn->net->loop, &a->resume_read_cmd))
         genrpc__conn_unref(conn); /* queued already, with its reference */
 }
 
@@ -144,10 +146,10 @@ genrpc__backlog_started(genrpc__conn *conn)
 static void
 on_request(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len)
 {
-    genrpc_node *node = c->node;
+    genrpc_node *node = genrpc__node_of(c);
     genrpc__request_hdr h;
     if (!genrpc__decode_request(body, len, &h)) {
-        atomic_fetch_add(&node->protocol_errors, 1);
+        atomic_fetch_add(&node->net.protocol_errors, 1);
         genrpc__conn_close(c, GENRPC_E_PROTOCOL, "malformed request");
         return;
     }
@@ -159,7 +161,7 @@ on_request(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t le
     if (genrpc__resolve(node, &h, &reg, &fn, &st) == GENRPC_OK &&
         !(job = job_new(c, genrpc__server_run_job))) {
         genrpc__reg_unref(node, reg);
-        genrpc__fail(&st, GENRPC_E_OVERLOAD, "node %s is out of memory", node->name);
+        genrpc__fail(&st, GENRPC_E_OVERLOAD, "node %s is out of memory", node->cfg.name);
     }
     if (!job) {
         genrpc__server_job failed = {.conn = c, .req_id = h.req_id, .is_cast = is_cast};
@@ -190,8 +192,8 @@ on_request(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t le
 static void
 bcast_dropped(genrpc__conn *c, const char *what, const genrpc_status *st)
 {
-    atomic_fetch_add(&c->node->broadcasts_dropped, 1);
-    genrpc__log(&c->node->cfg, GENRPC_LOG_DEBUG, "%s from %s dropped: %s", what, c->peer, st->message);
+    atomic_fetch_add(&genrpc__node_of(c)->broadcasts_dropped, 1);
+    genrpc__log(&genrpc__node_of(c)->cfg, GENRPC_LOG_DEBUG, "%s from %s dropped: %s", what, c->peer, st->message);
 }
 
 /* Worker, in the connection's cast order: decode and run the handler. */
@@ -205,7 +207,7 @@ run_bcast(genrpc__job *base)
     GENRPC__ARENA_INIT(&a);
     ProtobufCMessage *msg = NULL;
     if (genrpc__decode_borrowed(h->type, job->payload.data, job->payload.len, &a, &msg)) {
-        genrpc__handler_invoke(h, c->node, c->peer, msg);
+        genrpc__handler_invoke(h, genrpc__node_of(c), c->peer, msg);
     } else {
         genrpc_status st;
         genrpc__fail(&st, GENRPC_E_BADARGS, "cannot decode the %s for handler %s", h->type->name,
@@ -219,10 +221,10 @@ run_bcast(genrpc__job *base)
 static void
 on_bcast(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len)
 {
-    genrpc_node *node = c->node;
+    genrpc_node *node = genrpc__node_of(c);
     genrpc__bcast_hdr h;
     if (!genrpc__decode_bcast(body, len, &h)) {
-        atomic_fetch_add(&node->protocol_errors, 1);
+        atomic_fetch_add(&node->net.protocol_errors, 1);
         genrpc__conn_close(c, GENRPC_E_PROTOCOL, "malformed broadcast");
         return;
     }
@@ -235,15 +237,15 @@ on_bcast(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len)
                                node->cfg.n_module_list, GENRPC_BROADCAST_MODULE,
                                strlen(GENRPC_BROADCAST_MODULE)))
         genrpc__fail(&st, GENRPC_E_UNAUTHORIZED, "broadcasts (%s) are not allowed on node %s",
-                     GENRPC_BROADCAST_MODULE, node->name);
+                     GENRPC_BROADCAST_MODULE, node->cfg.name);
     else if (!(hd = genrpc__handler_find(node, h.name)))
         genrpc__fail(&st, GENRPC_E_UNDEF, "no handler named %.*s on node %s", (int)h.name.len,
-                     h.name.p, node->name);
+                     h.name.p, node->cfg.name);
     else if (!genrpc__str_eq(h.type, hd->type->name))
         genrpc__fail(&st, GENRPC_E_BADARGS, "handler %s on node %s takes %s, not %.*s", hd->name,
-                     node->name, hd->type->name, (int)h.type.len, h.type.p);
+                     node->cfg.name, hd->type->name, (int)h.type.len, h.type.p);
     else if (!(job = job_new(c, run_bcast)))
-        genrpc__fail(&st, GENRPC_E_OVERLOAD, "node %s is out of memory", node->name);
+        genrpc__fail(&st, GENRPC_E_OVERLOAD, "node %s is out of memory", node->cfg.name);
     if (!job) {
         if (hd)
             genrpc__handler_unref(node, hd);
@@ -271,7 +273,7 @@ on_bcast(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len)
 static void
 acceptor_frame(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len)
 {
-    GENRPC__ASSERT_ON_LOOP(&c->node->loop);
+    GENRPC__ASSERT_ON_LOOP(c->net->loop);
     if (body[0] == GENRPC__K_CALL || body[0] == GENRPC__K_CAST) {
         on_request(c, chunk, body, len);
         return;
@@ -280,7 +282,7 @@ acceptor_frame(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_
         on_bcast(c, chunk, body, len);
         return;
     }
-    atomic_fetch_add(&c->node->protocol_errors, 1);
+    atomic_fetch_add(&c->net->protocol_errors, 1);
     genrpc__conn_close(c, GENRPC_E_PROTOCOL, "unexpected frame kind 0x%02x", body[0]);
 }
 
