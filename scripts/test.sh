@@ -2,8 +2,9 @@
 # The whole test suite, in both build configurations:
 #   build/          gcc, RelWithDebInfo
 #   build-asan/     clang, AddressSanitizer + UndefinedBehaviorSanitizer
-# and scripts/check-exports (build-exports/: a shared libgenrpc only).
-# Exits non-zero if a build, the export check or any test fails.
+# and scripts/check-exports (build-exports/: a shared libgenrpc only) and
+# scripts/check-layers (the runtime's layering, on build/'s objects).
+# Exits non-zero if a build, the export or layer check, or any test fails.
 # GENRPC_FUZZ_SECONDS=<n> (unset: skipped) also runs every libFuzzer target
 # for n seconds (tests/fuzz/run.sh, build-fuzz/).
 set -euo pipefail
@@ -21,6 +22,8 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 status=0
 echo "== exports: a shared libgenrpc (build-exports/)"
 scripts/check-exports || status=1
+echo "== layers: includes and symbols of the runtime's objects (build/)"
+scripts/check-layers --objects build/runtime/CMakeFiles/genrpc_objects.dir/src || status=1
 echo "== tests: gcc build (build/)"
 ctest --test-dir build --output-on-failure -j"$jobs" --timeout 180 || status=1
 echo "== tests: clang ASan+UBSan build (build-asan/)"
