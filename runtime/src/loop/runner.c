@@ -1,6 +1,5 @@
 /*
  * runner.c - the node's threads, as leader/followers with a lent loop
- * (was worker.c).
  *
  * One libev loop per node, run by one thread at a time: the holder of "the
  * loop token". Workers are followers: an idle worker takes the token and

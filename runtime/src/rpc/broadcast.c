@@ -1,5 +1,5 @@
 /*
- * broadcast.c - named handlers and the sending side of broadcasts.
+ * broadcast.c - the sending side of broadcasts (abcast, sbcast).
  *
  * The registry itself is in handlers.c (a base/registry, names only).
  *

@@ -11,7 +11,7 @@
 #include "genrpc/genrpc.h"
 #include "wire/out.h"
 
-/* genrpc_call_async for the runtime's own fan-outs (multi.c): a `claimed`
+/* genrpc_call_async for the runtime's own fan-outs (fanout.c): a `claimed`
  * promise is collected by the runtime itself, so its result never expires
  * (async_call_inactivity_timeout is for results nobody claims). */
 int genrpc__call_async(genrpc_node *node, genrpc_target target, const genrpc_module_desc *module,
