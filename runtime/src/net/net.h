@@ -4,9 +4,9 @@
  * and the role that accepted connections take (rpc's acceptor role); net
  * knows nothing above it but that role table.
  *
- * Owners: listener.c (the listeners), tls.c (tls_ctx), conn.c (the
- * connection lists and counters); the rest is set once by node.c before
- * the node starts and read-only afterwards.
+ * Owners: listener.c (the listeners), tls.c (tls_ctx), net.c (the
+ * connection lists); the counters are bumped by any file of net/; the
+ * rest is set once by node.c before the node starts, read-only afterwards.
  */
 #ifndef GENRPC_NET_NET_H
 #define GENRPC_NET_NET_H
@@ -45,7 +45,7 @@ typedef struct genrpc__net {
     /* tls.c: SSL_CTX, NULL without a TLS configuration */
     void *tls_ctx;
 
-    /* conn.c: every connection is on one list (conns_mu), which holds a
+    /* net.c: every connection is on one list (conns_mu), which holds a
      * reference to it */
     pthread_mutex_t conns_mu;
     genrpc__list clients;   /* genrpc__conn.list_link: the client map (few remote nodes) */
@@ -56,7 +56,7 @@ typedef struct genrpc__net {
     atomic_uint_least64_t auth_failures, protocol_errors;
 } genrpc__net;
 
-/* node.c: before the node starts / after it stopped. */
+/* node.c: before the node starts / after it stopped (net.c). */
 void genrpc__net_init(genrpc__net *net);
 void genrpc__net_destroy(genrpc__net *net);
 
