@@ -23,33 +23,25 @@ genrpc__set_on_loop(genrpc__loop *loop)
 
 /* cmd_mu held. */
 static bool
-push(genrpc__loop *loop, genrpc__cmdq *q, genrpc__cmd *cmd)
+push(genrpc__loop *loop, genrpc__list *q, genrpc__cmd *cmd)
 {
     GENRPC__ASSERT_HELD(&loop->cmd_mu);
     if (cmd->queued) /* only written under cmd_mu */
         return false;
     __atomic_store_n(&cmd->queued, true, __ATOMIC_RELAXED);
-    cmd->next = NULL;
-    if (q->tail)
-        q->tail->next = cmd;
-    else
-        q->head = cmd;
-    q->tail = cmd;
+    genrpc__list_push_back(q, &cmd->link);
     return true;
 }
 
 /* cmd_mu held: pops q's first command. */
 static genrpc__cmd *
-pop(genrpc__cmdq *q)
+pop(genrpc__list *q)
 {
-    genrpc__cmd *cmd = q->head;
-    if (cmd) {
-        q->head = cmd->next;
-        if (!q->head)
-            q->tail = NULL;
-        cmd->next = NULL;
-        __atomic_store_n(&cmd->queued, false, __ATOMIC_RELAXED);
-    }
+    genrpc__list *l = genrpc__list_pop_front(q);
+    if (!l)
+        return NULL;
+    genrpc__cmd *cmd = GENRPC__CONTAINER_OF(l, genrpc__cmd, link);
+    __atomic_store_n(&cmd->queued, false, __ATOMIC_RELAXED);
     return cmd;
 }
 
@@ -123,8 +115,8 @@ int
 genrpc__loop_init(genrpc__loop *loop, int64_t busy_poll_ns, genrpc_status *st)
 {
     pthread_mutex_init(&loop->cmd_mu, NULL);
-    loop->cmds.head = loop->cmds.tail = NULL;
-    loop->deferred.head = loop->deferred.tail = NULL;
+    genrpc__list_init(&loop->cmds);
+    genrpc__list_init(&loop->deferred);
     loop->reads_done = 0;
     loop->busy_poll_ns = busy_poll_ns;
     loop->ev = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);

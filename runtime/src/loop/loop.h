@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #include "base/assert.h"
-#include "base/container.h"
+#include "base/list.h"
 #include "base/status.h"
 
 #ifdef __cplusplus
@@ -33,12 +33,12 @@ typedef struct genrpc__loop genrpc__loop;
 typedef struct genrpc__cmd genrpc__cmd;
 
 /* A command: embedded in its object, initialised (genrpc__cmd_init) while
- * not queued, then posted any number of times. `next` and `queued` belong
+ * not queued, then posted any number of times. `link` and `queued` belong
  * to the loop (written under its cmd_mu; `queued` is also read without it,
  * by genrpc__cmd_queued: relaxed atomic accesses, through the gcc/clang
  * builtins so that C++ tests may include this header). */
 struct genrpc__cmd {
-    genrpc__cmd *next;
+    genrpc__list link; /* in the loop's commands or deferred work */
     void (*run)(genrpc__cmd *cmd); /* on the loop thread */
     bool queued;
 };
@@ -46,7 +46,7 @@ struct genrpc__cmd {
 static inline void
 genrpc__cmd_init(genrpc__cmd *cmd, void (*run)(genrpc__cmd *cmd))
 {
-    cmd->next = NULL;
+    genrpc__list_init(&cmd->link);
     cmd->run = run;
     __atomic_store_n(&cmd->queued, false, __ATOMIC_RELAXED);
 }
@@ -59,20 +59,15 @@ genrpc__cmd_queued(const genrpc__cmd *cmd)
     return __atomic_load_n(&cmd->queued, __ATOMIC_RELAXED);
 }
 
-/* A FIFO of commands (intrusive, singly linked). */
-typedef struct genrpc__cmdq {
-    genrpc__cmd *head, *tail;
-} genrpc__cmdq;
-
 struct genrpc__loop {
     struct ev_loop *ev; /* the libev loop: watchers of this loop start on it */
     ev_async wake;      /* other threads' posts wake it */
     ev_prepare before_poll; /* runs commands and deferred work before each poll */
     pthread_mutex_t cmd_mu;
-    genrpc__cmdq cmds;     /* posted commands (cmd_mu) */
+    genrpc__list cmds;     /* posted commands (cmd_mu) */
     /* deferred work, in the order it was queued (cmd_mu): for connections'
      * output, replies go out in the order their requests were served */
-    genrpc__cmdq deferred;
+    genrpc__list deferred;
     uint64_t reads_done;  /* loop only: reads that brought bytes (busy polling) */
     int64_t busy_poll_ns; /* poll without sleeping this long after input; 0: never */
 };

@@ -83,19 +83,6 @@ genrpc__runner_defer(genrpc__runner *r, genrpc__cmd *cmd)
     return true;
 }
 
-/* mu held: mb goes to the back of the ready list. */
-static void
-ready_append(genrpc__runner *r, genrpc__mailbox *mb)
-{
-    mb->ready_linked = true;
-    mb->ready_next = NULL;
-    if (r->ready_tail)
-        r->ready_tail->ready_next = mb;
-    else
-        r->ready_head = mb;
-    r->ready_tail = mb;
-}
-
 /* mu held. One job from the mailbox whose turn it is; a mailbox with more
  * waiting goes to the back of the line: per-peer mailboxes, served
  * round-robin, as gen_rpc's one acceptor per peer. */
@@ -103,23 +90,22 @@ static genrpc__job *
 pop_job(genrpc__runner *r)
 {
     GENRPC__ASSERT_HELD(&r->mu);
-    genrpc__mailbox *mb = r->ready_head;
-    if (!mb)
+    genrpc__list *l = genrpc__list_pop_front(&r->ready);
+    if (!l)
         return NULL;
-    genrpc__job *job = mb->head;
-    mb->head = job->next;
-    if (!mb->head)
-        mb->tail = NULL;
-    r->ready_head = mb->ready_next;
-    if (!r->ready_head)
-        r->ready_tail = NULL;
-    mb->ready_next = NULL;
-    mb->ready_linked = false;
-    if (mb->head) /* more from this peer: after everyone else */
-        ready_append(r, mb);
+    genrpc__mailbox *mb = GENRPC__CONTAINER_OF(l, genrpc__mailbox, ready_link);
+    genrpc__job *job = GENRPC__CONTAINER_OF(genrpc__list_pop_front(&mb->jobs), genrpc__job, link);
+    if (!genrpc__list_empty(&mb->jobs)) /* more from this peer: after everyone else */
+        genrpc__list_push_back(&r->ready, &mb->ready_link);
     atomic_fetch_sub_explicit(&r->jobs_queued, 1, memory_order_relaxed);
-    job->next = NULL;
     return job;
+}
+
+/* mu held: are jobs waiting? */
+static bool
+jobs_wait(const genrpc__runner *r)
+{
+    return !genrpc__list_empty(&r->ready);
 }
 
 /* mu held: the token is free; make sure somebody takes it. */
@@ -135,15 +121,10 @@ void
 genrpc__runner_submit(genrpc__runner *r, genrpc__job *job)
 {
     genrpc__mailbox *mb = job->mbox; /* the job keeps it alive */
-    job->next = NULL;
     pthread_mutex_lock(&r->mu);
-    if (mb->tail)
-        mb->tail->next = job;
-    else
-        mb->head = job;
-    mb->tail = job;
-    if (!mb->ready_linked)
-        ready_append(r, mb);
+    genrpc__list_push_back(&mb->jobs, &job->link);
+    if (!genrpc__list_linked(&mb->ready_link))
+        genrpc__list_push_back(&r->ready, &mb->ready_link);
     atomic_fetch_add_explicit(&r->jobs_queued, 1, memory_order_relaxed);
     /* A worker holding the loop runs it itself as soon as the loop returns
      * (see worker_hold_loop); anyone else wakes an idle worker for it. */
@@ -220,12 +201,12 @@ worker_hold_loop(genrpc__runner *r)
             break;
         }
         int64_t now = genrpc__now_ns();
-        if (r->ready_head && now - polled < POLL_EVERY_NS) {
+        if (jobs_wait(r) && now - polled < POLL_EVERY_NS) {
             if (!run_lent(r, pop_job(r), now))
                 break; /* taken over: a follower from now on */
             continue;
         }
-        bool more = r->ready_head != NULL;
+        bool more = jobs_wait(r);
         pthread_mutex_unlock(&r->mu);
         loop_once(r->loop, more, &last_input);
         polled = genrpc__now_ns();
@@ -250,7 +231,7 @@ dedicated_hold_loop(genrpc__runner *r, bool *handed_off)
             pthread_cond_broadcast(&r->job_cond);
             break;
         }
-        if (r->idle_workers > 0 && !r->ready_head) {
+        if (r->idle_workers > 0 && !jobs_wait(r)) {
             r->token_held = false;
             pthread_cond_signal(&r->job_cond);
             *handed_off = true;
@@ -275,7 +256,7 @@ genrpc__worker_blocking(void)
     if (r->lent && r->lend_seq == seq) {
         r->lent = false;
         release_token(r);
-        if (r->ready_head && r->idle_workers > 0)
+        if (jobs_wait(r) && r->idle_workers > 0)
             pthread_cond_signal(&r->job_cond);
     }
     pthread_mutex_unlock(&r->mu);
@@ -344,7 +325,7 @@ watch_lending(genrpc__runner *r)
     r->lent = false;
     r->lend_seq++; /* the worker's polls_next() sees it is not the holder any more */
     r->holder_dedicated = true;
-    if (r->ready_head)
+    if (jobs_wait(r))
         pthread_cond_broadcast(&r->job_cond);
     return true;
 }
@@ -398,6 +379,7 @@ void
 genrpc__runner_init(genrpc__runner *r, genrpc__loop *loop)
 {
     r->loop = loop;
+    genrpc__list_init(&r->ready);
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->job_cond, NULL);
     genrpc__cond_init_monotonic(&r->loop_cond); /* timed waits */
@@ -445,17 +427,15 @@ genrpc__runner_stop_workers(genrpc__runner *r)
     free(r->workers);
     r->workers = NULL;
     r->n_workers = 0;
+    genrpc__list jobs; /* discarded outside the lock */
+    genrpc__list_init(&jobs);
     pthread_mutex_lock(&r->mu);
-    genrpc__job *jobs = NULL, **tail = &jobs;
-    for (genrpc__job *job; (job = pop_job(r));) { /* discarded outside the lock */
-        *tail = job;
-        tail = &job->next;
-    }
+    for (genrpc__job *job; (job = pop_job(r));)
+        genrpc__list_push_back(&jobs, &job->link);
     pthread_mutex_unlock(&r->mu);
-    while (jobs) {
-        genrpc__job *next = jobs->next;
-        jobs->discard(jobs);
-        jobs = next;
+    for (genrpc__list *l; (l = genrpc__list_pop_front(&jobs));) {
+        genrpc__job *job = GENRPC__CONTAINER_OF(l, genrpc__job, link);
+        job->discard(job);
     }
 }
 

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/list.h"
 #include "loop/loop.h"
 
 #ifdef __cplusplus
@@ -29,18 +30,25 @@ typedef struct genrpc__job genrpc__job;
 typedef struct genrpc__mailbox genrpc__mailbox;
 
 struct genrpc__job {
-    genrpc__job *next;              /* in its mailbox (runner->mu) */
+    genrpc__list link;              /* in its mailbox (runner->mu) */
     void (*run)(genrpc__job *job);  /* on a worker; frees the job */
     void (*discard)(genrpc__job *job); /* the node stops before it ran: frees it */
     genrpc__mailbox *mbox;          /* where it queues */
 };
 
-/* One peer's jobs waiting for a worker (runner->mu); zero-initialised. */
+/* One peer's jobs waiting for a worker (runner->mu); genrpc__mailbox_init
+ * before first use. */
 struct genrpc__mailbox {
-    genrpc__job *head, *tail;
-    genrpc__mailbox *ready_next; /* in the runner's ready list */
-    bool ready_linked;
+    genrpc__list jobs;       /* genrpc__job.link */
+    genrpc__list ready_link; /* in the runner's ready list while it has jobs */
 };
+
+static inline void
+genrpc__mailbox_init(genrpc__mailbox *mb)
+{
+    genrpc__list_init(&mb->jobs);
+    genrpc__list_init(&mb->ready_link);
+}
 
 typedef struct genrpc__runner {
     genrpc__loop *loop;
@@ -48,7 +56,7 @@ typedef struct genrpc__runner {
     pthread_cond_t job_cond;
     /* mailboxes with queued jobs, served round-robin (one job per turn)
      * so that a flooding peer cannot delay another peer's requests */
-    genrpc__mailbox *ready_head, *ready_tail;
+    genrpc__list ready; /* genrpc__mailbox.ready_link */
     atomic_int jobs_queued;
     int idle_workers;
     bool workers_quit;

@@ -295,6 +295,7 @@ acceptor_init(genrpc__conn *c)
     pthread_mutex_init(&a->casts_mu, NULL);
     genrpc__list_init(&a->casts);
     genrpc__cmd_init(&a->resume_read_cmd, resume_read_cmd);
+    genrpc__mailbox_init(&a->mbox);
 }
 
 static void
