@@ -36,7 +36,9 @@ set(CPACK_COMPONENT_RUNTIME_DESCRIPTION
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_DEPENDS
     "libc6 (>= 2.34), libev4, libssl3, libprotobuf-c1")
 # shlibs file and the ldconfig trigger
-set(CPACK_DEBIAN_RUNTIME_PACKAGE_GENERATE_SHLIBS ON)
+set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
+# libgenrpc0 (>= version): any later 0.x keeps the ABI (docs/install.md)
+set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS_POLICY ">=")
 
 set(CPACK_DEBIAN_TOOLS_PACKAGE_NAME genrpc-tools)
 set(CPACK_DEBIAN_TOOLS_PACKAGE_SECTION devel)
