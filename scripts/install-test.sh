@@ -180,7 +180,7 @@ pkgdir=$build/packages
 for deb in "$pkgdir"/*.deb; do
   echo "  $(basename "$deb"): $(dpkg-deb -f "$deb" Depends)"
 done
-[ "$(ls "$pkgdir"/*.deb | wc -l)" -eq 3 ] || fail "expected 3 packages in $pkgdir"
+[ "$(find "$pkgdir" -maxdepth 1 -name "*.deb" | wc -l)" -eq 3 ] || fail "expected 3 packages in $pkgdir"
 
 mode=${GENRPC_INSTALL_DEBS:-0}
 case $mode in
