@@ -11,7 +11,8 @@
 #     libgenrpc.so) and `make static` (pkg-config --static, libgenrpc.a), and
 #     with CMake find_package(genrpc) + genrpc_generate (shared, and static
 #     with GENRPC_USE_STATIC_LIBS); each run is a server and a client node
-#     process making a real call;
+#     process making a real call; and links a program to the embedded client
+#     through genrpc-embedded.pc;
 #  4. `cpack -G DEB`: libgenrpc0, libgenrpc-dev, genrpc-tools;
 #  5. installs them with dpkg -i, builds and runs the same project both ways
 #     with nothing pointing at a prefix, and removes them (dpkg -r). As that
@@ -79,6 +80,35 @@ project_cmake() {
   done
 }
 
+# The embedded client through genrpc-embedded.pc: a program computing RFC
+# 4231's HMAC-SHA256 test case 2 with the library's mbedTLS hook, in $1.
+embedded_pc() {
+  local dir=$1
+  mkdir -p "$dir"
+  cat >"$dir/emb.c" <<'C'
+#include <stdio.h>
+#include <string.h>
+#include "genrpc/embedded.h"
+int main(void) {
+    static const char key[] = "Jefe", msg[] = "what do ya want for nothing?";
+    uint8_t mac[GENRPC_EMB_MAC_LEN];
+    if (genrpc_emb_hmac_sha256_mbedtls(NULL, (const uint8_t *)key, strlen(key),
+                                       (const uint8_t *)msg, strlen(msg), mac) != 0)
+        return 1;
+    for (size_t i = 0; i < sizeof mac; i++) printf("%02x", mac[i]);
+    printf("\n");
+    return 0;
+}
+C
+  # shellcheck disable=SC2046 # pkg-config's output is a list of flags
+  cc -Wall -Wextra -o "$dir/emb" "$dir/emb.c" $(pkg-config --cflags --libs genrpc-embedded)
+  local got
+  got=$("$dir/emb")
+  [ "$got" = 5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843 ] ||
+    fail "genrpc-embedded: HMAC-SHA256 gave $got"
+  echo "  genrpc-embedded.pc: links, RFC 4231 HMAC-SHA256 case 2 right"
+}
+
 # check_links PROGRAM shared|static [LIBDIR]: the program loads
 # libgenrpc.so.0 (from LIBDIR when given), or does not load it at all.
 check_links() {
@@ -115,6 +145,7 @@ debs_body() {
     fail "genrpc.pc from the package gives libdir=$libdir"
   step "packages: make + pkg-config (no PKG_CONFIG_PATH)"
   (unset PKG_CONFIG_PATH; project_make "$tmp/deb-make" "$libdir")
+  (unset PKG_CONFIG_PATH; embedded_pc "$tmp/deb-embedded")
   step "packages: CMake find_package (no CMAKE_PREFIX_PATH)"
   project_cmake "$tmp/deb-cmake" "" "$libdir"
   step "dpkg -r ${packages[*]}"
@@ -169,6 +200,7 @@ plugin=$(pkg-config --variable=protoc_gen_genrpc genrpc)
 
 step "prefix: make + protoc + pkg-config (shared, then --static)"
 project_make "$tmp/prefix-make" "$libdir"
+embedded_pc "$tmp/prefix-embedded"
 step "prefix: CMake find_package(genrpc) + genrpc_generate (shared, then static)"
 unset PKG_CONFIG_PATH
 project_cmake "$tmp/prefix-cmake" "$prefix" "$libdir"
