@@ -1,5 +1,8 @@
 # genrpc_generate(TARGET <lib> PROTOS <file.proto>...
-#                 [IMPORT_DIRS <dir>...] [PLUGIN_OPTIONS <key=value>...])
+#                 [IMPORT_DIRS <dir>...] [PLUGIN_OPTIONS <key=value>...]
+#                 [EMBEDDED])
+#
+# Needs CMake 3.20 or later.
 #
 # Runs protoc once over PROTOS with protobuf-c (--c_out) and genrpc
 # (--genrpc_out) and builds the generated <name>.pb-c.c and <name>.genrpc.c
@@ -24,9 +27,15 @@
 #                   Field sizes come from <name>.options beside the proto (or
 #                   in an import dir), read by both generators.
 #
-# Works in genrpc's own tree (GENRPC_IN_TREE) and after find_package(genrpc).
+# Works in genrpc's own tree (GENRPC_IN_TREE) and after find_package(genrpc),
+# where the library is linked shared (genrpc::genrpc), or static
+# (genrpc::genrpc_static) when GENRPC_USE_STATIC_LIBS is true.
 
+# Needs CMake 3.20 or later (cmake_path).
 include_guard(GLOBAL)
+if(CMAKE_VERSION VERSION_LESS 3.20)
+  message(FATAL_ERROR "genrpc_generate needs CMake 3.20 or later (this is ${CMAKE_VERSION})")
+endif()
 
 # Where the plugin, the runtime and genrpc/options.proto are, fixed when
 # this file is included and kept in global properties so that
@@ -87,6 +96,9 @@ function(genrpc_generate)
   get_property(plugin_dep GLOBAL PROPERTY GENRPC_GEN_PLUGIN_DEP)
   get_property(runtime GLOBAL PROPERTY GENRPC_GEN_RUNTIME)
   get_property(options_dir GLOBAL PROPERTY GENRPC_GEN_OPTIONS_DIR)
+  if(NOT GENRPC_IN_TREE AND GENRPC_USE_STATIC_LIBS)
+    set(runtime genrpc::genrpc_static)
+  endif()
 
   _genrpc_absolute(protos ${arg_PROTOS})
   if(arg_IMPORT_DIRS)

@@ -2,8 +2,9 @@
  * genrpc/call.h - calling functions on other nodes: call, cast, async call
  * (promise or callback), yield and nb_yield.
  *
- * Generated stubs (`kv__store__get`, `kv__store__get_cast`, ...) are thin
- * typed wrappers over these; use the stubs.
+ * Generated stubs (`kv__store__get_call`, `kv__store__get_cast`,
+ * `kv__store__get_async`, ...; docs/idl.md) are thin typed wrappers over
+ * these; use the stubs.
  *
  * Rules that hold for every function here:
  *  - The return value is a genrpc_err (GENRPC_OK = 0). When `st` is not

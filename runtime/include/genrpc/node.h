@@ -119,6 +119,12 @@ typedef struct genrpc_node_config {
     int tls_verify_depth;        /* 99: most intermediate CAs accepted in a peer's chain */
     const char *tls_ciphers;     /* NULL: ECDHE + AES-GCM/ChaCha20-Poly1305 (TLS 1.2 list;
                                     TLS 1.3 suites are OpenSSL's, all AEAD) */
+
+    /* Room to grow without changing the size or the layout of this struct
+     * (docs/install.md, "ABI"): a field added later takes its place from
+     * here, and its zero value means what the library did before it.
+     * Leave it zero (genrpc_node_config_init and GENRPC_NODE_CONFIG_INIT do). */
+    uint64_t reserved[16];
 } genrpc_node_config;
 
 #define GENRPC_NODE_CONFIG_INIT                                                          \
@@ -126,10 +132,13 @@ typedef struct genrpc_node_config {
         NULL, NULL, NULL, 5369, 5369, GENRPC_PORT_DISABLED, 5370, GENRPC_DRIVER_TCP, NULL, \
             0, NULL, NULL, GENRPC_CONTROL_DISABLED, NULL, 0, 5000, 5000, 5000, 15000,    \
             15000, GENRPC_INFINITY, GENRPC_INFINITY, GENRPC_INFINITY, 5, 5, 2,           \
-            (size_t)64 << 20, 0, 0, NULL, NULL, GENRPC_LOG_INFO, NULL, NULL, NULL, 99, NULL \
+            (size_t)64 << 20, 0, 0, NULL, NULL, GENRPC_LOG_INFO, NULL, NULL, NULL, 99, NULL, \
+            {0}                                                                          \
     }
 
-/* Sets every field of *cfg to its default (same as GENRPC_NODE_CONFIG_INIT). */
+/* Sets every field of *cfg to its default (same as GENRPC_NODE_CONFIG_INIT).
+ * Prefer it to the macro: a program calling it gets the defaults of the
+ * libgenrpc.so.0 it runs with, also for fields added after it was built. */
 GENRPC_API void genrpc_node_config_init(genrpc_node_config *cfg);
 
 /* Starts a node: binds its listener(s) and starts its threads. The node
@@ -171,6 +180,9 @@ typedef struct genrpc_node_info {
                                * 1024 of its requests were waiting (backpressure) */
     uint64_t broadcasts_dropped; /* abcast/sbcast messages refused (no such name,
                                     wrong type, policy, undecodable) */
+    /* Room for counters added later, without changing the struct's size
+     * (docs/install.md, "ABI"). Not written today: read nothing here. */
+    uint64_t reserved[8];
 } genrpc_node_info;
 
 GENRPC_API void genrpc_node_get_info(genrpc_node *node, genrpc_node_info *out);

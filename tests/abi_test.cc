@@ -1,0 +1,62 @@
+// The ABI policy of docs/install.md, "ABI", checked: the public structs that
+// callers allocate keep their size and the offsets of their fields within
+// SONAME libgenrpc.so.0, and their reserved room is zero when initialised.
+// Sizes are pinned for LP64 Linux (x86_64, aarch64), where the packages are
+// built; a change here is an ABI change (see the policy before editing).
+#include <gtest/gtest.h>
+
+#include <cstddef>
+#include <cstring>
+
+#include "genrpc/genrpc.h"
+
+namespace {
+
+bool AllZero(const void *p, size_t n) {
+  const unsigned char *b = static_cast<const unsigned char *>(p);
+  for (size_t i = 0; i < n; i++)
+    if (b[i]) return false;
+  return true;
+}
+
+TEST(Abi, NodeConfigInitZeroesReservedAndMatchesTheMacro) {
+  genrpc_node_config init;
+  std::memset(&init, 0xa5, sizeof init);
+  genrpc_node_config_init(&init);
+  EXPECT_TRUE(AllZero(init.reserved, sizeof init.reserved));
+  genrpc_node_config macro = GENRPC_NODE_CONFIG_INIT;
+  EXPECT_TRUE(AllZero(macro.reserved, sizeof macro.reserved));
+  // Every named field: the same defaults both ways.
+  EXPECT_EQ(init.tcp_server_port, macro.tcp_server_port);
+  EXPECT_EQ(init.max_frame_size, macro.max_frame_size);
+  EXPECT_EQ(init.tls_verify_depth, macro.tls_verify_depth);
+  EXPECT_EQ(init.log_level, macro.log_level);
+  EXPECT_EQ(init.tls_ciphers, macro.tls_ciphers);
+}
+
+TEST(Abi, ReservedRoomIsLast) {
+  EXPECT_EQ(offsetof(genrpc_node_config, reserved) + sizeof(genrpc_node_config::reserved),
+            sizeof(genrpc_node_config));
+  EXPECT_EQ(offsetof(genrpc_node_info, reserved) + sizeof(genrpc_node_info::reserved),
+            sizeof(genrpc_node_info));
+}
+
+#if defined(__linux__) && defined(__LP64__)
+TEST(Abi, SizesAndOffsetsOfSoname0) {
+  // genrpc_node_config: a new field goes just before `reserved`, which
+  // shrinks by as much, so both numbers below stay.
+  EXPECT_EQ(sizeof(genrpc_node_config), 392u);
+  EXPECT_EQ(offsetof(genrpc_node_config, tls_ciphers), 256u);
+  EXPECT_EQ(offsetof(genrpc_node_config, reserved) + sizeof(genrpc_node_config::reserved), 392u);
+  EXPECT_EQ(sizeof(genrpc_node_info), 136u);
+  EXPECT_EQ(offsetof(genrpc_node_info, broadcasts_dropped), 64u);
+  // Frozen within SONAME 0 (passed by value, in arrays, or filled by the
+  // library): changing one needs libgenrpc.so.1.
+  EXPECT_EQ(sizeof(genrpc_call_opts), 16u);
+  EXPECT_EQ(sizeof(genrpc_status), 8u + GENRPC_MESSAGE_MAX);
+  EXPECT_EQ(sizeof(genrpc_target), 24u);
+  EXPECT_EQ(sizeof(genrpc_node_addr), 16u);
+}
+#endif
+
+}  // namespace
