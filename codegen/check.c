@@ -10,6 +10,7 @@
 #include "check.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -243,12 +244,15 @@ check_collisions(const cg_file *file, cg_strbuf *err)
 static int
 check_version(const cg_file *file, const cg_service *s, cg_strbuf *err)
 {
-    if (s->opts.has_version && s->opts.version >= 1)
+    if (s->opts.has_version && s->opts.version >= 1 && s->opts.version < UINT32_MAX)
         return 0;
     cg_diag_prefix(err, file, s->line, s);
     if (!s->opts.has_version)
         cg_strbuf_printf(err, "missing option (genrpc.version); add "
                               "`option (genrpc.version) = 1;` to the service\n");
+    else if (s->opts.version == UINT32_MAX)
+        cg_strbuf_printf(err, "option (genrpc.version) is 4294967295, which is "
+                              "GENRPC_ANY_VERSION (any version) in calls; use a lower one\n");
     else
         cg_strbuf_printf(err, "option (genrpc.version) is 0; versions start at 1\n");
     return 1;

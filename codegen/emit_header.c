@@ -50,7 +50,9 @@ emit_module_macros(cg_strbuf *sb, const cg_service *s)
     cg_strbuf_printf(sb,
                      "/* Wire name of service %s's module. */\n"
                      "#define %s__MODULE_NAME \"%s\"\n"
-                     "/* The module version this file implements, from (genrpc.version). */\n"
+                     "/* The module version this file implements, from (genrpc.version).\n"
+                     " * The stubs below require it unless opts->version says otherwise\n"
+                     " * (GENRPC_ANY_VERSION: whichever the callee serves). */\n"
                      "#define %s__VERSION %uu\n\n",
                      s->name, s->upper, s->module, s->upper, s->opts.version);
 }

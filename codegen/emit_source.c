@@ -125,6 +125,16 @@ emit_runtime_call(cg_strbuf *sb, const char *head, const char *fn, const cg_serv
     emit_runtime_call_to(sb, head, fn, s, index, (const char *const[]){"target", NULL}, rest);
 }
 
+/* The first line of every stub: the options it passes on, requiring the
+ * stub's own IDL version unless the caller asked for another or for any
+ * (genrpc_stub_opts in genrpc/call.h). */
+static void
+emit_stub_opts(cg_strbuf *sb, const cg_service *s)
+{
+    cg_strbuf_printf(sb, "    genrpc_call_opts o = genrpc_stub_opts(opts, %s__VERSION);\n",
+                     s->upper);
+}
+
 static void
 emit_call_stub(cg_strbuf *sb, const cg_service *s, const cg_method *m, size_t index)
 {
@@ -133,9 +143,11 @@ emit_call_stub(cg_strbuf *sb, const cg_service *s, const cg_method *m, size_t in
                   cg_fmt("const genrpc_call_opts *opts"), cg_fmt("genrpc_status *st")};
     char *name = cg_fmt("%s_call", m->lower);
     cg_emit_signature(sb, "int\n", name, (const char *const *)p, 6, "\n");
-    cg_strbuf_puts(sb, "{\n    ProtobufCMessage *out = NULL;\n");
+    cg_strbuf_puts(sb, "{\n");
+    emit_stub_opts(sb, s);
+    cg_strbuf_puts(sb, "    ProtobufCMessage *out = NULL;\n");
     emit_runtime_call(sb, "    int err = ", "genrpc_call", s, index,
-                      (const char *const[]){"&out", "opts", "st", NULL});
+                      (const char *const[]){"&out", "&o", "st", NULL});
     cg_strbuf_printf(sb, "    *reply = (%s *)out;\n"
                          "    return err;\n}\n\n",
                      m->output.c_name);
@@ -144,8 +156,9 @@ emit_call_stub(cg_strbuf *sb, const cg_service *s, const cg_method *m, size_t in
     char *cast[5] = {p[0], p[1], p[2], p[4], p[5]};
     cg_emit_signature(sb, "int\n", name, (const char *const *)cast, 5, "\n");
     cg_strbuf_puts(sb, "{\n");
+    emit_stub_opts(sb, s);
     emit_runtime_call(sb, "    return ", "genrpc_cast", s, index,
-                      (const char *const[]){"opts", "st", NULL});
+                      (const char *const[]){"&o", "st", NULL});
     cg_strbuf_puts(sb, "}\n\n");
     free(name);
     cg_free_all(p, 6);
@@ -160,8 +173,9 @@ emit_async_stub(cg_strbuf *sb, const cg_service *s, const cg_method *m, size_t i
     char *name = cg_fmt("%s_async", m->lower);
     cg_emit_signature(sb, "int\n", name, (const char *const *)p, 6, "\n");
     cg_strbuf_puts(sb, "{\n");
+    emit_stub_opts(sb, s);
     emit_runtime_call(sb, "    return ", "genrpc_call_async", s, index,
-                      (const char *const[]){"opts", "promise", "st", NULL});
+                      (const char *const[]){"&o", "promise", "st", NULL});
     cg_strbuf_puts(sb, "}\n\n");
     free(name);
     cg_free_all(p, 6);
@@ -210,8 +224,9 @@ emit_callback_stub(cg_strbuf *sb, const cg_service *s, const cg_method *m, size_
     cg_emit_signature(sb, "int\n", name, (const char *const *)p, 6, "\n");
     char *thunk = cg_fmt("%s__thunk", m->lower);
     cg_strbuf_puts(sb, "{\n");
+    emit_stub_opts(sb, s);
     emit_runtime_call(sb, "    return ", "genrpc_call_async_typed", s, index,
-                      (const char *const[]){"opts", thunk, "(genrpc_generic_fn)cb", "arg", NULL});
+                      (const char *const[]){"&o", thunk, "(genrpc_generic_fn)cb", "arg", NULL});
     cg_strbuf_puts(sb, "}\n\n");
     free(thunk);
     free(name);
@@ -242,8 +257,9 @@ emit_multi_stubs(cg_strbuf *sb, const cg_service *s, const cg_method *m, size_t 
     char *name = cg_fmt("%s_multicall", m->lower);
     cg_emit_signature(sb, "int\n", name, (const char *const *)p, 7, "\n");
     cg_strbuf_puts(sb, "{\n");
+    emit_stub_opts(sb, s);
     emit_runtime_call_to(sb, "    return ", "genrpc_multicall_typed", s, index, many,
-                         (const char *const[]){"opts", "results", store, "st", NULL});
+                         (const char *const[]){"&o", "results", store, "st", NULL});
     cg_strbuf_puts(sb, "}\n\n");
     free(name);
     name = cg_fmt("%s_multicall_free", m->lower);
@@ -260,8 +276,9 @@ emit_multi_stubs(cg_strbuf *sb, const cg_service *s, const cg_method *m, size_t 
     char *eval[6] = {p[0], p[1], p[2], p[3], p[4], p[6]};
     cg_emit_signature(sb, "int\n", name, (const char *const *)eval, 6, "\n");
     cg_strbuf_puts(sb, "{\n");
+    emit_stub_opts(sb, s);
     emit_runtime_call_to(sb, "    return ", "genrpc_eval_everywhere", s, index, many,
-                         (const char *const[]){"opts", "st", NULL});
+                         (const char *const[]){"&o", "st", NULL});
     cg_strbuf_puts(sb, "}\n\n");
     free(name);
     free(store);

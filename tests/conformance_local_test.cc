@@ -70,6 +70,8 @@ TEST_F(LocalTest, L8_CallWithReceiveTimeout) { RowReceiveTimeout(n(), self(), 1,
 
 TEST_F(LocalTest, L10_CallModuleVersionCheckSuccess) { RowVersionSuccess(n(), self()); }
 
+TEST_F(LocalTest, L10b_StubRequiresItsVersion) { RowVersionStubDefaults(n(), self()); }
+
 TEST_F(LocalTest, L11_CallModuleVersionCheckIncompatible) {
   RowVersionIncompatible(n(), self());
 }

@@ -110,6 +110,8 @@ TEST_P(RemoteTest, R5_CallWithReceiveTimeout) { RowReceiveTimeout(n(), slave(), 
 
 TEST_P(RemoteTest, R6_CallModuleVersionCheckSuccess) { RowVersionSuccess(n(), slave()); }
 
+TEST_P(RemoteTest, R6b_StubRequiresItsVersion) { RowVersionStubDefaults(n(), slave()); }
+
 TEST_P(RemoteTest, R7_CallModuleVersionCheckIncompatible) {
   RowVersionIncompatible(n(), slave());
 }

@@ -296,8 +296,27 @@ TEST_F(TwoNodes, UnregisterWaitsForTheRunningCall) {
     EXPECT_EQ(rc.load(), GENRPC_OK);
     std::string path;
     genrpc_status st;
-    EXPECT_EQ(Call(a(), tb(), "", 0, &path, &st), GENRPC_E_UNDEF);
+    // The stub requires its own version (1), which b no longer serves.
+    EXPECT_EQ(Call(a(), tb(), "", 0, &path, &st), GENRPC_E_INCOMPATIBLE);
+    // Asked for any version: b serves none, so the module is undefined.
+    Relay__Hop req = RELAY__HOP__INIT;
+    req.via = const_cast<char *>("");
+    Relay__Hop *out = nullptr;
+    genrpc_call_opts any = GENRPC_CALL_OPTS_INIT;
+    any.version = GENRPC_ANY_VERSION;
+    EXPECT_EQ(relay__relay__forward_call(a(), tb(), &req, &out, &any, &st), GENRPC_E_UNDEF);
+    if (out) relay__hop__free_unpacked(out, nullptr);
     EXPECT_EQ(relay__relay__unregister(b()), GENRPC_E_NOT_FOUND);
+}
+
+// GENRPC_ANY_VERSION is not a version a module can have (nor is 0).
+TEST_F(TwoNodes, ModuleAtAnyVersionOrZeroIsRefused) {
+    Start();
+    for (uint32_t v : {0u, GENRPC_ANY_VERSION}) {
+        genrpc_module_desc m = relay__relay__module;
+        m.version = v;
+        EXPECT_EQ(genrpc_node_register(a(), &m, &kRelay, nullptr), GENRPC_E_INVAL) << v;
+    }
 }
 
 TEST_F(TwoNodes, BlockingCallFromTheLoopIsRefused) {

@@ -108,6 +108,9 @@ INSTANTIATE_TEST_SUITE_P(
                "bad/missing_version.proto:6: service Store: missing option (genrpc.version)"},
         BadIdl{"bad/version_zero.proto",
                "bad/version_zero.proto:6: service Store: option (genrpc.version) is 0"},
+        BadIdl{"bad/version_any.proto",
+               "bad/version_any.proto:6: service Store: option (genrpc.version) is 4294967295, "
+               "which is GENRPC_ANY_VERSION"},
         BadIdl{"bad/collision_case.proto",
                "bad/collision_case.proto:9: service Store: rpc get and rpc Get both generate "
                "the C identifier"},

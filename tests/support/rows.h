@@ -290,16 +290,99 @@ inline void RowVersionSuccess(genrpc_node *n, const std::string &target) {
   test__stub_reply__free_unpacked(reply, nullptr);
 
   // test.Versioned is served at 1 and 2: each required version runs its own
-  // implementation; without a requirement the highest runs.
-  for (uint32_t v : {0u, 1u, 2u}) {
+  // implementation; the stub's default (0) is its own IDL version and
+  // GENRPC_ANY_VERSION runs the highest.
+  for (uint32_t v : {0u, 1u, 2u, GENRPC_ANY_VERSION}) {
     Test__VersionReply *vr = nullptr;
     st = genrpc_status{};
     o = Opts(5000, v);
     err = test__versioned_v1__which_call(n, genrpc_node_target(target.c_str()), &req, &vr, &o, &st);
     ASSERT_GENRPC_OK(err, st);
     ASSERT_NE(vr, nullptr);
-    EXPECT_EQ(vr->version, v == 0 ? 2u : v) << "required version " << v;
+    EXPECT_EQ(vr->version, v == 0 ? 1u : v == GENRPC_ANY_VERSION ? 2u : v)
+        << "required version " << v;
     test__version_reply__free_unpacked(vr, nullptr);
+  }
+}
+
+// Which version of test.Versioned (served at 1 and 2) a stub reaches: the
+// stub of `version = 1` reaches 1 with default options (NULL or version 0)
+// in every stub kind, the stub of `version = 2` reaches 2, and any version
+// (GENRPC_ANY_VERSION, through a stub or genrpc_call; 0 through
+// genrpc_call, which has no IDL version) reaches the highest, 2.
+inline void RowVersionStubDefaults(genrpc_node *n, const std::string &target) {
+  const genrpc_target t = genrpc_node_target(target.c_str());
+  Test__Empty req = TEST__EMPTY__INIT;
+  const genrpc_call_opts zero = Opts(5000, 0), any = Opts(5000, GENRPC_ANY_VERSION);
+  struct Case {
+    const char *what;
+    bool v2_stub;
+    const genrpc_call_opts *opts;
+    uint32_t want;
+  };
+  for (const Case &c : {Case{"v1 stub, NULL opts", false, nullptr, 1},
+                        Case{"v1 stub, version 0", false, &zero, 1},
+                        Case{"v1 stub, GENRPC_ANY_VERSION", false, &any, 2},
+                        Case{"v2 stub, NULL opts", true, nullptr, 2},
+                        Case{"v2 stub, version 0", true, &zero, 2},
+                        Case{"v2 stub, GENRPC_ANY_VERSION", true, &any, 2}}) {
+    SCOPED_TRACE(c.what);
+    Test__VersionReply *vr = nullptr;
+    genrpc_status st{};
+    int err = c.v2_stub ? test__versioned_v2__which_call(n, t, &req, &vr, c.opts, &st)
+                        : test__versioned_v1__which_call(n, t, &req, &vr, c.opts, &st);
+    ASSERT_GENRPC_OK(err, st);
+    ASSERT_NE(vr, nullptr);
+    EXPECT_EQ(vr->version, c.want) << "call stub";
+    test__version_reply__free_unpacked(vr, nullptr);
+
+    // The promise stub.
+    genrpc_promise *p = nullptr;
+    st = genrpc_status{};
+    err = c.v2_stub ? test__versioned_v2__which_async(n, t, &req, c.opts, &p, &st)
+                    : test__versioned_v1__which_async(n, t, &req, c.opts, &p, &st);
+    ASSERT_GENRPC_OK(err, st);
+    vr = nullptr;
+    err = c.v2_stub ? test__versioned_v2__which_yield(p, &vr, &st)
+                    : test__versioned_v1__which_yield(p, &vr, &st);
+    genrpc_promise_free(p);
+    ASSERT_GENRPC_OK(err, st);
+    ASSERT_NE(vr, nullptr);
+    EXPECT_EQ(vr->version, c.want) << "async stub";
+    test__version_reply__free_unpacked(vr, nullptr);
+
+    // The multicall stub (one target).
+    st = genrpc_status{};
+    uint32_t got = 0;
+    if (c.v2_stub) {
+      Test__VersionedV2__WhichResult r[1] = {};
+      err = test__versioned_v2__which_multicall(n, &t, 1, &req, c.opts, r, &st);
+      ASSERT_GENRPC_OK(err, st);
+      ASSERT_GENRPC_OK(r[0].status.err, r[0].status);
+      got = r[0].reply ? r[0].reply->version : 0;
+      test__versioned_v2__which_multicall_free(r, 1);
+    } else {
+      Test__VersionedV1__WhichResult r[1] = {};
+      err = test__versioned_v1__which_multicall(n, &t, 1, &req, c.opts, r, &st);
+      ASSERT_GENRPC_OK(err, st);
+      ASSERT_GENRPC_OK(r[0].status.err, r[0].status);
+      got = r[0].reply ? r[0].reply->version : 0;
+      test__versioned_v1__which_multicall_free(r, 1);
+    }
+    EXPECT_EQ(got, c.want) << "multicall stub";
+  }
+
+  // genrpc_call itself: 0 and GENRPC_ANY_VERSION both mean any.
+  for (uint32_t v : {0u, GENRPC_ANY_VERSION}) {
+    ProtobufCMessage *reply = nullptr;
+    genrpc_status st{};
+    genrpc_call_opts o = Opts(5000, v);
+    int err = genrpc_call(n, t, &test__versioned_v1__module,
+                          &test__versioned_v1__module.functions[0], &req.base, &reply, &o, &st);
+    ASSERT_GENRPC_OK(err, st);
+    ASSERT_NE(reply, nullptr);
+    EXPECT_EQ(((Test__VersionReply *)reply)->version, 2u) << "genrpc_call, version " << v;
+    protobuf_c_message_free_unpacked(reply, nullptr);
   }
 }
 

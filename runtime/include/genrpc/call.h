@@ -60,15 +60,38 @@ typedef struct genrpc_call_opts {
      * 0 = the node's call_receive_timeout (default 15000);
      * GENRPC_INFINITY = wait forever. Ignored by casts. */
     int64_t timeout_ms;
-    /* Module version the callee must serve; 0 = any (the highest it
-     * serves). A callee without that version answers
-     * GENRPC_E_INCOMPATIBLE and runs nothing. */
+    /* Module version the callee must serve. A callee without that
+     * version answers GENRPC_E_INCOMPATIBLE and runs nothing.
+     * GENRPC_ANY_VERSION = any: the highest version the callee serves.
+     * 0 = the default: in a generated stub, the stub's own IDL version
+     * (a `version = 1` stub never runs a version-2 handler); in a direct
+     * genrpc_call, genrpc_cast, ... (no IDL version to default to), any. */
     uint32_t version;
     /* GENRPC_CALL_LEND_REQUEST, or 0; other bits: GENRPC_E_INVAL. */
     uint32_t flags;
 } genrpc_call_opts;
 
 #define GENRPC_CALL_OPTS_INIT {0, 0, 0}
+
+/* genrpc_call_opts.version: call whichever version of the module the
+ * callee serves, the highest if it serves several (no module may register
+ * this version). Generated stubs otherwise require their own version. */
+#define GENRPC_ANY_VERSION UINT32_MAX
+
+/* What a generated stub of IDL version `stub_version` passes to the
+ * functions below: `opts` (NULL: defaults) with version 0 replaced by
+ * `stub_version`, and GENRPC_ANY_VERSION by 0 (any, on the wire). */
+static inline genrpc_call_opts genrpc_stub_opts(const genrpc_call_opts *opts,
+                                                uint32_t stub_version) {
+    genrpc_call_opts o = GENRPC_CALL_OPTS_INIT;
+    if (opts)
+        o = *opts;
+    if (o.version == 0)
+        o.version = stub_version;
+    else if (o.version == GENRPC_ANY_VERSION)
+        o.version = 0;
+    return o;
+}
 
 /* Callback calls (genrpc_call_async_cb and the generated _async_cb stubs)
  * only: the request's large bytes fields (16 KiB and more) are written

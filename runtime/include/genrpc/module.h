@@ -50,7 +50,7 @@ typedef struct genrpc_function_desc {
 /* One module (an IDL `service`) at one version. */
 typedef struct genrpc_module_desc {
     const char *name;     /* wire name: "<package>.<Service>" or (genrpc.module) */
-    uint32_t version;     /* (genrpc.version), >= 1 */
+    uint32_t version;     /* (genrpc.version): 1 .. GENRPC_ANY_VERSION - 1 */
     bool remote;          /* false: (genrpc.internal_module) */
     size_t n_functions;
     const genrpc_function_desc *functions;
@@ -97,7 +97,7 @@ GENRPC_API bool genrpc_ctx_is_cast(const genrpc_ctx *ctx);
  * genrpc_node_unregister or genrpc_node_stop returns. Several versions of
  * one module may be registered at once. Returns GENRPC_E_EXISTS when that
  * name and version is already registered, GENRPC_E_INVAL on bad
- * arguments. */
+ * arguments (a version of 0 or GENRPC_ANY_VERSION included). */
 GENRPC_API int genrpc_node_register(genrpc_node *node, const genrpc_module_desc *module,
                                     const void *impl, void *user);
 

@@ -140,7 +140,8 @@ encode_request(genrpc_node *node, genrpc__kind kind, const genrpc_module_desc *m
     if (hdr - GENRPC__LEN_PREFIX + size > node->cfg.max_frame_size)
         return genrpc__fail(st, GENRPC_E_TOO_BIG, "request of %zu bytes exceeds max_frame_size %zu",
                             size, node->cfg.max_frame_size);
-    genrpc__request_hdr h = {0, opts ? opts->version : 0, {module->name, mlen},
+    uint32_t version = opts && opts->version != GENRPC_ANY_VERSION ? opts->version : 0;
+    genrpc__request_hdr h = {0, version, {module->name, mlen},
                              {fn->name, flen}, NULL, size};
     size_t borrow_min = borrow == BORROW_UNTIL_RELEASED ? GENRPC__BORROW_MIN : REQUEST_BORROW_MIN;
     genrpc__out *o = borrow != BORROW_NOTHING && size >= borrow_min

@@ -14,6 +14,7 @@ static bool
 valid_module(const genrpc_module_desc *m)
 {
     if (!m || !m->name || !m->name[0] || strlen(m->name) > GENRPC__NAME_MAX || m->version == 0 ||
+        m->version == GENRPC_ANY_VERSION ||
         (m->n_functions && !m->functions))
         return false;
     for (size_t i = 0; i < m->n_functions; i++)

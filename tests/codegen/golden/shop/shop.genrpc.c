@@ -102,9 +102,10 @@ a__b__shop__get_price_call(genrpc_node *node, genrpc_target target, const A__B__
                            A__B__PriceReply **reply, const genrpc_call_opts *opts,
                            genrpc_status *st)
 {
+    genrpc_call_opts o = genrpc_stub_opts(opts, A__B__SHOP__VERSION);
     ProtobufCMessage *out = NULL;
     int err = genrpc_call(node, target, &a__b__shop__module, &a__b__shop__functions[0],
-                          (const ProtobufCMessage *)req, &out, opts, st);
+                          (const ProtobufCMessage *)req, &out, &o, st);
     *reply = (A__B__PriceReply *)out;
     return err;
 }
@@ -113,8 +114,9 @@ int
 a__b__shop__get_price_cast(genrpc_node *node, genrpc_target target, const A__B__PriceRequest *req,
                            const genrpc_call_opts *opts, genrpc_status *st)
 {
+    genrpc_call_opts o = genrpc_stub_opts(opts, A__B__SHOP__VERSION);
     return genrpc_cast(node, target, &a__b__shop__module, &a__b__shop__functions[0],
-                       (const ProtobufCMessage *)req, opts, st);
+                       (const ProtobufCMessage *)req, &o, st);
 }
 
 int
@@ -122,8 +124,9 @@ a__b__shop__get_price_async(genrpc_node *node, genrpc_target target, const A__B_
                             const genrpc_call_opts *opts, genrpc_promise **promise,
                             genrpc_status *st)
 {
+    genrpc_call_opts o = genrpc_stub_opts(opts, A__B__SHOP__VERSION);
     return genrpc_call_async(node, target, &a__b__shop__module, &a__b__shop__functions[0],
-                             (const ProtobufCMessage *)req, opts, promise, st);
+                             (const ProtobufCMessage *)req, &o, promise, st);
 }
 
 int
@@ -157,9 +160,10 @@ a__b__shop__get_price_async_cb(genrpc_node *node, genrpc_target target,
                                const A__B__PriceRequest *req, const genrpc_call_opts *opts,
                                A__B__Shop__GetPriceCb cb, void *arg)
 {
+    genrpc_call_opts o = genrpc_stub_opts(opts, A__B__SHOP__VERSION);
     return genrpc_call_async_typed(node, target, &a__b__shop__module, &a__b__shop__functions[0],
-                                   (const ProtobufCMessage *)req, opts,
-                                   a__b__shop__get_price__thunk, (genrpc_generic_fn)cb, arg);
+                                   (const ProtobufCMessage *)req, &o, a__b__shop__get_price__thunk,
+                                   (genrpc_generic_fn)cb, arg);
 }
 
 static void
@@ -176,8 +180,9 @@ a__b__shop__get_price_multicall(genrpc_node *node, const genrpc_target *targets,
                                 const A__B__PriceRequest *req, const genrpc_call_opts *opts,
                                 A__B__Shop__GetPriceResult *results, genrpc_status *st)
 {
+    genrpc_call_opts o = genrpc_stub_opts(opts, A__B__SHOP__VERSION);
     return genrpc_multicall_typed(node, targets, n, &a__b__shop__module, &a__b__shop__functions[0],
-                                  (const ProtobufCMessage *)req, opts, results,
+                                  (const ProtobufCMessage *)req, &o, results,
                                   a__b__shop__get_price__store, st);
 }
 
@@ -196,8 +201,9 @@ a__b__shop__get_price_eval_everywhere(genrpc_node *node, const genrpc_target *ta
                                       const A__B__PriceRequest *req, const genrpc_call_opts *opts,
                                       genrpc_status *st)
 {
+    genrpc_call_opts o = genrpc_stub_opts(opts, A__B__SHOP__VERSION);
     return genrpc_eval_everywhere(node, targets, n, &a__b__shop__module, &a__b__shop__functions[0],
-                                  (const ProtobufCMessage *)req, opts, st);
+                                  (const ProtobufCMessage *)req, &o, st);
 }
 
 /* -- rpc PlaceOrder -- */
@@ -207,9 +213,10 @@ a__b__shop__place_order_call(genrpc_node *node, genrpc_target target, const A__B
                              A__B__OrderReply **reply, const genrpc_call_opts *opts,
                              genrpc_status *st)
 {
+    genrpc_call_opts o = genrpc_stub_opts(opts, A__B__SHOP__VERSION);
     ProtobufCMessage *out = NULL;
     int err = genrpc_call(node, target, &a__b__shop__module, &a__b__shop__functions[1],
-                          (const ProtobufCMessage *)req, &out, opts, st);
+                          (const ProtobufCMessage *)req, &out, &o, st);
     *reply = (A__B__OrderReply *)out;
     return err;
 }
@@ -218,8 +225,9 @@ int
 a__b__shop__place_order_cast(genrpc_node *node, genrpc_target target, const A__B__Order *req,
                              const genrpc_call_opts *opts, genrpc_status *st)
 {
+    genrpc_call_opts o = genrpc_stub_opts(opts, A__B__SHOP__VERSION);
     return genrpc_cast(node, target, &a__b__shop__module, &a__b__shop__functions[1],
-                       (const ProtobufCMessage *)req, opts, st);
+                       (const ProtobufCMessage *)req, &o, st);
 }
 
 int
@@ -227,8 +235,9 @@ a__b__shop__place_order_async(genrpc_node *node, genrpc_target target, const A__
                               const genrpc_call_opts *opts, genrpc_promise **promise,
                               genrpc_status *st)
 {
+    genrpc_call_opts o = genrpc_stub_opts(opts, A__B__SHOP__VERSION);
     return genrpc_call_async(node, target, &a__b__shop__module, &a__b__shop__functions[1],
-                             (const ProtobufCMessage *)req, opts, promise, st);
+                             (const ProtobufCMessage *)req, &o, promise, st);
 }
 
 int
@@ -262,8 +271,9 @@ a__b__shop__place_order_async_cb(genrpc_node *node, genrpc_target target, const 
                                  const genrpc_call_opts *opts, A__B__Shop__PlaceOrderCb cb,
                                  void *arg)
 {
+    genrpc_call_opts o = genrpc_stub_opts(opts, A__B__SHOP__VERSION);
     return genrpc_call_async_typed(node, target, &a__b__shop__module, &a__b__shop__functions[1],
-                                   (const ProtobufCMessage *)req, opts,
+                                   (const ProtobufCMessage *)req, &o,
                                    a__b__shop__place_order__thunk, (genrpc_generic_fn)cb, arg);
 }
 
@@ -281,8 +291,9 @@ a__b__shop__place_order_multicall(genrpc_node *node, const genrpc_target *target
                                   const A__B__Order *req, const genrpc_call_opts *opts,
                                   A__B__Shop__PlaceOrderResult *results, genrpc_status *st)
 {
+    genrpc_call_opts o = genrpc_stub_opts(opts, A__B__SHOP__VERSION);
     return genrpc_multicall_typed(node, targets, n, &a__b__shop__module, &a__b__shop__functions[1],
-                                  (const ProtobufCMessage *)req, opts, results,
+                                  (const ProtobufCMessage *)req, &o, results,
                                   a__b__shop__place_order__store, st);
 }
 
@@ -301,8 +312,9 @@ a__b__shop__place_order_eval_everywhere(genrpc_node *node, const genrpc_target *
                                         const A__B__Order *req, const genrpc_call_opts *opts,
                                         genrpc_status *st)
 {
+    genrpc_call_opts o = genrpc_stub_opts(opts, A__B__SHOP__VERSION);
     return genrpc_eval_everywhere(node, targets, n, &a__b__shop__module, &a__b__shop__functions[1],
-                                  (const ProtobufCMessage *)req, opts, st);
+                                  (const ProtobufCMessage *)req, &o, st);
 }
 
 /* -- rpc HTTPHealth -- */
@@ -312,9 +324,10 @@ a__b__shop__httphealth_call(genrpc_node *node, genrpc_target target,
                             const Common__Types__Empty *req, Common__Types__Empty **reply,
                             const genrpc_call_opts *opts, genrpc_status *st)
 {
+    genrpc_call_opts o = genrpc_stub_opts(opts, A__B__SHOP__VERSION);
     ProtobufCMessage *out = NULL;
     int err = genrpc_call(node, target, &a__b__shop__module, &a__b__shop__functions[2],
-                          (const ProtobufCMessage *)req, &out, opts, st);
+                          (const ProtobufCMessage *)req, &out, &o, st);
     *reply = (Common__Types__Empty *)out;
     return err;
 }
@@ -324,8 +337,9 @@ a__b__shop__httphealth_cast(genrpc_node *node, genrpc_target target,
                             const Common__Types__Empty *req, const genrpc_call_opts *opts,
                             genrpc_status *st)
 {
+    genrpc_call_opts o = genrpc_stub_opts(opts, A__B__SHOP__VERSION);
     return genrpc_cast(node, target, &a__b__shop__module, &a__b__shop__functions[2],
-                       (const ProtobufCMessage *)req, opts, st);
+                       (const ProtobufCMessage *)req, &o, st);
 }
 
 int
@@ -333,8 +347,9 @@ a__b__shop__httphealth_async(genrpc_node *node, genrpc_target target,
                              const Common__Types__Empty *req, const genrpc_call_opts *opts,
                              genrpc_promise **promise, genrpc_status *st)
 {
+    genrpc_call_opts o = genrpc_stub_opts(opts, A__B__SHOP__VERSION);
     return genrpc_call_async(node, target, &a__b__shop__module, &a__b__shop__functions[2],
-                             (const ProtobufCMessage *)req, opts, promise, st);
+                             (const ProtobufCMessage *)req, &o, promise, st);
 }
 
 int
@@ -369,9 +384,10 @@ a__b__shop__httphealth_async_cb(genrpc_node *node, genrpc_target target,
                                 const Common__Types__Empty *req, const genrpc_call_opts *opts,
                                 A__B__Shop__HTTPHealthCb cb, void *arg)
 {
+    genrpc_call_opts o = genrpc_stub_opts(opts, A__B__SHOP__VERSION);
     return genrpc_call_async_typed(node, target, &a__b__shop__module, &a__b__shop__functions[2],
-                                   (const ProtobufCMessage *)req, opts,
-                                   a__b__shop__httphealth__thunk, (genrpc_generic_fn)cb, arg);
+                                   (const ProtobufCMessage *)req, &o, a__b__shop__httphealth__thunk,
+                                   (genrpc_generic_fn)cb, arg);
 }
 
 static void
@@ -388,8 +404,9 @@ a__b__shop__httphealth_multicall(genrpc_node *node, const genrpc_target *targets
                                  const Common__Types__Empty *req, const genrpc_call_opts *opts,
                                  A__B__Shop__HTTPHealthResult *results, genrpc_status *st)
 {
+    genrpc_call_opts o = genrpc_stub_opts(opts, A__B__SHOP__VERSION);
     return genrpc_multicall_typed(node, targets, n, &a__b__shop__module, &a__b__shop__functions[2],
-                                  (const ProtobufCMessage *)req, opts, results,
+                                  (const ProtobufCMessage *)req, &o, results,
                                   a__b__shop__httphealth__store, st);
 }
 
@@ -408,8 +425,9 @@ a__b__shop__httphealth_eval_everywhere(genrpc_node *node, const genrpc_target *t
                                        const Common__Types__Empty *req,
                                        const genrpc_call_opts *opts, genrpc_status *st)
 {
+    genrpc_call_opts o = genrpc_stub_opts(opts, A__B__SHOP__VERSION);
     return genrpc_eval_everywhere(node, targets, n, &a__b__shop__module, &a__b__shop__functions[2],
-                                  (const ProtobufCMessage *)req, opts, st);
+                                  (const ProtobufCMessage *)req, &o, st);
 }
 
 /* ==== service a.b.ShopV4: module "a.b.Shop" version 4 ==== */
@@ -478,9 +496,10 @@ a__b__shop_v4__get_price_call(genrpc_node *node, genrpc_target target,
                               const A__B__PriceRequest *req, A__B__PriceReply **reply,
                               const genrpc_call_opts *opts, genrpc_status *st)
 {
+    genrpc_call_opts o = genrpc_stub_opts(opts, A__B__SHOP_V4__VERSION);
     ProtobufCMessage *out = NULL;
     int err = genrpc_call(node, target, &a__b__shop_v4__module, &a__b__shop_v4__functions[0],
-                          (const ProtobufCMessage *)req, &out, opts, st);
+                          (const ProtobufCMessage *)req, &out, &o, st);
     *reply = (A__B__PriceReply *)out;
     return err;
 }
@@ -490,8 +509,9 @@ a__b__shop_v4__get_price_cast(genrpc_node *node, genrpc_target target,
                               const A__B__PriceRequest *req, const genrpc_call_opts *opts,
                               genrpc_status *st)
 {
+    genrpc_call_opts o = genrpc_stub_opts(opts, A__B__SHOP_V4__VERSION);
     return genrpc_cast(node, target, &a__b__shop_v4__module, &a__b__shop_v4__functions[0],
-                       (const ProtobufCMessage *)req, opts, st);
+                       (const ProtobufCMessage *)req, &o, st);
 }
 
 int
@@ -499,8 +519,9 @@ a__b__shop_v4__get_price_async(genrpc_node *node, genrpc_target target,
                                const A__B__PriceRequest *req, const genrpc_call_opts *opts,
                                genrpc_promise **promise, genrpc_status *st)
 {
+    genrpc_call_opts o = genrpc_stub_opts(opts, A__B__SHOP_V4__VERSION);
     return genrpc_call_async(node, target, &a__b__shop_v4__module, &a__b__shop_v4__functions[0],
-                             (const ProtobufCMessage *)req, opts, promise, st);
+                             (const ProtobufCMessage *)req, &o, promise, st);
 }
 
 int
@@ -534,10 +555,10 @@ a__b__shop_v4__get_price_async_cb(genrpc_node *node, genrpc_target target,
                                   const A__B__PriceRequest *req, const genrpc_call_opts *opts,
                                   A__B__ShopV4__GetPriceCb cb, void *arg)
 {
+    genrpc_call_opts o = genrpc_stub_opts(opts, A__B__SHOP_V4__VERSION);
     return genrpc_call_async_typed(node, target, &a__b__shop_v4__module,
-                                   &a__b__shop_v4__functions[0], (const ProtobufCMessage *)req,
-                                   opts, a__b__shop_v4__get_price__thunk, (genrpc_generic_fn)cb,
-                                   arg);
+                                   &a__b__shop_v4__functions[0], (const ProtobufCMessage *)req, &o,
+                                   a__b__shop_v4__get_price__thunk, (genrpc_generic_fn)cb, arg);
 }
 
 static void
@@ -554,8 +575,9 @@ a__b__shop_v4__get_price_multicall(genrpc_node *node, const genrpc_target *targe
                                    const A__B__PriceRequest *req, const genrpc_call_opts *opts,
                                    A__B__ShopV4__GetPriceResult *results, genrpc_status *st)
 {
+    genrpc_call_opts o = genrpc_stub_opts(opts, A__B__SHOP_V4__VERSION);
     return genrpc_multicall_typed(node, targets, n, &a__b__shop_v4__module,
-                                  &a__b__shop_v4__functions[0], (const ProtobufCMessage *)req, opts,
+                                  &a__b__shop_v4__functions[0], (const ProtobufCMessage *)req, &o,
                                   results, a__b__shop_v4__get_price__store, st);
 }
 
@@ -574,8 +596,9 @@ a__b__shop_v4__get_price_eval_everywhere(genrpc_node *node, const genrpc_target 
                                          const A__B__PriceRequest *req,
                                          const genrpc_call_opts *opts, genrpc_status *st)
 {
+    genrpc_call_opts o = genrpc_stub_opts(opts, A__B__SHOP_V4__VERSION);
     return genrpc_eval_everywhere(node, targets, n, &a__b__shop_v4__module,
-                                  &a__b__shop_v4__functions[0], (const ProtobufCMessage *)req, opts,
+                                  &a__b__shop_v4__functions[0], (const ProtobufCMessage *)req, &o,
                                   st);
 }
 
@@ -586,9 +609,10 @@ a__b__shop_v4__check_line_call(genrpc_node *node, genrpc_target target,
                                const A__B__Order__Line *req, Common__Types__Empty **reply,
                                const genrpc_call_opts *opts, genrpc_status *st)
 {
+    genrpc_call_opts o = genrpc_stub_opts(opts, A__B__SHOP_V4__VERSION);
     ProtobufCMessage *out = NULL;
     int err = genrpc_call(node, target, &a__b__shop_v4__module, &a__b__shop_v4__functions[1],
-                          (const ProtobufCMessage *)req, &out, opts, st);
+                          (const ProtobufCMessage *)req, &out, &o, st);
     *reply = (Common__Types__Empty *)out;
     return err;
 }
@@ -598,8 +622,9 @@ a__b__shop_v4__check_line_cast(genrpc_node *node, genrpc_target target,
                                const A__B__Order__Line *req, const genrpc_call_opts *opts,
                                genrpc_status *st)
 {
+    genrpc_call_opts o = genrpc_stub_opts(opts, A__B__SHOP_V4__VERSION);
     return genrpc_cast(node, target, &a__b__shop_v4__module, &a__b__shop_v4__functions[1],
-                       (const ProtobufCMessage *)req, opts, st);
+                       (const ProtobufCMessage *)req, &o, st);
 }
 
 int
@@ -607,8 +632,9 @@ a__b__shop_v4__check_line_async(genrpc_node *node, genrpc_target target,
                                 const A__B__Order__Line *req, const genrpc_call_opts *opts,
                                 genrpc_promise **promise, genrpc_status *st)
 {
+    genrpc_call_opts o = genrpc_stub_opts(opts, A__B__SHOP_V4__VERSION);
     return genrpc_call_async(node, target, &a__b__shop_v4__module, &a__b__shop_v4__functions[1],
-                             (const ProtobufCMessage *)req, opts, promise, st);
+                             (const ProtobufCMessage *)req, &o, promise, st);
 }
 
 int
@@ -643,10 +669,10 @@ a__b__shop_v4__check_line_async_cb(genrpc_node *node, genrpc_target target,
                                    const A__B__Order__Line *req, const genrpc_call_opts *opts,
                                    A__B__ShopV4__CheckLineCb cb, void *arg)
 {
+    genrpc_call_opts o = genrpc_stub_opts(opts, A__B__SHOP_V4__VERSION);
     return genrpc_call_async_typed(node, target, &a__b__shop_v4__module,
-                                   &a__b__shop_v4__functions[1], (const ProtobufCMessage *)req,
-                                   opts, a__b__shop_v4__check_line__thunk, (genrpc_generic_fn)cb,
-                                   arg);
+                                   &a__b__shop_v4__functions[1], (const ProtobufCMessage *)req, &o,
+                                   a__b__shop_v4__check_line__thunk, (genrpc_generic_fn)cb, arg);
 }
 
 static void
@@ -663,8 +689,9 @@ a__b__shop_v4__check_line_multicall(genrpc_node *node, const genrpc_target *targ
                                     const A__B__Order__Line *req, const genrpc_call_opts *opts,
                                     A__B__ShopV4__CheckLineResult *results, genrpc_status *st)
 {
+    genrpc_call_opts o = genrpc_stub_opts(opts, A__B__SHOP_V4__VERSION);
     return genrpc_multicall_typed(node, targets, n, &a__b__shop_v4__module,
-                                  &a__b__shop_v4__functions[1], (const ProtobufCMessage *)req, opts,
+                                  &a__b__shop_v4__functions[1], (const ProtobufCMessage *)req, &o,
                                   results, a__b__shop_v4__check_line__store, st);
 }
 
@@ -683,8 +710,9 @@ a__b__shop_v4__check_line_eval_everywhere(genrpc_node *node, const genrpc_target
                                           const A__B__Order__Line *req,
                                           const genrpc_call_opts *opts, genrpc_status *st)
 {
+    genrpc_call_opts o = genrpc_stub_opts(opts, A__B__SHOP_V4__VERSION);
     return genrpc_eval_everywhere(node, targets, n, &a__b__shop_v4__module,
-                                  &a__b__shop_v4__functions[1], (const ProtobufCMessage *)req, opts,
+                                  &a__b__shop_v4__functions[1], (const ProtobufCMessage *)req, &o,
                                   st);
 }
 

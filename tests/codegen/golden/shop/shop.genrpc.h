@@ -15,7 +15,9 @@ extern "C" {
 
 /* Wire name of service Shop's module. */
 #define A__B__SHOP__MODULE_NAME "a.b.Shop"
-/* The module version this file implements, from (genrpc.version). */
+/* The module version this file implements, from (genrpc.version).
+ * The stubs below require it unless opts->version says otherwise
+ * (GENRPC_ANY_VERSION: whichever the callee serves). */
 #define A__B__SHOP__VERSION 3u
 
 /* Server side: one handler per rpc (NULL answers GENRPC_E_UNDEF). A handler
@@ -207,7 +209,9 @@ int a__b__shop__httphealth_eval_everywhere(genrpc_node *node, const genrpc_targe
 
 /* Wire name of service ShopV4's module. */
 #define A__B__SHOP_V4__MODULE_NAME "a.b.Shop"
-/* The module version this file implements, from (genrpc.version). */
+/* The module version this file implements, from (genrpc.version).
+ * The stubs below require it unless opts->version says otherwise
+ * (GENRPC_ANY_VERSION: whichever the callee serves). */
 #define A__B__SHOP_V4__VERSION 4u
 
 /* Server side: one handler per rpc (NULL answers GENRPC_E_UNDEF). A handler
@@ -341,7 +345,9 @@ int a__b__shop_v4__check_line_eval_everywhere(genrpc_node *node, const genrpc_ta
 
 /* Wire name of service Admin's module. */
 #define A__B__ADMIN__MODULE_NAME "a.b.Admin"
-/* The module version this file implements, from (genrpc.version). */
+/* The module version this file implements, from (genrpc.version).
+ * The stubs below require it unless opts->version says otherwise
+ * (GENRPC_ANY_VERSION: whichever the callee serves). */
 #define A__B__ADMIN__VERSION 1u
 
 /* Server side: one handler per rpc (NULL answers GENRPC_E_UNDEF). A handler
