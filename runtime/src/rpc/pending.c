@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "base/idmap.h"
+#include "rpc/call.h"
 #include "rpc/client.h"
 #include "rpc/pending.h"
 
@@ -69,4 +70,24 @@ genrpc__pending_busy(genrpc__conn *conn)
         c->pend_closed = true;
     pthread_mutex_unlock(&c->pend_mu);
     return calls;
+}
+
+/* One record, three completions: a blocked caller, a promise, a callback. */
+void
+genrpc__pending_complete(genrpc__pending *p)
+{
+    switch (p->mode) {
+    case GENRPC__WAITER:
+        pthread_mutex_lock(&p->waiter->mu);
+        p->done = true;
+        pthread_cond_signal(&p->waiter->cond);
+        pthread_mutex_unlock(&p->waiter->mu);
+        break;
+    case GENRPC__PROMISE:
+        genrpc__promise_complete(p->promise);
+        break;
+    case GENRPC__CALLBACK:
+        genrpc__callback_complete(p);
+        break;
+    }
 }
