@@ -151,7 +151,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(Parameters, UnknownKeyIsAnErrorNamingTheKey)
 {
-    ProtocRun r = run_protoc("shop/shop.proto shop/common.proto", out_dir("param"),
+    ProtocRun r = run_protoc("shop/shop.proto shop/common.proto", out_dir("param_unknown"),
                        "--genrpc_opt=colour=red");
     EXPECT_NE(r.status, 0);
     EXPECT_NE(r.output.find("unknown parameter \"colour\""), std::string::npos) << r.output;
@@ -159,7 +159,7 @@ TEST(Parameters, UnknownKeyIsAnErrorNamingTheKey)
 
 TEST(Parameters, NonBooleanValueIsAnErrorNamingTheKey)
 {
-    ProtocRun r = run_protoc("shop/shop.proto shop/common.proto", out_dir("param"),
+    ProtocRun r = run_protoc("shop/shop.proto shop/common.proto", out_dir("param_nonbool"),
                        "--genrpc_opt=client=maybe");
     EXPECT_NE(r.status, 0);
     EXPECT_NE(r.output.find("parameter \"client\" must be true or false"), std::string::npos)
@@ -237,7 +237,8 @@ class EmbeddedOptions : public testing::TestWithParam<BadEmbedded> {};
 
 TEST_P(EmbeddedOptions, AreRefusedWithAClearMessageAndNoOutput)
 {
-    fs::path out = out_dir("embedded_bad");
+    // One output folder per case: ctest runs the cases in parallel.
+    fs::path out = out_dir("embedded_bad_" + fs::path(GetParam().proto).stem().string());
     ProtocRun r = run_protoc(GetParam().proto, out, kEmbOpts);
     EXPECT_NE(r.status, 0) << r.output;
     for (const std::string &e : GetParam().expected)
