@@ -45,7 +45,7 @@ struct genrpc_node {
 
     genrpc__registry modules;    /* rpc/modules.c: genrpc__reg.e, name + version */
     genrpc__registry handlers;   /* rpc/handlers.c: genrpc__handler.e, name only */
-    genrpc__list expiring;       /* rpc/call.c: completed promises with an expiry timer (loop) */
+    genrpc__list expiring;       /* rpc/promise.c: completed promises with an expiry timer (loop) */
 
     /* rpc/events.c: subscribers under mon_mu (not held while delivering:
      * mon_cond tells unmonitor a delivery has ended); peers_up is loop only */
