@@ -171,7 +171,9 @@ genrpc_call_async_typed(genrpc_node *node, genrpc_target target,
                             &o, &st);
     if (rc != GENRPC_OK)
         return rc;
-    genrpc__pending *p = calloc(1, sizeof *p);
+    genrpc__pending *p = malloc(sizeof *p); /* not calloc: see server.c job_new */
+    if (p)
+        *p = (genrpc__pending){0};
     if (!p || (rc = genrpc__client_get(node, target, &p->conn, &st)) != GENRPC_OK) {
         genrpc__out_free(o);
         free(p);

@@ -137,7 +137,9 @@ genrpc__call_async_frame(genrpc_node *node, genrpc_target target, const genrpc_f
     int rc;
     *out = NULL;
     genrpc_call_opts opts = {.timeout_ms = timeout_ms};
-    genrpc_promise *pr = calloc(1, sizeof *pr);
+    genrpc_promise *pr = malloc(sizeof *pr); /* not calloc: see server.c job_new */
+    if (pr)
+        *pr = (genrpc_promise){0};
     if (!pr) {
         genrpc__out_free(o);
         return genrpc__fail(st, GENRPC_E_NOMEM, "no memory for a promise");

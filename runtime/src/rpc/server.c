@@ -66,8 +66,13 @@ discard_job(genrpc__job *job)
 static genrpc__server_job *
 job_new(genrpc__conn *c, void (*run)(genrpc__job *job))
 {
-    genrpc__server_job *job = calloc(1, sizeof *job);
+    /* malloc, not calloc: glibc's calloc skips the per-thread cache, and a
+     * job is one allocation per request (bench/instructions: calloc cost
+     * the server 70 instructions per call once the job outgrew the fast
+     * bins). */
+    genrpc__server_job *job = malloc(sizeof *job);
     if (job) {
+        *job = (genrpc__server_job){0};
         genrpc__conn_ref(c);
         job->conn = c;
         job->job.run = run;
