@@ -186,12 +186,14 @@ genrpc__conn_close(genrpc__conn *c, int err, const char *fmt, ...)
     if (c->fd >= 0)
         shutdown(c->fd, SHUT_RDWR);
 
+    /* Off its list first (for a client, the client map: no new call finds
+     * it), then the role fails what is in flight. */
+    genrpc__conns_unlink(net, c);
     if (c->kind == GENRPC__CLIENT) {
         atomic_fetch_sub(&net->n_clients, 1);
         if (was == GENRPC__READY)
             atomic_fetch_sub(&net->n_clients_ready, 1);
     } else {
-        genrpc__conns_unlink(net, c);
         atomic_fetch_sub(&net->n_acceptors, 1);
     }
     c->role->closed(c, err, was == GENRPC__READY);

@@ -18,8 +18,6 @@
 #include "rpc/fanout.h"
 #include "rpc/pending.h"
 
-static void client_forget(genrpc__conn *c);
-
 /* FNV-1a: stable across processes and releases, so a key always maps to
  * the same shard. */
 static uint64_t
@@ -101,12 +99,6 @@ genrpc__client_get(genrpc_node *node, genrpc_target t, genrpc__conn **out, genrp
     genrpc__dial_start(c, &addr);
     *out = c;
     return GENRPC_OK;
-}
-
-static void
-client_forget(genrpc__conn *c)
-{
-    genrpc__conns_unlink(c->net, c);
 }
 
 /* fn runs under conns_mu: its only callers (fanout.c) collect names, and
@@ -204,18 +196,11 @@ client_init(genrpc__conn *c)
     genrpc__idmap_init(&cl->pending, 1); /* request ids start at 1 */
 }
 
-static void
-client_ready(genrpc__conn *c)
-{
-    genrpc__events_conn_up(c);
-}
-
-/* Out of the map first, so that no new call finds c; then what was in
- * flight fails with the reason it closed. */
+/* conn_close took c out of the map already (no new call finds it): what
+ * was in flight fails with the reason it closed. */
 static void
 client_closed(genrpc__conn *c, int err, bool was_ready)
 {
-    client_forget(c);
     genrpc__pending_fail_all(c, err, c->close_msg);
     if (was_ready)
         genrpc__events_conn_down(c);
@@ -232,7 +217,7 @@ client_destroy(genrpc__conn *c)
 const genrpc__conn_role genrpc__client_role = {
     .init = client_init,
     .frame = client_frame,
-    .ready = client_ready,
+    .ready = genrpc__events_conn_up, /* node-up accounting */
     .closed = client_closed,
     .busy = genrpc__pending_busy,
     .destroy = client_destroy,

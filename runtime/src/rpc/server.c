@@ -304,12 +304,6 @@ acceptor_init(genrpc__conn *c)
 }
 
 static void
-acceptor_ready(genrpc__conn *c)
-{
-    genrpc__events_conn_up(c);
-}
-
-static void
 acceptor_closed(genrpc__conn *c, int err, bool was_ready)
 {
     (void)err; /* requests queued or running finish; their replies are dropped */
@@ -335,7 +329,7 @@ acceptor_destroy(genrpc__conn *c)
 const genrpc__conn_role genrpc__acceptor_role = {
     .init = acceptor_init,
     .frame = acceptor_frame,
-    .ready = acceptor_ready,
+    .ready = genrpc__events_conn_up, /* node-up accounting */
     .closed = acceptor_closed,
     .busy = acceptor_busy,
     .destroy = acceptor_destroy,
