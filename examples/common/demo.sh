@@ -3,7 +3,8 @@
 #   logs     a temporary directory for the nodes' logs (removed on exit)
 #   pids     the nodes' PIDs, appended by run.sh; every one is resumed (a
 #            demo may have stopped it) and killed on exit
-#   wait_for LOG TEXT   waits (at most 10 s) until LOG has TEXT, else fails
+#   wait_for LOG TEXT   waits (at most 30 s: sanitizer builds on a loaded
+#                       2-core machine start slowly) until LOG has TEXT, else fails
 cluster="n1@127.0.0.1:$port,n2@127.0.0.1:$((port + 1)),n3@127.0.0.1:$((port + 2))"
 logs=$(mktemp -d)
 pids=()
@@ -15,7 +16,7 @@ cleanup() {
 trap cleanup EXIT
 
 wait_for() {
-    for _ in $(seq 100); do
+    for _ in $(seq 300); do
         grep -q -- "$2" "$1" && return 0
         sleep 0.1
     done
