@@ -2,7 +2,7 @@
 # the IDL, and what find_package(genrpc) / pkg-config need (docs/install.md).
 #
 #   bin/protoc-gen-genrpc                                         [tools]
-#   lib/libgenrpc.so.0*                                           [runtime]
+#   lib/libgenrpc.so.1*                                           [runtime]
 #   lib/libgenrpc.so, lib/libgenrpc.a, lib/libgenrpc_idl_protos.a,
 #   lib/libgenrpc_embedded.a                                      [dev]
 #   include/genrpc/*.h                      runtime headers       [dev]

@@ -1,6 +1,6 @@
 # Debian packages: `cpack -G DEB` in a build directory (docs/install.md).
 #
-#   libgenrpc0     [runtime]  libgenrpc.so.0 (the SONAME; docs/install.md, "ABI")
+#   libgenrpc1     [runtime]  libgenrpc.so.1 (the SONAME; docs/install.md, "ABI")
 #   libgenrpc-dev  [dev]      headers, libgenrpc.so, libgenrpc.a, the IDL's
 #                             protobuf-c code, the embedded client (static),
 #                             genrpc.pc, genrpc-embedded.pc, the CMake package
@@ -29,14 +29,14 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION libs)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 
-set(CPACK_DEBIAN_RUNTIME_PACKAGE_NAME libgenrpc0)
+set(CPACK_DEBIAN_RUNTIME_PACKAGE_NAME libgenrpc1)
 set(CPACK_COMPONENT_RUNTIME_DESCRIPTION
-    "genrpc runtime library\nlibgenrpc.so.0: nodes, call, cast, async calls, multicall, TLS.")
+    "genrpc runtime library\nlibgenrpc.so.1: nodes, call, cast, async calls, multicall, TLS.")
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_DEPENDS
     "libc6 (>= 2.34), libev4, libssl3, libprotobuf-c1")
 # shlibs file and the ldconfig trigger
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
-# libgenrpc0 (>= version): any later 0.x keeps the ABI (docs/install.md)
+# libgenrpc1 (>= version): any later release with SONAME 1 keeps the ABI (docs/install.md)
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS_POLICY ">=")
 
 set(CPACK_DEBIAN_TOOLS_PACKAGE_NAME genrpc-tools)
@@ -51,7 +51,7 @@ set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 set(CPACK_COMPONENT_DEV_DESCRIPTION
     "genrpc development files\nHeaders, shared and static libraries, pkg-config files and the CMake package (find_package(genrpc), genrpc_generate).")
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
-    "libgenrpc0 (= ${PROJECT_VERSION}), genrpc-tools (= ${PROJECT_VERSION}), libprotobuf-c-dev, libev-dev, libssl-dev, libmbedtls-dev, pkg-config")
+    "libgenrpc1 (= ${PROJECT_VERSION}), genrpc-tools (= ${PROJECT_VERSION}), libprotobuf-c-dev, libev-dev, libssl-dev, libmbedtls-dev, pkg-config")
 set(CPACK_DEBIAN_DEV_PACKAGE_SUGGESTS "cmake (>= 3.20), nanopb, libnanopb-dev")
 
 include(CPack)

@@ -13,7 +13,7 @@
 #     with GENRPC_USE_STATIC_LIBS); each run is a server and a client node
 #     process making a real call; and links a program to the embedded client
 #     through genrpc-embedded.pc;
-#  4. `cpack -G DEB`: libgenrpc0, libgenrpc-dev, genrpc-tools;
+#  4. `cpack -G DEB`: libgenrpc1, libgenrpc-dev, genrpc-tools;
 #  5. installs them with dpkg -i, builds and runs the same project both ways
 #     with nothing pointing at a prefix, and removes them (dpkg -r). As that
 #     changes the machine, it runs only when asked:
@@ -31,7 +31,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 src=$(pwd)
 jobs=${JOBS:-2}
-packages=(libgenrpc-dev genrpc-tools libgenrpc0)
+packages=(libgenrpc-dev genrpc-tools libgenrpc1)
 
 debs_installed=0
 tmp=
@@ -46,7 +46,7 @@ step() { echo "== install-test: $*"; }
 fail() { echo "install-test: $*" >&2; exit 1; }
 
 # Builds and runs examples/standalone in a fresh copy at $1, with make.
-# $2: "shared" checks that the programs load libgenrpc.so.0 from $3 (a
+# $2: "shared" checks that the programs load libgenrpc.so.1 from $3 (a
 # directory, or "" for the system's).
 project_make() {
   local dir=$1 libdir=$2
@@ -110,7 +110,7 @@ C
 }
 
 # check_links PROGRAM shared|static [LIBDIR]: the program loads
-# libgenrpc.so.0 (from LIBDIR when given), or does not load it at all.
+# libgenrpc.so.1 (from LIBDIR when given), or does not load it at all.
 check_links() {
   local prog=$1 kind=$2 libdir=${3:-} line
   line=$(ldd "$prog" | grep 'libgenrpc\.so' || true)
@@ -119,7 +119,7 @@ check_links() {
     echo "  $prog: libgenrpc.a (no libgenrpc.so loaded)"
     return
   fi
-  [ -n "$line" ] || fail "$prog does not load libgenrpc.so.0"
+  [ -n "$line" ] || fail "$prog does not load libgenrpc.so.1"
   case $line in *"not found"*) fail "$prog: $line" ;; esac
   local found
   found=$(echo "$line" | sed -E 's/.*=> ([^ ]+) .*/\1/')
@@ -189,7 +189,7 @@ libdir=$(dirname "$pcdir")
 soname=$(readelf -d "$libdir/libgenrpc.so" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
 echo "  $(cd "$prefix" && find . -name 'libgenrpc*' | sort | tr '\n' ' ')"
 echo "  SONAME $soname"
-[ "$soname" = libgenrpc.so.0 ] || fail "libgenrpc.so's SONAME is '$soname'"
+[ "$soname" = libgenrpc.so.1 ] || fail "libgenrpc.so's SONAME is '$soname'"
 export PKG_CONFIG_PATH=$pcdir
 echo "  pkg-config --cflags --libs genrpc: $(pkg-config --cflags --libs genrpc)"
 echo "  pkg-config --static --libs genrpc: $(pkg-config --static --libs genrpc)"

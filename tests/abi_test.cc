@@ -1,6 +1,6 @@
 // The ABI policy of docs/install.md, "ABI", checked: the public structs that
 // callers allocate keep their size and the offsets of their fields within
-// SONAME libgenrpc.so.0, and their reserved room is zero when initialised.
+// SONAME libgenrpc.so.1, and their reserved room is zero when initialised.
 // Sizes are pinned for LP64 Linux (x86_64, aarch64), where the packages are
 // built; a change here is an ABI change (see the policy before editing).
 #include <gtest/gtest.h>
@@ -34,7 +34,14 @@ TEST(Abi, NodeConfigInitZeroesReservedAndMatchesTheMacro) {
   EXPECT_EQ(init.tls_ciphers, macro.tls_ciphers);
 }
 
+TEST(Abi, CallOptsInitIsAllZero) {
+  genrpc_call_opts o = GENRPC_CALL_OPTS_INIT;
+  EXPECT_TRUE(AllZero(&o, sizeof o));
+}
+
 TEST(Abi, ReservedRoomIsLast) {
+  EXPECT_EQ(offsetof(genrpc_call_opts, reserved) + sizeof(genrpc_call_opts::reserved),
+            sizeof(genrpc_call_opts));
   EXPECT_EQ(offsetof(genrpc_node_config, reserved) + sizeof(genrpc_node_config::reserved),
             sizeof(genrpc_node_config));
   EXPECT_EQ(offsetof(genrpc_node_info, reserved) + sizeof(genrpc_node_info::reserved),
@@ -42,7 +49,7 @@ TEST(Abi, ReservedRoomIsLast) {
 }
 
 #if defined(__linux__) && defined(__LP64__)
-TEST(Abi, SizesAndOffsetsOfSoname0) {
+TEST(Abi, SizesAndOffsetsOfSoname1) {
   // genrpc_node_config: a new field goes just before `reserved`, which
   // shrinks by as much, so both numbers below stay.
   EXPECT_EQ(sizeof(genrpc_node_config), 392u);
@@ -50,9 +57,13 @@ TEST(Abi, SizesAndOffsetsOfSoname0) {
   EXPECT_EQ(offsetof(genrpc_node_config, reserved) + sizeof(genrpc_node_config::reserved), 392u);
   EXPECT_EQ(sizeof(genrpc_node_info), 136u);
   EXPECT_EQ(offsetof(genrpc_node_info, broadcasts_dropped), 64u);
-  // Frozen within SONAME 0 (passed by value, in arrays, or filled by the
-  // library): changing one needs libgenrpc.so.1.
-  EXPECT_EQ(sizeof(genrpc_call_opts), 16u);
+  EXPECT_EQ(offsetof(genrpc_node_config, max_protocol_version), 264u);
+  EXPECT_EQ(offsetof(genrpc_node_info, retried_calls), 88u);
+  // genrpc_call_opts grows into its reserved room the same way (SONAME 1).
+  EXPECT_EQ(sizeof(genrpc_call_opts), 64u);
+  EXPECT_EQ(offsetof(genrpc_call_opts, cancel), 16u);
+  // Frozen within SONAME 1 (passed by value, in arrays, or filled by the
+  // library): changing one needs libgenrpc.so.2.
   EXPECT_EQ(sizeof(genrpc_status), 8u + GENRPC_MESSAGE_MAX);
   EXPECT_EQ(sizeof(genrpc_target), 24u);
   EXPECT_EQ(sizeof(genrpc_node_addr), 16u);

@@ -54,8 +54,13 @@ TEST(EmbeddedWire, AuthAndRequestHeaderAreTheFullRuntimes) {
   for (uint8_t kind : {uint8_t{GENRPC__K_CALL}, uint8_t{GENRPC__K_CAST}}) {
     n = genrpc_emb__put_request_hdr(mine, sizeof mine, kind, 0x0102030405060708ull, 7,
                                     "test.Test", 9, "Ping", 4, 33);
-    genrpc__request_hdr h = {0x0102030405060708ull, 7, {"test.Test", 9}, {"Ping", 4}, nullptr,
-                             33};
+    genrpc__request_hdr h{};
+    h.proto = 1;  // the embedded client speaks version 1
+    h.req_id = 0x0102030405060708ull;
+    h.version = 7;
+    h.module = {"test.Test", 9};
+    h.function = {"Ping", 4};
+    h.payload_len = 33;
     m = genrpc__encode_request_hdr(theirs, sizeof theirs, static_cast<genrpc__kind>(kind), &h);
     ASSERT_EQ(n, m);
     EXPECT_EQ(0, memcmp(mine, theirs, n));
@@ -90,7 +95,7 @@ TEST(EmbeddedWire, DecodesWhatTheFullRuntimeEncodes) {
   EXPECT_EQ(std::string(text, text_len), "inval");
 
   std::string msg(1000, 'm');
-  genrpc__error_body e = {42, GENRPC_E_HANDLER, -7, {msg.data(), msg.size()}};
+  genrpc__error_body e = {1, 42, GENRPC_E_HANDLER, -7, {msg.data(), msg.size()}, 0, {}};
   n = genrpc__encode_error(buf, sizeof buf, &e);
   genrpc_emb__error got;
   ASSERT_TRUE(genrpc_emb__get_error(buf + 4, n - 4, n - 4, &got));
@@ -102,7 +107,8 @@ TEST(EmbeddedWire, DecodesWhatTheFullRuntimeEncodes) {
   EXPECT_EQ(got.msg_len, 100u - 17u);
   EXPECT_FALSE(genrpc_emb__get_error(buf + 4, n - 4, n - 5, &got));  // length mismatch
 
-  n = genrpc__encode_reply_hdr(buf, sizeof buf, 99, 5);
+  genrpc__reply_body r = {1, 99, 0, {}, nullptr, 5};
+  n = genrpc__encode_reply_hdr(buf, sizeof buf, &r);
   memcpy(buf + n, "hello", 5);
   uint64_t id;
   const uint8_t *payload;

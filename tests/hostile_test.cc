@@ -72,12 +72,13 @@ Bytes RandomBytes(uint32_t seed, size_t n) {
 Bytes Request(genrpc__kind kind, uint64_t id, uint32_t version, const std::string &module,
               const std::string &function, const Bytes &payload) {
   genrpc__request_hdr h{};
+  h.proto = 1;  // the raw peers here speak version 1
   h.req_id = id;
   h.version = version;
   h.module = {module.data(), module.size()};
   h.function = {function.data(), function.size()};
   h.payload_len = payload.size();
-  Bytes f(4 + genrpc__request_hdr_size(module.size(), function.size()));
+  Bytes f(4 + genrpc__request_hdr_size(1, module.size(), function.size(), 0));
   size_t n = genrpc__encode_request_hdr(f.data(), f.size(), kind, &h);
   EXPECT_EQ(n, f.size());
   f.insert(f.end(), payload.begin(), payload.end());
@@ -208,7 +209,7 @@ class RawPeer {
     Bytes body;
     if (Read(&body, kReplyWait) != kFrame) return 0;
     genrpc__error_body e;
-    if (!genrpc__decode_error(body.data(), body.size(), &e)) return 0;
+    if (!genrpc__decode_error(1, body.data(), body.size(), &e)) return 0;
     EXPECT_EQ(e.req_id, id);
     if (msg) msg->assign(e.message.p, e.message.len);
     return e.err;
@@ -220,11 +221,9 @@ class RawPeer {
       return false;
     Bytes body;
     if (Read(&body, kReplyWait) != kFrame) return false;
-    uint64_t rid;
-    const uint8_t *p;
-    size_t n;
-    if (!genrpc__decode_reply(body.data(), body.size(), &rid, &p, &n) || rid != id) return false;
-    Test__PingReply *r = test__ping_reply__unpack(nullptr, n, p);
+    genrpc__reply_body rb;
+    if (!genrpc__decode_reply(1, body.data(), body.size(), &rb) || rb.req_id != id) return false;
+    Test__PingReply *r = test__ping_reply__unpack(nullptr, rb.payload_len, rb.payload);
     bool ok = r && r->text && text == r->text;
     if (r) test__ping_reply__free_unpacked(r, nullptr);
     return ok;
@@ -506,7 +505,7 @@ TEST_F(HostileTest, FrameLimitsAreExact) {
     auto p = Authenticated();
     ASSERT_NE(p, nullptr);
     std::string module = "test.Nope";
-    size_t hdr = genrpc__request_hdr_size(module.size(), 4);
+    size_t hdr = genrpc__request_hdr_size(1, module.size(), 4, 0);
     Bytes payload(kMaxFrame - hdr, 0);
     EXPECT_EQ(p->CallExpectError(7, 0, module, "Ping", payload), GENRPC_E_UNDEF);
     // One more byte: closed.
@@ -555,11 +554,9 @@ TEST_F(HostileTest, TruncatedFrameThenSilenceAfterAuthentication) {
   p->Send(Bytes(call.begin() + static_cast<ptrdiff_t>(half), call.end()));
   Bytes body;
   ASSERT_EQ(p->Read(&body, kReplyWait), RawPeer::kFrame);
-  uint64_t id;
-  const uint8_t *pl;
-  size_t n;
-  ASSERT_TRUE(genrpc__decode_reply(body.data(), body.size(), &id, &pl, &n));
-  EXPECT_EQ(id, 42u);
+  genrpc__reply_body rb;
+  ASSERT_TRUE(genrpc__decode_reply(1, body.data(), body.size(), &rb));
+  EXPECT_EQ(rb.req_id, 42u);
   EXPECT_TRUE(p->PingWorks(43));
   EXPECT_EQ(ProtocolErrors(), 0u);
 }
@@ -714,7 +711,7 @@ TEST_F(HostileTest, WrongCookieWrongNodeAndBadVersionAreRejected) {
   {
     auto p = RawPeer::Connect(port());
     uint8_t nonce[GENRPC__NONCE_LEN] = {0};
-    genrpc__hello h{2, 9, nonce, {kRaw, strlen(kRaw)}, {kVictim, strlen(kVictim)}};
+    genrpc__hello h{3, 9, nonce, {kRaw, strlen(kRaw)}, {kVictim, strlen(kVictim)}};
     Bytes f(GENRPC__PREAUTH_MAX);
     f.resize(genrpc__encode_hello(f.data(), f.size(), &h));
     p->Send(f);
@@ -835,7 +832,7 @@ TEST_F(HostileTest, ReplyForARequestIdNeverSent) {
     for (int call = 0; call < 2; call++) {
       genrpc__request_hdr rq;
       if (s.Read(&body, kReplyWait) != RawPeer::kFrame ||
-          !genrpc__decode_request(body.data(), body.size(), &rq))
+          !genrpc__decode_request(1, body.data(), body.size(), &rq))
         return fail("no CALL");
       Test__PingRequest *req = test__ping_request__unpack(nullptr, rq.payload_len, rq.payload);
       if (!req) return fail("bad Ping payload");
@@ -845,15 +842,19 @@ TEST_F(HostileTest, ReplyForARequestIdNeverSent) {
       test__ping_reply__pack(&rep, payload.data());
       test__ping_request__free_unpacked(req, nullptr);
       auto reply = [&](uint64_t id) {
-        Bytes r(4 + GENRPC__REPLY_HDR_SIZE);
-        genrpc__encode_reply_hdr(r.data(), r.size(), id, payload.size());
+        Bytes r(4 + genrpc__reply_hdr_size(1, 0));
+        genrpc__reply_body rb{};
+        rb.proto = 1;
+        rb.req_id = id;
+        rb.payload_len = payload.size();
+        genrpc__encode_reply_hdr(r.data(), r.size(), &rb);
         r.insert(r.end(), payload.begin(), payload.end());
         return r;
       };
       if (call == 0) {
         s.Send(reply(rq.req_id + 1000));  // never sent
         s.Send(reply(UINT64_MAX));
-        genrpc__error_body e{rq.req_id + 2000, GENRPC_E_UNDEF, 0, {"stray", 5}};
+        genrpc__error_body e{1, rq.req_id + 2000, GENRPC_E_UNDEF, 0, {"stray", 5}, 0, {}};
         Bytes ef(64);
         ef.resize(genrpc__encode_error(ef.data(), ef.size(), &e));
         s.Send(ef);

@@ -372,7 +372,7 @@ TEST_F(TlsTest, S11_SameFramesAsTcpWhateverTheRecords) {
 
   const char *me = "master@127.0.0.1";
   uint8_t nonce[GENRPC__NONCE_LEN] = {7};
-  genrpc__hello h = {GENRPC__PROTO_VERSION, GENRPC__PROTO_VERSION, nonce,
+  genrpc__hello h = {GENRPC__PROTO_MAX, GENRPC__PROTO_MAX, nonce,
                      {me, strlen(me)}, {kSlave, strlen(kSlave)}};
   uint8_t hello[GENRPC__PREAUTH_MAX];
   size_t n = genrpc__encode_hello(hello, sizeof hello, &h);
@@ -390,7 +390,7 @@ TEST_F(TlsTest, S11_SameFramesAsTcpWhateverTheRecords) {
   genrpc__challenge ch;
   ASSERT_TRUE(genrpc__decode_challenge(buf + GENRPC__LEN_PREFIX, body, &ch));
   EXPECT_EQ(std::string(ch.name.p, ch.name.len), kSlave);
-  EXPECT_EQ(ch.version, GENRPC__PROTO_VERSION);
+  EXPECT_EQ(ch.version, GENRPC__PROTO_MAX);
   SSL_free(ssl);
   close(fd);
   SSL_CTX_free(ctx);

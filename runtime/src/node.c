@@ -53,6 +53,9 @@ check_config(const genrpc_node_config *cfg, genrpc_status *st)
     if (cfg->busy_poll_us < 0 || cfg->busy_poll_us > 10000)
         return genrpc__fail(st, GENRPC_E_INVAL, "busy_poll_us %d out of range [0, 10000]",
                             cfg->busy_poll_us);
+    if (cfg->max_protocol_version < 0 || cfg->max_protocol_version > GENRPC__PROTO_MAX)
+        return genrpc__fail(st, GENRPC_E_INVAL, "max_protocol_version %d out of range [0, %d]",
+                            cfg->max_protocol_version, GENRPC__PROTO_MAX);
     if (cfg->max_frame_size < 1024 || cfg->max_frame_size > UINT32_MAX)
         return genrpc__fail(st, GENRPC_E_INVAL, "max_frame_size %zu out of range [1024, 4 GiB)",
                             cfg->max_frame_size);
@@ -272,5 +275,8 @@ genrpc_node_get_info(genrpc_node *node, genrpc_node_info *out)
     out->protocol_errors = atomic_load(&node->net.protocol_errors);
     out->reads_paused = atomic_load(&node->reads_paused);
     out->broadcasts_dropped = atomic_load(&node->broadcasts_dropped);
+    out->expired_requests = atomic_load(&node->expired_requests);
+    out->cancelled_requests = atomic_load(&node->cancelled_requests);
+    out->retried_calls = atomic_load(&node->retried_calls);
 }
 

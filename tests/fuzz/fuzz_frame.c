@@ -34,6 +34,58 @@ same(const uint8_t *frame, size_t n, const uint8_t *body, size_t len)
     CHECK(memcmp(frame + GENRPC__LEN_PREFIX, body, len) == 0);
 }
 
+/* The frames of a READY connection, in version `proto`: whatever decodes
+ * stays inside the input and encodes back to the same bytes. */
+static void
+versioned(uint8_t proto, const uint8_t *body, size_t size, uint8_t *out)
+{
+    genrpc__request_hdr r;
+    if (genrpc__decode_request(proto, body, size, &r)) {
+        inside(r.module.p, r.module.len);
+        inside(r.function.p, r.function.len);
+        if (r.payload_len)
+            inside(r.payload, r.payload_len);
+        if (r.metadata.len) {
+            inside(r.metadata.p, r.metadata.len);
+            CHECK(r.metadata.len <= GENRPC__MD_MAX_BYTES);
+        }
+        CHECK(r.module.len >= 1 && r.function.len >= 1 && (r.flags & ~GENRPC__F_KNOWN) == 0);
+        CHECK(r.payload + r.payload_len == g_hi);
+        CHECK(genrpc__request_hdr_size(proto, r.module.len, r.function.len, r.metadata.len) +
+                  r.payload_len == size);
+        size_t n = genrpc__encode_request_hdr(out, GENRPC__LEN_PREFIX + 70000, (genrpc__kind)body[0], &r);
+        CHECK(n == GENRPC__LEN_PREFIX + size - r.payload_len);
+        CHECK(genrpc__get_u32(out) == size);
+        CHECK(memcmp(out + GENRPC__LEN_PREFIX, body, size - r.payload_len) == 0);
+    }
+    genrpc__bcast_hdr b;
+    if (genrpc__decode_bcast(proto, body, size, &b)) {
+        inside(b.name.p, b.name.len);
+        inside(b.type.p, b.type.len);
+        CHECK(b.payload + b.payload_len == g_hi);
+        size_t n = genrpc__encode_bcast_hdr(out, GENRPC__LEN_PREFIX + 70000, (genrpc__kind)body[0], &b);
+        CHECK(n == GENRPC__LEN_PREFIX + size - b.payload_len);
+        CHECK(memcmp(out + GENRPC__LEN_PREFIX, body, size - b.payload_len) == 0);
+    }
+    genrpc__reply_body rp;
+    if (genrpc__decode_reply(proto, body, size, &rp)) {
+        if (rp.payload_len)
+            inside(rp.payload, rp.payload_len);
+        size_t hdr = genrpc__reply_hdr_size(proto, rp.metadata.len);
+        CHECK(rp.payload_len + hdr == size);
+        size_t n = genrpc__encode_reply_hdr(out, GENRPC__LEN_PREFIX + 70000, &rp);
+        CHECK(n == GENRPC__LEN_PREFIX + hdr);
+        CHECK(memcmp(out + GENRPC__LEN_PREFIX, body, hdr) == 0);
+    }
+    genrpc__error_body e;
+    if (genrpc__decode_error(proto, body, size, &e)) {
+        if (e.message.len)
+            inside(e.message.p, e.message.len);
+        CHECK(e.message.len <= GENRPC__ERROR_MSG_MAX);
+        same(out, genrpc__encode_error(out, GENRPC__LEN_PREFIX + 70000, &e), body, size);
+    }
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -89,34 +141,38 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (strlen(z) == text.len)
             same(out, genrpc__encode_reject(out, sizeof out, reason, z), body, size);
     }
-    genrpc__request_hdr r;
-    if (genrpc__decode_request(body, size, &r)) {
-        inside(r.module.p, r.module.len);
-        inside(r.function.p, r.function.len);
-        inside(r.payload, r.payload_len);
-        CHECK(r.module.len >= 1 && r.function.len >= 1);
-        CHECK(r.payload + r.payload_len == g_hi);
-        CHECK(genrpc__request_hdr_size(r.module.len, r.function.len) + r.payload_len == size);
-        size_t n = genrpc__encode_request_hdr(out, sizeof out, (genrpc__kind)body[0], &r);
-        CHECK(n == GENRPC__LEN_PREFIX + size - r.payload_len);
-        CHECK(genrpc__get_u32(out) == size);
-        CHECK(memcmp(out + GENRPC__LEN_PREFIX, body, size - r.payload_len) == 0);
-    }
+    for (uint8_t proto = 1; proto <= GENRPC__PROTO_MAX; proto++)
+        versioned(proto, body, size, out);
     uint64_t id;
-    const uint8_t *payload;
-    size_t plen;
-    if (genrpc__decode_reply(body, size, &id, &payload, &plen)) {
-        inside(payload, plen);
-        CHECK(plen + GENRPC__REPLY_HDR_SIZE == size);
-        size_t n = genrpc__encode_reply_hdr(out, sizeof out, id, plen);
-        CHECK(n == GENRPC__LEN_PREFIX + GENRPC__REPLY_HDR_SIZE);
-        CHECK(memcmp(out + GENRPC__LEN_PREFIX, body, GENRPC__REPLY_HDR_SIZE) == 0);
+    if (genrpc__decode_cancel(body, size, &id)) {
+        CHECK(size == GENRPC__CANCEL_FRAME_SIZE - GENRPC__LEN_PREFIX);
+        same(out, genrpc__encode_cancel(out, sizeof out, id), body, size);
     }
-    genrpc__error_body e;
-    if (genrpc__decode_error(body, size, &e)) {
-        inside(e.message.p, e.message.len);
-        CHECK(e.message.len <= 1024);
-        same(out, genrpc__encode_error(out, sizeof out, &e), body, size);
+    genrpc__goaway g;
+    if (genrpc__decode_goaway(body, size, &g)) {
+        if (g.text.len)
+            inside(g.text.p, g.text.len);
+        same(out, genrpc__encode_goaway(out, sizeof out, &g), body, size);
+    }
+    genrpc__auth_body a;
+    for (int k = GENRPC__K_AUTH; k <= GENRPC__K_AUTH_OK; k++) {
+        if (!genrpc__decode_auth(body, size, (genrpc__kind)k, &a))
+            continue;
+        inside(a.mac, GENRPC__MAC_LEN);
+        CHECK(a.n_settings <= GENRPC__SETTINGS_MAX);
+        same(out, genrpc__encode_auth(out, sizeof out, (genrpc__kind)k, &a), body, size);
+    }
+    if (genrpc__md_check(body, size)) {
+        genrpc__str block = {(const char *)body, size};
+        genrpc__md_entry e;
+        size_t pos = 0, n = 0;
+        while (genrpc__md_next(block, &pos, &e)) {
+            inside(e.key.p, e.key.len);
+            if (e.value_len)
+                inside(e.value, e.value_len);
+            n++;
+        }
+        CHECK(pos == size && n >= 1 && n <= GENRPC__MD_MAX_ENTRIES);
     }
     free(body);
     return 0;

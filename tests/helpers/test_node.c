@@ -49,6 +49,7 @@ typedef struct options {
     genrpc_driver driver; /* --default-driver */
     const char *handlers[MAX_LIST]; /* --handler: named handlers for test.Note */
     size_t n_handlers;
+    int max_protocol; /* --max-protocol; 0: the newest */
 } options;
 
 static volatile sig_atomic_t g_stop;
@@ -77,6 +78,7 @@ static void usage(FILE *out) {
           "  --server-inactivity-ms N  server_inactivity_timeout (default infinity)\n"
           "  --handler NAME         named handler for test.Note broadcasts (repeatable;\n"
           "                         what it gets is read with test.NodeInfo.Notes)\n"
+          "  --max-protocol N       highest wire protocol version (default: newest)\n"
           "  --verbose              runtime log on stderr\n"
           "  --help                 this text\n"
           "Prints \"PORT <n>\" on stdout once serving; stops on stdin EOF or SIGTERM.\n"
@@ -157,7 +159,9 @@ static int parse_args(int argc, char **argv, options *o) {
             o->control = GENRPC_CONTROL_BLACKLIST;
             if (parse_list(v, o) != 0)
                 return -1;
-        } else if (strcmp(a, "--workers") == 0 && parse_int(v, 1, 1024, &n) == 0)
+        } else if (strcmp(a, "--max-protocol") == 0 && parse_int(v, 1, 255, &n) == 0)
+            o->max_protocol = (int)n;
+        else if (strcmp(a, "--workers") == 0 && parse_int(v, 1, 1024, &n) == 0)
             o->workers = (int)n;
         else if (strcmp(a, "--node") == 0 && parse_node(v, o) == 0)
             continue;
@@ -280,6 +284,7 @@ main(int argc, char **argv) {
     cfg.n_node_addrs = o.n_nodes;
     cfg.connect_timeout_ms = 500;
     cfg.send_timeout_ms = 500;
+    cfg.max_protocol_version = o.max_protocol;
     if (o.workers > 0)
         cfg.worker_threads = o.workers;
     if (o.auth_timeout_ms > 0)

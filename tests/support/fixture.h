@@ -119,6 +119,7 @@ struct NodeOptions {
   genrpc_module_control control = GENRPC_CONTROL_DISABLED;
   std::vector<std::string> modules;
   int workers = 0;
+  int max_protocol_version = 0;       // 0: the newest (genrpc_node_config)
   bool register_modules = true;       // genrpc_test_register_all
 };
 

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "calls.genrpc.h"
+#include "calls.pb-c.h"
 #include "test.genrpc.h"
 #include "test.pb-c.h"
 
@@ -167,20 +169,28 @@ static int node_info_counters(const Test__Empty *req, Test__NodeCounters *reply,
     return 0;
 }
 
+/* A copy of the state's list *lines / *n (under st->lock) in the call's
+ * arena, for a repeated string of the reply. */
+static int copy_lines(genrpc_ctx *ctx, char **const *lines, const size_t *n, char ***out,
+                      size_t *n_out) {
+    genrpc_test_state *st = state_of(ctx);
+    pthread_mutex_lock(&st->lock);
+    size_t count = *n;
+    char **copy = count ? genrpc_ctx_alloc(ctx, count * sizeof *copy) : NULL;
+    for (size_t i = 0; copy && i < count; i++)
+        copy[i] = ctx_strdup(ctx, (*lines)[i]);
+    pthread_mutex_unlock(&st->lock);
+    if (count && copy == NULL)
+        return genrpc_fail(ctx, 12, "out of memory");
+    *out = copy;
+    *n_out = count;
+    return 0;
+}
+
 static int node_info_notes(const Test__Empty *req, Test__NotesReply *reply, genrpc_ctx *ctx) {
     (void)req;
     genrpc_test_state *st = state_of(ctx);
-    pthread_mutex_lock(&st->lock);
-    size_t n = st->n_notes;
-    char **notes = n ? genrpc_ctx_alloc(ctx, n * sizeof *notes) : NULL;
-    for (size_t i = 0; notes && i < n; i++)
-        notes[i] = ctx_strdup(ctx, st->notes[i]);
-    pthread_mutex_unlock(&st->lock);
-    if (n && notes == NULL)
-        return genrpc_fail(ctx, 12, "out of memory");
-    reply->n_notes = n;
-    reply->notes = notes;
-    return 0;
+    return copy_lines(ctx, &st->notes, &st->n_notes, &reply->notes, &reply->n_notes);
 }
 
 static const Test__NodeInfo__Impl node_info_impl = {
@@ -277,8 +287,79 @@ genrpc_test_state_init(genrpc_test_state *st) {
     return 0;
 }
 
+/* ---- calls.Calls: deadlines, cancellation, drain ------------------------ */
+
+static void log_line(genrpc_test_state *st, const char *what, const char *tag) {
+    char line[300];
+    snprintf(line, sizeof line, "%s %s", what, tag ? tag : "");
+    pthread_mutex_lock(&st->lock);
+    char **log = realloc(st->log, (st->n_log + 1) * sizeof *log);
+    if (log != NULL) {
+        st->log = log;
+        st->log[st->n_log] = strdup(line);
+        if (st->log[st->n_log] != NULL)
+            st->n_log++;
+    }
+    pthread_mutex_unlock(&st->lock);
+}
+
+static int calls_deadline(const Calls__Probe *req, Calls__Seen *reply, genrpc_ctx *ctx) {
+    int64_t left = genrpc_ctx_remaining_ms(ctx);
+    reply->has_deadline = left != GENRPC_INFINITY;
+    reply->remaining_ms = reply->has_deadline ? left : 0;
+    log_line(state_of(ctx), "deadline", req->tag);
+    if (req->via[0] == '\0')
+        return 0;
+    /* A nested call: inherits what is left of this request's deadline. */
+    genrpc_call_opts opts = GENRPC_CALL_OPTS_INIT;
+    opts.timeout_ms = req->via_timeout_ms;
+    Calls__Probe probe = CALLS__PROBE__INIT;
+    probe.tag = (char *)"nested";
+    Calls__Seen *seen = NULL;
+    genrpc_status st;
+    reply->nested_err = calls__calls__deadline_call(genrpc_ctx_node(ctx),
+                                                    genrpc_node_target(req->via), &probe, &seen,
+                                                    &opts, &st);
+    if (seen != NULL) {
+        reply->nested_has_deadline = seen->has_deadline;
+        reply->nested_remaining_ms = seen->remaining_ms;
+        calls__seen__free_unpacked(seen, NULL);
+    }
+    return 0;
+}
+
+static int calls_watch(const Calls__Probe *req, Calls__Seen *reply, genrpc_ctx *ctx) {
+    int64_t left = genrpc_ctx_remaining_ms(ctx);
+    reply->has_deadline = left != GENRPC_INFINITY;
+    reply->remaining_ms = reply->has_deadline ? left : 0;
+    uint32_t ran = 0;
+    while (ran < req->work_ms && !genrpc_ctx_cancelled(ctx)) {
+        sleep_ms(5);
+        ran += 5;
+    }
+    reply->cancelled = ran < req->work_ms;
+    reply->ran_ms = ran;
+    log_line(state_of(ctx), reply->cancelled ? "watch-cancelled" : "watch-done", req->tag);
+    return 0;
+}
+
+static int calls_read_log(const Calls__Nothing *req, Calls__Log *reply, genrpc_ctx *ctx) {
+    (void)req;
+    genrpc_test_state *st = state_of(ctx);
+    return copy_lines(ctx, &st->log, &st->n_log, &reply->lines, &reply->n_lines);
+}
+
+static const Calls__Calls__Impl calls_impl = {
+    .deadline = calls_deadline,
+    .watch = calls_watch,
+    .read_log = calls_read_log,
+};
+
 void
 genrpc_test_state_destroy(genrpc_test_state *st) {
+    for (size_t i = 0; i < st->n_log; i++)
+        free(st->log[i]);
+    free(st->log);
     for (size_t i = 0; i < st->n_notes; i++)
         free(st->notes[i]);
     free(st->notes);
@@ -300,6 +381,8 @@ genrpc_test_register_all(genrpc_node *node, genrpc_test_state *st) {
     if ((err = test__clock__register(node, &clock_impl, st)) != GENRPC_OK)
         return err;
     if ((err = test__versioned_v1__register(node, &versioned_v1_impl, st)) != GENRPC_OK)
+        return err;
+    if ((err = calls__calls__register(node, &calls_impl, st)) != GENRPC_OK)
         return err;
     return test__versioned_v2__register(node, &versioned_v2_impl, st);
 }

@@ -29,6 +29,8 @@ typedef struct genrpc_test_state {
     char **notes;                   /* each "<name> <from> <text>", in order */
     size_t n_handlers;
     void **handlers;                /* genrpc_test_register_handler's, freed with st */
+    size_t n_log;                   /* calls.Calls: what its handlers did, in order */
+    char **log;
 } genrpc_test_state;
 
 /* Initialises *st; 0 or -1 on OOM. Free with genrpc_test_state_destroy
@@ -36,8 +38,8 @@ typedef struct genrpc_test_state {
 int genrpc_test_state_init(genrpc_test_state *st);
 void genrpc_test_state_destroy(genrpc_test_state *st);
 
-/* Registers test.Test v1, test.NodeInfo v1, test.Clock v1 and
- * test.Versioned v1 + v2 on `node`, all sharing `st` (borrowed until the
+/* Registers test.Test v1, test.NodeInfo v1, test.Clock v1,
+ * test.Versioned v1 + v2 and calls.Calls v1 on `node`, all sharing `st` (borrowed until the
  * node stops). Returns GENRPC_OK or the first registration error. */
 int genrpc_test_register_all(genrpc_node *node, genrpc_test_state *st);
 

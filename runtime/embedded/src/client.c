@@ -229,7 +229,7 @@ authenticate(genrpc_emb_client *c, const uint8_t *client_nonce)
     if (rc != GENRPC_OK)
         return rc;
     if (!genrpc_emb__get_challenge(c->cfg.rx_buf, len, &version, &nonce, &name, &name_len) ||
-        version != GENRPC__PROTO_VERSION)
+        version != GENRPC_EMB_PROTO_VERSION)
         return fail(c, GENRPC_E_PROTOCOL);
     if (name_len != c->server_len || memcmp(name, c->cfg.server_name, name_len) != 0)
         return fail(c, GENRPC_E_AUTH); /* reached another node */
@@ -372,7 +372,7 @@ await_reply(genrpc_emb_client *c, uint64_t req_id, const uint8_t **reply, size_t
         const uint8_t *body = c->cfg.rx_buf;
         uint64_t id;
         genrpc_emb__error e;
-        if (body[0] == GENRPC__K_REPLY && len < GENRPC__REPLY_HDR_SIZE)
+        if (body[0] == GENRPC__K_REPLY && len < GENRPC_EMB_REPLY_HDR_SIZE)
             return fail(c, GENRPC_E_PROTOCOL);
         if (body[0] == GENRPC__K_REPLY && genrpc__get_u64(body + 1) == req_id) {
             if (avail < len)

@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "genrpc/embedded.h"
 #include "genrpc/error.h"
 
 #define TRANSCRIPT_TAG "genrpc/1"
@@ -37,8 +38,8 @@ genrpc_emb__put_hello(uint8_t *buf, size_t cap, const uint8_t *nonce, const char
     genrpc__put_u32(p, (uint32_t)body);
     p[4] = GENRPC__K_HELLO;
     genrpc__put_u32(p + 5, GENRPC__MAGIC);
-    p[9] = GENRPC__PROTO_VERSION; /* min_version */
-    p[10] = GENRPC__PROTO_VERSION; /* max_version */
+    p[9] = GENRPC_EMB_PROTO_VERSION; /* min_version */
+    p[10] = GENRPC_EMB_PROTO_VERSION; /* max_version */
     memcpy(p + 11, nonce, GENRPC__NONCE_LEN);
     p += 11 + GENRPC__NONCE_LEN;
     p = put_name(p, from, from_len);
@@ -62,7 +63,7 @@ genrpc_emb__put_request_hdr(uint8_t *buf, size_t cap, uint8_t kind, uint64_t req
                             uint32_t version, const char *module, size_t module_len,
                             const char *function, size_t function_len, size_t payload_len)
 {
-    size_t hdr = genrpc__request_hdr_size(module_len, function_len);
+    size_t hdr = genrpc__request_hdr_size(GENRPC_EMB_PROTO_VERSION, module_len, function_len, 0);
     if (!name_ok(module_len) || !name_ok(function_len) || cap < GENRPC__LEN_PREFIX + hdr ||
         payload_len > 0xFFFFFFFFu - hdr)
         return 0;
@@ -140,11 +141,11 @@ bool
 genrpc_emb__get_reply(const uint8_t *body, size_t len, uint64_t *req_id,
                       const uint8_t **payload, size_t *payload_len)
 {
-    if (len < GENRPC__REPLY_HDR_SIZE || body[0] != GENRPC__K_REPLY)
+    if (len < GENRPC_EMB_REPLY_HDR_SIZE || body[0] != GENRPC__K_REPLY)
         return false;
     *req_id = genrpc__get_u64(body + 1);
-    *payload = body + GENRPC__REPLY_HDR_SIZE;
-    *payload_len = len - GENRPC__REPLY_HDR_SIZE;
+    *payload = body + GENRPC_EMB_REPLY_HDR_SIZE;
+    *payload_len = len - GENRPC_EMB_REPLY_HDR_SIZE;
     return true;
 }
 

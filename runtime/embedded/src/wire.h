@@ -14,6 +14,10 @@
 
 #include "wire/frame.h"
 
+/* The embedded client speaks protocol version 1 (GENRPC_EMB_PROTO_VERSION
+ * in genrpc/embedded.h): a REPLY is its kind and request id, then the
+ * payload. */
+#define GENRPC_EMB_REPLY_HDR_SIZE (1 + 8)
 /* An ERROR frame's fixed part: kind, req_id, err, handler_code, msg_len. */
 #define GENRPC_EMB__ERROR_FIXED (1 + 8 + 2 + 4 + 2)
 

@@ -18,6 +18,7 @@
 #ifndef GENRPC_CALL_H
 #define GENRPC_CALL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <protobuf-c/protobuf-c.h>
@@ -54,7 +55,13 @@ static inline genrpc_target genrpc_key_target(const char *node, const void *key,
     return t;
 }
 
-/* Per-call options; NULL means all defaults. */
+/* A cancellation token (genrpc_cancel_token_new): calls started with it in
+ * their options are cancelled together by genrpc_cancel. */
+typedef struct genrpc_cancel_token genrpc_cancel_token;
+
+/* Per-call options; NULL means all defaults. Initialise with
+ * GENRPC_CALL_OPTS_INIT (or zero it): fields added later take their place
+ * from `reserved`, their zero meaning what the library did before. */
 typedef struct genrpc_call_opts {
     /* Receive timeout in ms, covering queueing, sending and the remote run.
      * 0 = the node's call_receive_timeout (default 15000);
@@ -69,9 +76,15 @@ typedef struct genrpc_call_opts {
     uint32_t version;
     /* GENRPC_CALL_LEND_REQUEST, or 0; other bits: GENRPC_E_INVAL. */
     uint32_t flags;
+    /* NULL: the call cannot be cancelled. Else genrpc_cancel(cancel)
+     * cancels it while in flight; the token must outlive the call's start
+     * (genrpc_cancel_token_free may come before the call ends). */
+    genrpc_cancel_token *cancel;
+    /* Room for options added later (docs/install.md, "ABI"); leave zero. */
+    uint64_t reserved[5];
 } genrpc_call_opts;
 
-#define GENRPC_CALL_OPTS_INIT {0, 0, 0}
+#define GENRPC_CALL_OPTS_INIT {0, 0, 0, NULL, {0}}
 
 /* genrpc_call_opts.version: call whichever version of the module the
  * callee serves, the highest if it serves several (no module may register
@@ -129,6 +142,31 @@ GENRPC_API int genrpc_cast(genrpc_node *node, genrpc_target target,
                            const ProtobufCMessage *request, const genrpc_call_opts *opts,
                            genrpc_status *st);
 
+/* ---- cancellation (docs/calls.md, "Cancellation") ------------------------
+ * A cancelled call completes once, with GENRPC_E_CANCELLED, whatever races
+ * with it (its reply arriving, its connection closing, the node stopping:
+ * the first to take the call from its table completes it; a reply that
+ * arrives later is dropped). Over protocol version 2 the callee is told
+ * (a CANCEL frame): a request still queued there is not run, a running
+ * handler sees genrpc_ctx_cancelled. Over version 1 the callee runs it
+ * anyway and its answer is dropped. */
+
+/* A new token; the caller owns it (genrpc_cancel_token_free). */
+GENRPC_API int genrpc_cancel_token_new(genrpc_cancel_token **out);
+
+/* Cancels every call in flight that was started with `token`, and every
+ * call started with it from now on (they fail at once with
+ * GENRPC_E_CANCELLED). Any thread, including the node's loop (callbacks
+ * then run later, from the loop); idempotent. */
+GENRPC_API void genrpc_cancel(genrpc_cancel_token *token);
+
+/* Has genrpc_cancel(token) been called? */
+GENRPC_API bool genrpc_cancel_token_fired(const genrpc_cancel_token *token);
+
+/* Releases the caller's token. Calls in flight with it keep it until they
+ * end, but can no longer be cancelled through it. NULL is a no-op. */
+GENRPC_API void genrpc_cancel_token_free(genrpc_cancel_token *token);
+
 /* ---- async call with a promise ---------------------------------------- */
 
 typedef struct genrpc_promise genrpc_promise;
@@ -151,6 +189,12 @@ GENRPC_API int genrpc_promise_yield(genrpc_promise *p, ProtobufCMessage **reply,
  * GENRPC_E_NOT_READY and the promise stays valid and unconsumed. */
 GENRPC_API int genrpc_promise_nb_yield(genrpc_promise *p, int64_t timeout_ms,
                                        ProtobufCMessage **reply, genrpc_status *st);
+
+/* Cancels the promise's call if it is still in flight: the promise then
+ * yields GENRPC_E_CANCELLED (and the callee is told, as genrpc_cancel
+ * does). GENRPC_E_NOT_FOUND when the call already has its outcome (yield
+ * returns that outcome), GENRPC_E_INVAL for NULL. */
+GENRPC_API int genrpc_promise_cancel(genrpc_promise *p);
 
 /* Releases the promise, discarding any unclaimed result; a reply arriving
  * later is dropped. NULL is a no-op. */

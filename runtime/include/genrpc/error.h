@@ -35,6 +35,7 @@ typedef enum genrpc_err_class {
     XX(BADARGS, 6, BADRPC, "request could not be decoded")                             \
     XX(DISCOVERY, 7, BADRPC, "discovery could not resolve the node")                   \
     XX(OVERLOAD, 8, BADRPC, "remote node is overloaded")                               \
+    XX(UNAVAILABLE, 9, BADRPC, "remote node is draining: the call did not run")        \
     XX(CONNECT, 20, BADTCP, "connection failed")                                       \
     XX(CLOSED, 21, BADTCP, "connection closed")                                        \
     XX(SEND_TIMEOUT, 22, BADTCP, "send timed out")                                     \
@@ -50,7 +51,8 @@ typedef enum genrpc_err_class {
     XX(EXISTS, 45, LOCAL, "already registered")                                        \
     XX(NOT_FOUND, 46, LOCAL, "not registered")                                         \
     XX(TOO_BIG, 47, LOCAL, "message exceeds the maximum frame size")                   \
-    XX(SYSTEM, 48, LOCAL, "system call failed")
+    XX(SYSTEM, 48, LOCAL, "system call failed")                                         \
+    XX(CANCELLED, 49, LOCAL, "call cancelled by the caller")
 
 typedef enum genrpc_err {
 #define GENRPC_ERR_ENUM_(name, value, cls, msg) GENRPC_E_##name = value,

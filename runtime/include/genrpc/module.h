@@ -89,6 +89,35 @@ GENRPC_API const char *genrpc_ctx_caller(const genrpc_ctx *ctx);
 /* true when the request is a cast (its reply is discarded). */
 GENRPC_API bool genrpc_ctx_is_cast(const genrpc_ctx *ctx);
 
+/* ---- deadlines and cancellation (protocol version 2; docs/calls.md) -------
+ * A caller's time left travels with its request (timeout_ms of the call,
+ * or what is left of the deadline of the handler it calls from); the
+ * handler's node counts it from the request's arrival. A request from a
+ * version-1 peer, or a cast sent without a timeout, has no deadline. */
+
+/* genrpc_ctx_deadline for a request without one. */
+#define GENRPC_NO_DEADLINE INT64_MAX
+
+/* The request's deadline as CLOCK_MONOTONIC milliseconds (comparable to
+ * clock_gettime(CLOCK_MONOTONIC) / 1e6 on this host), or GENRPC_NO_DEADLINE. */
+GENRPC_API int64_t genrpc_ctx_deadline(const genrpc_ctx *ctx);
+
+/* Milliseconds left until the deadline: 0 once it has passed,
+ * GENRPC_INFINITY without one. Calls the handler makes get at most this
+ * as their timeout (shorter if they ask; never longer). */
+GENRPC_API int64_t genrpc_ctx_remaining_ms(const genrpc_ctx *ctx);
+
+/* true once the deadline has passed: the caller has stopped waiting (it got
+ * GENRPC_E_TIMEOUT) and whatever the handler returns is dropped. */
+GENRPC_API bool genrpc_ctx_deadline_passed(const genrpc_ctx *ctx);
+
+/* true when the work is no longer wanted: the deadline passed, the caller
+ * cancelled the call (a CANCEL frame), the caller's connection is gone, or
+ * the node is stopping. A long handler polls it between steps and returns
+ * early (any return value: nobody reads it). gen_rpc's handlers run on
+ * until done; this is how a C handler learns to stop. */
+GENRPC_API bool genrpc_ctx_cancelled(const genrpc_ctx *ctx);
+
 /* ---- registration ------------------------------------------------------ */
 
 /* Installs `impl` (the generated implementation struct of `module`, every

@@ -120,11 +120,18 @@ typedef struct genrpc_node_config {
     const char *tls_ciphers;     /* NULL: ECDHE + AES-GCM/ChaCha20-Poly1305 (TLS 1.2 list;
                                     TLS 1.3 suites are OpenSSL's, all AEAD) */
 
+    /* Highest wire protocol version this node offers and accepts
+     * (docs/protocol.md): 0 = the newest this library speaks (2); 1 pins
+     * the node to version 1, e.g. while a cluster still has version-1
+     * nodes that must not see version 2 traffic (it never would: versions
+     * are negotiated per connection; pinning is for tests and caution). */
+    int max_protocol_version;
+
     /* Room to grow without changing the size or the layout of this struct
      * (docs/install.md, "ABI"): a field added later takes its place from
      * here, and its zero value means what the library did before it.
      * Leave it zero (genrpc_node_config_init and GENRPC_NODE_CONFIG_INIT do). */
-    uint64_t reserved[16];
+    uint64_t reserved[15];
 } genrpc_node_config;
 
 #define GENRPC_NODE_CONFIG_INIT                                                          \
@@ -133,12 +140,12 @@ typedef struct genrpc_node_config {
             0, NULL, NULL, GENRPC_CONTROL_DISABLED, NULL, 0, 5000, 5000, 5000, 15000,    \
             15000, GENRPC_INFINITY, GENRPC_INFINITY, GENRPC_INFINITY, 5, 5, 2,           \
             (size_t)64 << 20, 0, 0, NULL, NULL, GENRPC_LOG_INFO, NULL, NULL, NULL, 99, NULL, \
-            {0}                                                                          \
+            0, {0}                                                                       \
     }
 
 /* Sets every field of *cfg to its default (same as GENRPC_NODE_CONFIG_INIT).
  * Prefer it to the macro: a program calling it gets the defaults of the
- * libgenrpc.so.0 it runs with, also for fields added after it was built. */
+ * libgenrpc.so.1 it runs with, also for fields added after it was built. */
 GENRPC_API void genrpc_node_config_init(genrpc_node_config *cfg);
 
 /* Starts a node: binds its listener(s) and starts its threads. The node
@@ -180,9 +187,14 @@ typedef struct genrpc_node_info {
                                * 1024 of its requests were waiting (backpressure) */
     uint64_t broadcasts_dropped; /* abcast/sbcast messages refused (no such name,
                                     wrong type, policy, undecodable) */
+    uint64_t expired_requests;   /* requests not run: their deadline passed while
+                                    they waited for a worker */
+    uint64_t cancelled_requests; /* requests not run: their caller cancelled them */
+    uint64_t retried_calls;      /* calls this node sent again on a fresh connection,
+                                    their first attempt provably unread (docs/calls.md) */
     /* Room for counters added later, without changing the struct's size
      * (docs/install.md, "ABI"). Not written today: read nothing here. */
-    uint64_t reserved[8];
+    uint64_t reserved[5];
 } genrpc_node_info;
 
 GENRPC_API void genrpc_node_get_info(genrpc_node *node, genrpc_node_info *out);

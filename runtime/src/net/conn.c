@@ -414,11 +414,32 @@ flush_cmd(genrpc__cmd *cmd)
     genrpc__conn_unref(c);
 }
 
+/* A request encoded in a newer layout than the connection agreed on (the
+ * caller encodes before it knows; only a version-1 peer makes this
+ * happen): the same request in the connection's layout. out_mu held; NULL
+ * (out freed) without memory. */
+static genrpc__out *
+fit_version(genrpc__conn *c, genrpc__out *out, bool counted)
+{
+    if (!out->proto || out->proto == c->proto)
+        return out;
+    genrpc__out *fitted = genrpc__out_relayout(out, c->proto);
+    if (fitted && counted) /* a held frame: in queued_bytes already */
+        c->queued_bytes = c->queued_bytes - out->total + fitted->total;
+    genrpc__out_free(out);
+    return fitted;
+}
+
 void
 genrpc__conn_send(genrpc__conn *c, genrpc__out *out, genrpc__flush how)
 {
     pthread_mutex_lock(&c->out_mu);
     genrpc__state s = atomic_load(&c->state);
+    if (s == GENRPC__READY && !(out = fit_version(c, out, false))) {
+        pthread_mutex_unlock(&c->out_mu);
+        close_after_write_error(c, GENRPC_E_NOMEM, ENOMEM);
+        return;
+    }
     if (s == GENRPC__CLOSED) {
         pthread_mutex_unlock(&c->out_mu);
         genrpc__out_free(out);
@@ -502,8 +523,17 @@ genrpc__conn_ready(genrpc__conn *c)
     }
     c->was_ready = true;
     atomic_store(&c->state, GENRPC__READY);
-    genrpc__list_splice_back(&c->out_q, &c->held_q);
+    bool fitted = true;
+    for (genrpc__list *l; fitted && (l = genrpc__list_pop_front(&c->held_q));) {
+        genrpc__out *o = fit_version(c, GENRPC__CONTAINER_OF(l, genrpc__out, link), true);
+        if ((fitted = o != NULL))
+            genrpc__list_push_back(&c->out_q, &o->link);
+    }
     pthread_mutex_unlock(&c->out_mu);
+    if (!fitted) {
+        genrpc__conn_close(c, GENRPC_E_NOMEM, "no memory to re-encode held requests");
+        return;
+    }
     genrpc__idle_start(c);
     c->role->ready(c);
     genrpc__conn_flush(c);

@@ -89,6 +89,7 @@ struct genrpc__conn {
     socklen_t addr_len;
 
     /* handshake (loop only) */
+    uint8_t proto; /* the protocol version agreed (set before READY, then fixed) */
     uint8_t my_nonce[GENRPC__NONCE_LEN];
     uint8_t peer_nonce[GENRPC__NONCE_LEN];
 

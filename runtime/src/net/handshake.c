@@ -29,6 +29,40 @@ send_ctl(genrpc__conn *c, const uint8_t *buf, size_t n)
     genrpc__conn_send_ctl(c, o);
 }
 
+/* The highest protocol version this node speaks (or is pinned to). */
+static uint8_t
+proto_max(const genrpc__net *net)
+{
+    int v = net->cfg->max_protocol_version;
+    return v >= GENRPC__PROTO_MIN && v < GENRPC__PROTO_MAX ? (uint8_t)v : GENRPC__PROTO_MAX;
+}
+
+/* AUTH or AUTH_OK in the connection's version: v1 the proof alone, v2 the
+ * proof and this node's settings (none yet: part 2 adds compression). */
+static void
+send_proof(genrpc__conn *c, genrpc__kind kind, const uint8_t *mac)
+{
+    uint8_t buf[GENRPC__LEN_PREFIX + 2 + GENRPC__MAC_LEN + 5 * GENRPC__SETTINGS_MAX];
+    genrpc__auth_body a = {.mac = mac};
+    send_ctl(c, buf, c->proto >= 2 ? genrpc__encode_auth(buf, sizeof buf, kind, &a)
+                                   : genrpc__encode_mac(buf, sizeof buf, kind, mac));
+}
+
+/* The proof of a v1 or v2 AUTH / AUTH_OK (settings are read and, unknown,
+ * ignored). */
+static bool
+read_proof(const genrpc__conn *c, const uint8_t *body, size_t len, genrpc__kind kind,
+           const uint8_t **mac)
+{
+    genrpc__auth_body a;
+    if (c->proto < 2)
+        return genrpc__decode_mac(body, len, kind, mac);
+    if (!genrpc__decode_auth(body, len, kind, &a))
+        return false;
+    *mac = a.mac;
+    return true;
+}
+
 static void
 timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -92,7 +126,7 @@ genrpc__handshake_start_client(genrpc__conn *c)
         genrpc__conn_close(c, GENRPC_E_AUTH, "no random bytes for a nonce");
         return;
     }
-    genrpc__hello h = {GENRPC__PROTO_VERSION, GENRPC__PROTO_VERSION, c->my_nonce,
+    genrpc__hello h = {GENRPC__PROTO_MIN, proto_max(net), c->my_nonce,
                        {net->cfg->name, strlen(net->cfg->name)}, {c->peer, strlen(c->peer)}};
     atomic_store(&c->state, GENRPC__WAIT_CHALLENGE);
     genrpc__conn_timer_start(c, net->cfg->authentication_timeout_ms);
@@ -115,10 +149,17 @@ on_hello(genrpc__conn *c, const uint8_t *body, size_t len)
         reject(c, GENRPC__REJ_CERT, GENRPC_E_TLS, why); /* TLS: the cert must name `from` */
         return;
     }
-    if (h.min_version > GENRPC__PROTO_VERSION || h.max_version < GENRPC__PROTO_VERSION) {
+    if (atomic_load(&net->draining)) {
+        reject(c, GENRPC__REJ_DRAINING, GENRPC_E_UNAVAILABLE, "node is draining");
+        return;
+    }
+    /* the highest version both speak */
+    uint8_t mine = proto_max(net);
+    if (h.min_version > mine || h.max_version < GENRPC__PROTO_MIN) {
         reject(c, GENRPC__REJ_VERSION, GENRPC_E_PROTOCOL, "no common protocol version");
         return;
     }
+    c->proto = h.max_version < mine ? h.max_version : mine;
     if (!genrpc__str_eq(h.to, net->cfg->name)) {
         reject(c, GENRPC__REJ_WRONG_NODE, GENRPC_E_AUTH, "HELLO addressed to another node");
         return;
@@ -129,7 +170,7 @@ on_hello(genrpc__conn *c, const uint8_t *body, size_t len)
         return;
     }
     uint8_t buf[GENRPC__LEN_PREFIX + 64 + GENRPC__NAME_MAX];
-    genrpc__challenge ch = {GENRPC__PROTO_VERSION, c->my_nonce, {net->cfg->name, strlen(net->cfg->name)}};
+    genrpc__challenge ch = {c->proto, c->my_nonce, {net->cfg->name, strlen(net->cfg->name)}};
     atomic_store(&c->state, GENRPC__WAIT_AUTH);
     send_ctl(c, buf, genrpc__encode_challenge(buf, sizeof buf, &ch));
 }
@@ -139,7 +180,7 @@ on_auth(genrpc__conn *c, const uint8_t *body, size_t len)
 {
     genrpc__net *net = c->net;
     const uint8_t *mac;
-    if (!genrpc__decode_mac(body, len, GENRPC__K_AUTH, &mac)) {
+    if (!read_proof(c, body, len, GENRPC__K_AUTH, &mac)) {
         reject(c, GENRPC__REJ_PROTOCOL, GENRPC_E_PROTOCOL, "malformed AUTH");
         return;
     }
@@ -149,11 +190,11 @@ on_auth(genrpc__conn *c, const uint8_t *body, size_t len)
         reject(c, GENRPC__REJ_COOKIE, GENRPC_E_AUTH, "invalid_cookie");
         return;
     }
-    uint8_t proof[GENRPC__MAC_LEN], buf[GENRPC__LEN_PREFIX + 1 + GENRPC__MAC_LEN];
+    uint8_t proof[GENRPC__MAC_LEN];
     genrpc__auth_mac(net->cfg->cookie, net->cookie_len, GENRPC__AUTH_SERVER, c->peer_nonce,
                      c->my_nonce, c->peer, strlen(c->peer), net->cfg->name, strlen(net->cfg->name),
                      proof);
-    send_ctl(c, buf, genrpc__encode_mac(buf, sizeof buf, GENRPC__K_AUTH_OK, proof));
+    send_proof(c, GENRPC__K_AUTH_OK, proof);
     ev_timer_stop(net->loop->ev, &c->timer);
     genrpc__conn_ready(c);
     genrpc__log(net->cfg, GENRPC_LOG_DEBUG, "acceptor for %s ready", c->peer);
@@ -173,6 +214,7 @@ on_reject(genrpc__conn *c, const uint8_t *body, size_t len)
     }
     int err = reason == GENRPC__REJ_COOKIE || reason == GENRPC__REJ_WRONG_NODE ? GENRPC_E_AUTH
               : reason == GENRPC__REJ_CERT                                   ? GENRPC_E_TLS
+              : reason == GENRPC__REJ_DRAINING                               ? GENRPC_E_UNAVAILABLE
                                                                              : GENRPC_E_PROTOCOL;
     genrpc__conn_close(c, err, "%.*s", (int)text.len, text.p);
     return true;
@@ -185,7 +227,8 @@ on_challenge(genrpc__conn *c, const uint8_t *body, size_t len)
     genrpc__challenge ch;
     if (on_reject(c, body, len))
         return;
-    if (!genrpc__decode_challenge(body, len, &ch) || ch.version != GENRPC__PROTO_VERSION) {
+    if (!genrpc__decode_challenge(body, len, &ch) || ch.version < GENRPC__PROTO_MIN ||
+        ch.version > proto_max(net)) {
         genrpc__conn_close(c, GENRPC_E_PROTOCOL, "malformed CHALLENGE");
         return;
     }
@@ -195,12 +238,13 @@ on_challenge(genrpc__conn *c, const uint8_t *body, size_t len)
         return;
     }
     memcpy(c->peer_nonce, ch.nonce, GENRPC__NONCE_LEN);
-    uint8_t mac[GENRPC__MAC_LEN], buf[GENRPC__LEN_PREFIX + 1 + GENRPC__MAC_LEN];
+    c->proto = ch.version;
+    uint8_t mac[GENRPC__MAC_LEN];
     genrpc__auth_mac(net->cfg->cookie, net->cookie_len, GENRPC__AUTH_CLIENT, c->my_nonce,
                      c->peer_nonce, net->cfg->name, strlen(net->cfg->name), c->peer, strlen(c->peer),
                      mac);
     atomic_store(&c->state, GENRPC__WAIT_AUTH_OK);
-    send_ctl(c, buf, genrpc__encode_mac(buf, sizeof buf, GENRPC__K_AUTH, mac));
+    send_proof(c, GENRPC__K_AUTH, mac);
 }
 
 static void
@@ -210,7 +254,7 @@ on_auth_ok(genrpc__conn *c, const uint8_t *body, size_t len)
     const uint8_t *mac;
     if (on_reject(c, body, len))
         return;
-    if (!genrpc__decode_mac(body, len, GENRPC__K_AUTH_OK, &mac)) {
+    if (!read_proof(c, body, len, GENRPC__K_AUTH_OK, &mac)) {
         genrpc__conn_close(c, GENRPC_E_PROTOCOL, "malformed AUTH_OK");
         return;
     }

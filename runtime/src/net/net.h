@@ -33,6 +33,7 @@ typedef struct genrpc__net {
     size_t acceptor_size;                   /* ... and the size of its struct */
     void *up; /* the layer above's state (rpc/), for its roles: opaque here */
     atomic_bool stopping; /* genrpc_node_stop has begun: no new connections */
+    atomic_bool draining; /* genrpc_node_drain has begun: a HELLO gets REJECT draining */
 
     /* listener.c */
     int listen_fd;

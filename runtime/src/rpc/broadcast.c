@@ -42,16 +42,19 @@ encode_bcast(genrpc_node *node, genrpc__kind kind, const char *name, const Proto
     const char *type = msg->descriptor->name;
     size_t nlen = strlen(name), tlen = strlen(type);
     size_t size = protobuf_c_message_get_packed_size(msg);
-    size_t hdr = GENRPC__LEN_PREFIX + genrpc__bcast_hdr_size(nlen, tlen);
+    uint8_t proto = genrpc__node_proto(node);
+    size_t hdr = GENRPC__LEN_PREFIX + genrpc__bcast_hdr_size(proto, nlen, tlen, 0);
     if (hdr - GENRPC__LEN_PREFIX + size > node->cfg.max_frame_size)
         return genrpc__fail(st, GENRPC_E_TOO_BIG, "message of %zu bytes exceeds max_frame_size %zu",
                             size, node->cfg.max_frame_size);
     genrpc__out *o = genrpc__out_new(hdr + size);
     if (!o)
         return genrpc__fail(st, GENRPC_E_NOMEM, "no memory for a %zu-byte message", size);
-    genrpc__bcast_hdr h = {0, {name, nlen}, {type, tlen}, NULL, size};
+    genrpc__bcast_hdr h = {.proto = proto, .name = {name, nlen}, .type = {type, tlen},
+                           .payload_len = size};
     genrpc__encode_bcast_hdr(o->data, hdr + size, kind, &h);
     protobuf_c_message_pack(msg, o->data + hdr);
+    o->proto = proto;
     *out = o;
     return GENRPC_OK;
 }
@@ -60,8 +63,10 @@ static genrpc__out *
 out_copy(const genrpc__out *o)
 {
     genrpc__out *c = genrpc__out_new(o->len);
-    if (c)
+    if (c) {
         memcpy(c->data, o->data, o->len);
+        c->proto = o->proto;
+    }
     return c;
 }
 
@@ -116,7 +121,7 @@ sbcast_send(genrpc__fanout *f, size_t i, int64_t timeout_ms, genrpc_promise **p,
     if (!o)
         genrpc__fail(s, GENRPC_E_NOMEM, "no memory for the message to %s", f->targets[i].node);
     else
-        genrpc__call_async_frame(f->node, f->targets[i], NULL, o, timeout_ms, true, p, s);
+        genrpc__call_async_frame(f->node, f->targets[i], NULL, o, timeout_ms, NULL, true, p, s);
 }
 
 static void

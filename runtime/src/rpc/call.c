@@ -36,8 +36,8 @@ borrow_any(void *ctx, const uint8_t *data, size_t len)
 int
 genrpc__encode_request(genrpc_node *node, genrpc__kind kind, const genrpc_module_desc *module,
                        const genrpc_function_desc *fn, const ProtobufCMessage *req,
-                       const genrpc_call_opts *opts, genrpc__borrow_mode borrow,
-                       genrpc__out **out, genrpc_status *st)
+                       const genrpc_call_opts *opts, int64_t timeout_ms,
+                       genrpc__borrow_mode borrow, genrpc__out **out, genrpc_status *st)
 {
     if (!node || !module || !fn || !req || !module->name || !fn->name)
         return genrpc__fail(st, GENRPC_E_INVAL, "node, module, function and request are required");
@@ -51,13 +51,18 @@ genrpc__encode_request(genrpc_node *node, genrpc__kind kind, const genrpc_module
     if (mlen > GENRPC__NAME_MAX || flen > GENRPC__NAME_MAX)
         return genrpc__fail(st, GENRPC_E_INVAL, "module or function name too long");
     size_t size = protobuf_c_message_get_packed_size(req);
-    size_t hdr = GENRPC__LEN_PREFIX + genrpc__request_hdr_size(mlen, flen);
+    uint8_t proto = genrpc__node_proto(node);
+    size_t hdr = GENRPC__LEN_PREFIX + genrpc__request_hdr_size(proto, mlen, flen, 0);
     if (hdr - GENRPC__LEN_PREFIX + size > node->cfg.max_frame_size)
         return genrpc__fail(st, GENRPC_E_TOO_BIG, "request of %zu bytes exceeds max_frame_size %zu",
                             size, node->cfg.max_frame_size);
     uint32_t version = opts && opts->version != GENRPC_ANY_VERSION ? opts->version : 0;
-    genrpc__request_hdr h = {0, version, {module->name, mlen},
-                             {fn->name, flen}, NULL, size};
+    genrpc__request_hdr h = {.proto = proto,
+                             .version = version,
+                             .timeout_ms = genrpc__wire_timeout(timeout_ms),
+                             .module = {module->name, mlen},
+                             .function = {fn->name, flen},
+                             .payload_len = size};
     size_t borrow_min = borrow == GENRPC__BORROW_UNTIL_RELEASED ? GENRPC__BORROW_MIN : REQUEST_BORROW_MIN;
     genrpc__out *o = borrow != GENRPC__BORROW_NOTHING && size >= borrow_min
                          ? genrpc__out_scatter(req, hdr, size, borrow_any, NULL)
@@ -71,6 +76,7 @@ genrpc__encode_request(genrpc_node *node, genrpc__kind kind, const genrpc_module
         genrpc__encode_request_hdr(o->data, hdr + size, kind, &h);
         protobuf_c_message_pack(req, o->data + hdr);
     }
+    o->proto = proto;
     *out = o;
     return GENRPC_OK;
 }
@@ -86,6 +92,7 @@ genrpc__register_call(genrpc_node *node, genrpc_target target, genrpc__pending *
         genrpc__conn *c = *conn;
         rc = genrpc__pending_insert(c, p);
         if (rc == GENRPC_OK) {
+            p->conn = c; /* the caller's reference: for a token to find p */
             genrpc__put_u64(o->data + GENRPC__REQ_ID_OFFSET, p->req_id);
             return GENRPC_OK;
         }
@@ -101,6 +108,15 @@ genrpc__register_call(genrpc_node *node, genrpc_target target, genrpc__pending *
         genrpc__conn_unref(c);
         return st->err;
     }
+}
+
+int
+genrpc__register_cancel(genrpc__pending *p, const genrpc_call_opts *opts, genrpc_status *st)
+{
+    if (!opts || !opts->cancel || genrpc__cancel_attach(p, opts->cancel))
+        return GENRPC_OK;
+    genrpc__pending_withdraw(p->conn, p); /* nobody else has seen it */
+    return genrpc__fail(st, GENRPC_E_CANCELLED, "cancelled before it was sent");
 }
 
 int
@@ -174,17 +190,21 @@ genrpc_call(genrpc_node *node, genrpc_target target, const genrpc_module_desc *m
     if (genrpc__on_loop(&node->loop))
         return genrpc__fail(st, GENRPC_E_INVAL,
                             "blocking call from the node's event loop (use an async call)");
-    int64_t deadline = genrpc__deadline_after_ms(genrpc__call_timeout_ms(node, opts));
+    int64_t timeout_ms = genrpc__call_timeout_ms(node, opts);
+    int64_t deadline = genrpc__deadline_after_ms(timeout_ms);
     genrpc__out *o;
-    int rc = genrpc__encode_request(node, GENRPC__K_CALL, module, fn, request, opts, GENRPC__BORROW_WHILE_SENDING,
-                            &o, st);
+    int rc = genrpc__encode_request(node, GENRPC__K_CALL, module, fn, request, opts, timeout_ms,
+                                    GENRPC__BORROW_WHILE_SENDING, &o, st);
     if (rc != GENRPC_OK)
         return rc;
 
     genrpc__pending p = {.mode = GENRPC__WAITER, .fn = fn, .waiter = genrpc__thread_waiter()};
     genrpc__conn *conn;
-    if ((rc = genrpc__register_call(node, target, &p, o, &conn, &p.status)) != GENRPC_OK) {
+    if ((rc = genrpc__register_call(node, target, &p, o, &conn, &p.status)) != GENRPC_OK ||
+        (rc = genrpc__register_cancel(&p, opts, &p.status)) != GENRPC_OK) {
         genrpc__out_free(o);
+        if (rc == GENRPC_E_CANCELLED)
+            genrpc__conn_unref(conn);
         if (st)
             *st = p.status;
         return rc;
@@ -194,7 +214,7 @@ genrpc_call(genrpc_node *node, genrpc_target target, const genrpc_module_desc *m
     if (!p.done) {
         if (genrpc__pending_remove(conn, &p))
             genrpc__fail(&p.status, GENRPC_E_TIMEOUT, "no reply from %s within %lld ms",
-                         target.node, (long long)genrpc__call_timeout_ms(node, opts));
+                         target.node, (long long)timeout_ms);
         else
             wait_waiter(&p, GENRPC__NEVER); /* the reply is being handed over right now */
     }
@@ -210,8 +230,9 @@ genrpc_cast(genrpc_node *node, genrpc_target target, const genrpc_module_desc *m
             const genrpc_call_opts *opts, genrpc_status *st)
 {
     genrpc__out *o;
-    int rc = genrpc__encode_request(node, GENRPC__K_CAST, module, fn, request, opts, GENRPC__BORROW_WHILE_SENDING,
-                            &o, st);
+    int rc = genrpc__encode_request(node, GENRPC__K_CAST, module, fn, request, opts,
+                                    genrpc__cast_timeout_ms(opts), GENRPC__BORROW_WHILE_SENDING,
+                                    &o, st);
     if (rc != GENRPC_OK)
         return rc;
     genrpc__conn *conn;

@@ -14,9 +14,6 @@
 #include "wire/out.h"
 #include "rpc/pending.h"
 
-/* Where the request id sits in an encoded request: after prefix and kind. */
-#define GENRPC__REQ_ID_OFFSET (GENRPC__LEN_PREFIX + 1)
-
 /* How long a request's frame may point into the request's own memory. */
 typedef enum genrpc__borrow_mode {
     GENRPC__BORROW_NOTHING,
@@ -28,12 +25,13 @@ typedef enum genrpc__borrow_mode {
     GENRPC__BORROW_UNTIL_RELEASED,
 } genrpc__borrow_mode;
 
-/* Encodes the request into its frame, borrowing large byte fields as
- * `borrow` allows (call.c). */
+/* Encodes the request into its frame, with timeout_ms (GENRPC_INFINITY:
+ * none) as its deadline, borrowing large byte fields as `borrow` allows
+ * (call.c). */
 int genrpc__encode_request(genrpc_node *node, genrpc__kind kind, const genrpc_module_desc *module,
                            const genrpc_function_desc *fn, const ProtobufCMessage *req,
-                           const genrpc_call_opts *opts, genrpc__borrow_mode borrow,
-                           genrpc__out **out, genrpc_status *st);
+                           const genrpc_call_opts *opts, int64_t timeout_ms,
+                           genrpc__borrow_mode borrow, genrpc__out **out, genrpc_status *st);
 /* Registers p on the target's connection and stamps its id into the frame.
  * On success *conn holds a reference. A cached connection that closed
  * after serving calls is stale: one retry opens a fresh one. A fresh one
@@ -41,6 +39,9 @@ int genrpc__encode_request(genrpc_node *node, genrpc__kind kind, const genrpc_mo
  * call with the reason it closed (call.c). */
 int genrpc__register_call(genrpc_node *node, genrpc_target target, genrpc__pending *p,
                           genrpc__out *o, genrpc__conn **conn, genrpc_status *st);
+/* After register_call: p joins its cancellation token. GENRPC_E_CANCELLED
+ * (p withdrawn, status set) if the token had fired. */
+int genrpc__register_cancel(genrpc__pending *p, const genrpc_call_opts *opts, genrpc_status *st);
 /* Turns a completed pending into the caller's result: decodes the reply
  * (the caller owns it) or copies the error. Releases the reply bytes
  * (call.c). */
@@ -65,7 +66,8 @@ int genrpc__call_async(genrpc_node *node, genrpc_target target, const genrpc_mod
  * (sbcast). timeout_ms as genrpc_call_opts.timeout_ms. */
 int genrpc__call_async_frame(genrpc_node *node, genrpc_target target,
                              const genrpc_function_desc *fn, genrpc__out *o, int64_t timeout_ms,
-                             bool claimed, genrpc_promise **out, genrpc_status *st);
+                             genrpc_cancel_token *cancel, bool claimed, genrpc_promise **out,
+                             genrpc_status *st);
 
 /* Loop (the node's shutdown): drops the expiry timers of completed
  * promises. */

@@ -114,10 +114,20 @@ cb_start_on_loop(genrpc_node *node, genrpc__pending *p, bool deferred)
     p->start_out = NULL;
     int rc = atomic_load(&node->net.stopping) ? GENRPC_E_STOPPED
                                           : genrpc__pending_insert(p->conn, p);
+    if (rc == GENRPC_OK && !genrpc__cancel_attach(p, p->start_cancel)) {
+        genrpc__pending_withdraw(p->conn, p);
+        rc = GENRPC_E_CANCELLED;
+    }
+    if (p->start_cancel) {
+        genrpc_cancel_token_free(p->start_cancel); /* the start's reference */
+        p->start_cancel = NULL;
+    }
     if (rc != GENRPC_OK) {
         genrpc__conn *c = p->conn;
         genrpc__out_free(out);
-        if (rc == GENRPC_E_CLOSED && c->close_err)
+        if (rc == GENRPC_E_CANCELLED)
+            genrpc__fail(&p->status, rc, "call to %s cancelled before it was sent", c->peer);
+        else if (rc == GENRPC_E_CLOSED && c->close_err)
             genrpc__fail(&p->status, c->close_err, "%s: %s", c->peer, c->close_msg);
         else
             genrpc__fail(&p->status, rc, "connection to %s is gone", c->peer);
@@ -164,7 +174,8 @@ genrpc_call_async_typed(genrpc_node *node, genrpc_target target,
     /* Off the loop the frame is sent later, by the loop: unless the caller
      * lends its request until the callback, the frame owns its bytes. */
     bool lend = opts && (opts->flags & GENRPC_CALL_LEND_REQUEST);
-    int rc = genrpc__encode_request(node, GENRPC__K_CALL, module, fn, request, opts,
+    int64_t timeout_ms = genrpc__call_timeout_ms(node, opts);
+    int rc = genrpc__encode_request(node, GENRPC__K_CALL, module, fn, request, opts, timeout_ms,
                             lend                    ? GENRPC__BORROW_UNTIL_RELEASED
                             : genrpc__on_loop(&node->loop) ? GENRPC__BORROW_WHILE_SENDING
                                                     : GENRPC__BORROW_NOTHING,
@@ -193,7 +204,8 @@ genrpc_call_async_typed(genrpc_node *node, genrpc_target target,
     p->user_cb = user_cb;
     p->arg = arg;
     p->start_out = o;
-    p->timeout_ms = genrpc__call_timeout_ms(node, opts);
+    p->timeout_ms = timeout_ms;
+    p->start_cancel = opts && opts->cancel ? genrpc__cancel_token_ref(opts->cancel) : NULL;
     if (genrpc__on_loop(&node->loop)) {
         cb_start_on_loop(node, p, false); /* p->cmd is set up if it is needed */
     } else {

@@ -120,32 +120,31 @@ genrpc__clients_each_ready(genrpc_node *node, void (*fn)(const char *peer, void 
 /* Only these may come back in an ERROR frame; anything else is a protocol
  * violation by the peer. */
 static bool
-remote_error_ok(int err)
+remote_error_ok(const genrpc__conn *c, int err)
 {
-    return genrpc_err_class_of(err) == GENRPC_CLASS_BADRPC && err != GENRPC_E_TIMEOUT &&
-           err != GENRPC_E_DISCOVERY;
+    if (err == GENRPC_E_TIMEOUT || err == GENRPC_E_UNAVAILABLE) /* version 2 only */
+        return c->proto >= 2;
+    return genrpc_err_class_of(err) == GENRPC_CLASS_BADRPC && err != GENRPC_E_DISCOVERY;
 }
 
 static void
 on_reply(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len)
 {
-    uint64_t id;
-    const uint8_t *payload;
-    size_t plen;
-    if (!genrpc__decode_reply(body, len, &id, &payload, &plen)) {
+    genrpc__reply_body r;
+    if (!genrpc__decode_reply(c->proto, body, len, &r) || (r.flags & GENRPC__F_COMPRESSED)) {
         atomic_fetch_add(&c->net->protocol_errors, 1);
         genrpc__conn_close(c, GENRPC_E_PROTOCOL, "malformed REPLY");
         return;
     }
-    genrpc__pending *p = genrpc__pending_take(c, id);
+    genrpc__pending *p = genrpc__pending_take(c, r.req_id);
     if (!p) {
         atomic_fetch_add(&genrpc__node_of(c)->late_replies, 1);
         return;
     }
     genrpc__chunk_ref(chunk);
     p->reply.chunk = chunk;
-    p->reply.data = payload;
-    p->reply.len = plen;
+    p->reply.data = r.payload;
+    p->reply.len = r.payload_len;
     genrpc__ok(&p->status);
     genrpc__pending_complete(p);
 }
@@ -154,7 +153,7 @@ static void
 on_error(genrpc__conn *c, const uint8_t *body, size_t len)
 {
     genrpc__error_body e;
-    if (!genrpc__decode_error(body, len, &e) || !remote_error_ok(e.err)) {
+    if (!genrpc__decode_error(c->proto, body, len, &e) || !remote_error_ok(c, e.err)) {
         atomic_fetch_add(&c->net->protocol_errors, 1);
         genrpc__conn_close(c, GENRPC_E_PROTOCOL, "malformed ERROR");
         return;

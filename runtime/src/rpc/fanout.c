@@ -232,9 +232,10 @@ multicall_send(genrpc__fanout *f, size_t i, int64_t timeout_ms, genrpc_promise *
                genrpc_status *s)
 {
     multicall *m = (multicall *)f;
-    genrpc_call_opts o = {.timeout_ms = timeout_ms,
-                          .version = m->opts ? m->opts->version : 0,
-                          .flags = m->opts ? m->opts->flags : 0};
+    genrpc_call_opts o = GENRPC_CALL_OPTS_INIT;
+    if (m->opts)
+        o = *m->opts;
+    o.timeout_ms = timeout_ms; /* what is left of the shared deadline */
     genrpc__call_async(f->node, f->targets[i], m->module, m->fn, m->request, &o, true, p, s);
 }
 

@@ -23,10 +23,14 @@ struct genrpc_ctx {
     void *user;
     bool is_cast;
     genrpc__arena *arena;
+    uint64_t req_id;
+    int64_t deadline_ms; /* coarse monotonic ms; 0: none */
     bool failed;
     int32_t code;
     char message[GENRPC_MESSAGE_MAX];
 };
+
+__thread int64_t genrpc__tl_deadline_ms __attribute__((tls_model("initial-exec")));
 
 int
 genrpc_fail(genrpc_ctx *ctx, int32_t code, const char *fmt, ...)
@@ -72,14 +76,49 @@ genrpc_ctx_is_cast(const genrpc_ctx *ctx)
     return ctx->is_cast;
 }
 
+int64_t
+genrpc_ctx_deadline(const genrpc_ctx *ctx)
+{
+    return ctx->deadline_ms ? ctx->deadline_ms : GENRPC_NO_DEADLINE;
+}
+
+int64_t
+genrpc_ctx_remaining_ms(const genrpc_ctx *ctx)
+{
+    if (!ctx->deadline_ms)
+        return GENRPC_INFINITY;
+    int64_t left = ctx->deadline_ms - genrpc__coarse_ms();
+    return left > 0 ? left : 0;
+}
+
+bool
+genrpc_ctx_deadline_passed(const genrpc_ctx *ctx)
+{
+    return ctx->deadline_ms && genrpc__coarse_ms() >= ctx->deadline_ms;
+}
+
+/* Reasons to stop, cheapest first. A cast has no caller waiting, so only
+ * its deadline and the node stopping count. */
+bool
+genrpc_ctx_cancelled(const genrpc_ctx *ctx)
+{
+    genrpc__conn *c = ctx->conn;
+    return genrpc_ctx_deadline_passed(ctx) || atomic_load(&c->net->stopping) ||
+           (!ctx->is_cast && (atomic_load(&c->state) == GENRPC__CLOSED ||
+                              genrpc__request_cancelled(c, ctx->req_id, false)));
+}
+
 /* ---- replies ------------------------------------------------------------- */
 
 void
 genrpc__send_error(genrpc__conn *c, uint64_t req_id, const genrpc_status *st, genrpc__flush how)
 {
-    genrpc__error_body e = {req_id, (uint16_t)st->err, st->handler_code,
-                            {st->message, strlen(st->message)}};
-    size_t cap = genrpc__error_frame_size(e.message.len);
+    genrpc__error_body e = {.proto = c->proto,
+                            .req_id = req_id,
+                            .err = (uint16_t)st->err,
+                            .handler_code = st->handler_code,
+                            .message = {st->message, strlen(st->message)}};
+    size_t cap = genrpc__error_frame_size(c->proto, e.message.len, 0);
     genrpc__out *o = genrpc__out_new(cap);
     if (!o)
         return; /* the caller times out: nothing better to do without memory */
@@ -143,7 +182,8 @@ static genrpc__out *
 scatter_reply(genrpc__server_job *job, const ProtobufCMessage *reply, size_t size, genrpc__arena *a)
 {
     call_memory where = {a, &job->payload};
-    size_t hdr = GENRPC__LEN_PREFIX + GENRPC__REPLY_HDR_SIZE;
+    uint8_t proto = job->conn->proto;
+    size_t hdr = GENRPC__LEN_PREFIX + genrpc__reply_hdr_size(proto, 0);
     genrpc__out *o = genrpc__out_scatter(reply, hdr, size, call_owns, &where);
     call_mem *mem = o ? malloc(sizeof *mem) : NULL;
     if (!mem) {
@@ -151,7 +191,8 @@ scatter_reply(genrpc__server_job *job, const ProtobufCMessage *reply, size_t siz
             genrpc__out_free(o);
         return NULL;
     }
-    genrpc__encode_reply_hdr(o->data, hdr, job->req_id, size);
+    genrpc__reply_body r = {.proto = proto, .req_id = job->req_id, .payload_len = size};
+    genrpc__encode_reply_hdr(o->data, hdr, &r);
     /* The frame now owns the arena's blocks and a reference to the chunk. */
     mem->blocks = a->blocks;
     a->blocks = NULL;
@@ -169,7 +210,8 @@ send_reply(genrpc__server_job *job, const ProtobufCMessage *reply, genrpc__arena
     genrpc__conn *c = job->conn;
     genrpc_node *node = genrpc__node_of(c);
     size_t size = protobuf_c_message_get_packed_size(reply);
-    size_t total = GENRPC__LEN_PREFIX + GENRPC__REPLY_HDR_SIZE + size;
+    genrpc__reply_body r = {.proto = c->proto, .req_id = job->req_id, .payload_len = size};
+    size_t total = GENRPC__LEN_PREFIX + genrpc__reply_hdr_size(r.proto, 0) + size;
     if (total - GENRPC__LEN_PREFIX > node->cfg.max_frame_size) {
         genrpc_status st;
         genrpc__fail(&st, GENRPC_E_HANDLER, "reply of %zu bytes exceeds max_frame_size %zu",
@@ -181,7 +223,7 @@ send_reply(genrpc__server_job *job, const ProtobufCMessage *reply, genrpc__arena
     if (!o) {
         if (!(o = genrpc__out_new(total)))
             return;
-        size_t hdr = genrpc__encode_reply_hdr(o->data, total, job->req_id, size);
+        size_t hdr = genrpc__encode_reply_hdr(o->data, total, &r);
         protobuf_c_message_pack(reply, o->data + hdr);
     }
     genrpc__conn_send(c, o, reply_flush_mode(node));
@@ -213,6 +255,29 @@ genrpc__server_job_free(genrpc__server_job *job)
     free(job);
 }
 
+/* A worker picked the request up: is it still worth running? Not once its
+ * deadline has passed (a call is answered TIMEOUT, a cast dropped) or its
+ * caller cancelled it (dropped: nobody waits for the answer). Both are
+ * counted. */
+static bool
+job_still_wanted(genrpc__server_job *job)
+{
+    genrpc_node *node = genrpc__node_of(job->conn);
+    if (job->deadline_ms && genrpc__coarse_ms() >= job->deadline_ms) {
+        genrpc_status st;
+        genrpc__fail(&st, GENRPC_E_TIMEOUT, "its deadline passed before node %s could run it",
+                     node->cfg.name);
+        atomic_fetch_add_explicit(&node->expired_requests, 1, memory_order_relaxed);
+        genrpc__answer_failure(job, &st);
+        return false;
+    }
+    if (!job->is_cast && genrpc__request_cancelled(job->conn, job->req_id, false)) {
+        atomic_fetch_add_explicit(&node->cancelled_requests, 1, memory_order_relaxed);
+        return false;
+    }
+    return true;
+}
+
 void
 genrpc__server_run_job(genrpc__job *base)
 {
@@ -223,6 +288,8 @@ genrpc__server_run_job(genrpc__job *base)
     GENRPC__ARENA_INIT(&a);
     genrpc_status st;
     genrpc__backlog_started(job->conn);
+    if (!job_still_wanted(job))
+        goto done;
 
     /* Large byte fields stay in the read chunk (the job holds it until it
      * is done). req NULL: undecodable. */
@@ -237,8 +304,12 @@ genrpc__server_run_job(genrpc__job *base)
     }
     protobuf_c_message_init(fn->output, reply);
 
-    genrpc_ctx ctx = {node, job->conn, job->reg->user, job->is_cast, &a, false, 0, ""};
+    genrpc_ctx ctx = {node,         job->conn, job->reg->user,   job->is_cast, &a,
+                      job->req_id,  job->deadline_ms, false, 0, ""};
+    int64_t outer = genrpc__tl_deadline_ms;
+    genrpc__tl_deadline_ms = job->deadline_ms; /* calls the handler makes inherit it */
     int rc = fn->invoke(job->reg->impl, req, reply, &ctx);
+    genrpc__tl_deadline_ms = outer;
     atomic_fetch_add_explicit(&node->calls_served, 1, memory_order_relaxed);
     if (rc != 0) {
         genrpc__fail(&st, GENRPC_E_HANDLER, "%s",
@@ -254,5 +325,7 @@ genrpc__server_run_job(genrpc__job *base)
     }
 done:
     genrpc__arena_release(&a);
+    if (!job->is_cast)
+        genrpc__request_cancelled(job->conn, job->req_id, true); /* forget its CANCEL, if any */
     genrpc__server_job_free(job); /* releases the request's chunk too */
 }

@@ -16,12 +16,14 @@
 #include <stdatomic.h>
 
 #include "genrpc/genrpc.h"
+#include "base/clock.h"
 #include "base/list.h"
 #include "base/registry.h"
 #include "loop/loop.h"
 #include "loop/runner.h"
 #include "net/conn.h"
 #include "net/net.h"
+#include "wire/frame.h"
 
 /* node.c: its own copies of every string and array of the configuration
  * (cfg's pointers lead to them). */
@@ -57,7 +59,7 @@ struct genrpc_node {
 
     /* rpc/: counters (relaxed atomics; net's own are in net) */
     atomic_uint_least64_t calls_served, casts_dropped, late_replies, reads_paused,
-        broadcasts_dropped;
+        broadcasts_dropped, expired_requests, cancelled_requests, retried_calls;
 };
 
 /* The node a connection belongs to (node.c sets net.up to the node). */
@@ -67,12 +69,59 @@ genrpc__node_of(const genrpc__conn *c)
     return (genrpc_node *)c->net->up;
 }
 
-/* A call's timeout: opts->timeout_ms, else the node's call_receive_timeout
- * (call.c, fanout.c). Inline: it is on every call's path. */
+/* The wire protocol version this node encodes requests in before it knows
+ * the connection's (a version-1 connection re-encodes them: net/conn.c). */
+static inline uint8_t
+genrpc__node_proto(const genrpc_node *node)
+{
+    int v = node->cfg.max_protocol_version;
+    return v >= GENRPC__PROTO_MIN && v < GENRPC__PROTO_MAX ? (uint8_t)v : GENRPC__PROTO_MAX;
+}
+
+/* handler.c: the deadline (coarse monotonic ms) of the request whose
+ * handler this thread is running; 0 outside a handler, or none. Calls made
+ * from a handler inherit it. initial-exec: one load, no __tls_get_addr,
+ * on every call's path. */
+extern __thread int64_t genrpc__tl_deadline_ms __attribute__((tls_model("initial-exec")));
+
+/* A timeout (ms, GENRPC_INFINITY = none) shortened to what is left of the
+ * running handler's deadline, if any: never lengthened. At least 1 ms. */
+static inline int64_t
+genrpc__inherit_timeout(int64_t ms)
+{
+    int64_t d = genrpc__tl_deadline_ms;
+    if (!d)
+        return ms;
+    int64_t left = d - genrpc__coarse_ms();
+    if (left < 1)
+        left = 1;
+    return ms < 0 || left < ms ? left : ms;
+}
+
+/* A call's timeout: opts->timeout_ms, else the node's call_receive_timeout,
+ * shortened to an enclosing handler's deadline (call.c, fanout.c). Inline:
+ * it is on every call's path. */
 static inline int64_t
 genrpc__call_timeout_ms(const genrpc_node *node, const genrpc_call_opts *opts)
 {
-    return opts && opts->timeout_ms ? opts->timeout_ms : node->cfg.call_receive_timeout_ms;
+    return genrpc__inherit_timeout(opts && opts->timeout_ms ? opts->timeout_ms
+                                                            : node->cfg.call_receive_timeout_ms);
+}
+
+/* A cast's deadline: none unless the caller gave one or runs in a handler
+ * that has one. */
+static inline int64_t
+genrpc__cast_timeout_ms(const genrpc_call_opts *opts)
+{
+    return genrpc__inherit_timeout(opts && opts->timeout_ms > 0 ? opts->timeout_ms
+                                                                : GENRPC_INFINITY);
+}
+
+/* A timeout as the wire carries it (u32 ms; 0: no deadline). */
+static inline uint32_t
+genrpc__wire_timeout(int64_t ms)
+{
+    return ms <= 0 ? 0 : ms >= (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
 }
 
 #endif /* GENRPC_RPC_NODE_H */

@@ -30,16 +30,27 @@ genrpc__pending_take(genrpc__conn *conn, uint64_t req_id)
     pthread_mutex_lock(&c->pend_mu);
     genrpc__pending *p = genrpc__idmap_take(&c->pending, req_id);
     pthread_mutex_unlock(&c->pend_mu);
+    if (p)
+        genrpc__cancel_detach(p);
     return p;
 }
 
 bool
-genrpc__pending_remove(genrpc__conn *conn, genrpc__pending *p)
+genrpc__pending_withdraw(genrpc__conn *conn, genrpc__pending *p)
 {
     genrpc__client *c = genrpc__client_of(conn);
     pthread_mutex_lock(&c->pend_mu);
     bool removed = genrpc__idmap_remove(&c->pending, p->req_id, p);
     pthread_mutex_unlock(&c->pend_mu);
+    return removed;
+}
+
+bool
+genrpc__pending_remove(genrpc__conn *conn, genrpc__pending *p)
+{
+    bool removed = genrpc__pending_withdraw(conn, p);
+    if (removed)
+        genrpc__cancel_detach(p);
     return removed;
 }
 
@@ -54,6 +65,7 @@ genrpc__pending_fail_all(genrpc__conn *conn, int err, const char *msg)
     pthread_mutex_unlock(&c->pend_mu);
     genrpc__pending *p;
     for (size_t pos = 0; (p = genrpc__idmap_next(&all, &pos));) {
+        genrpc__cancel_detach(p);
         genrpc__fail(&p->status, err, "%s: %s", conn->peer, msg);
         genrpc__pending_complete(p);
     }

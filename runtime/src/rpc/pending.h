@@ -63,18 +63,47 @@ typedef struct genrpc__pending {
     genrpc__cmd cmd;
     genrpc__out *start_out;
     int64_t timeout_ms;
+    /* its cancellation token (a reference) while in its table, or NULL;
+     * cancel_link is in the token's list (token->mu). cancel.c */
+    genrpc_cancel_token *cancel;
+    genrpc__list cancel_link;
+    genrpc_cancel_token *start_cancel; /* CALLBACK: the token, held until the start runs */
 } genrpc__pending;
 
 /* Completes p with its result (already filled), by mode. Loop thread or
  * the thread that removed p from its table. */
 void genrpc__pending_complete(genrpc__pending *p);
 
+/* cancel.c. p was just registered on p->conn: join `token` (NULL: none).
+ * False if the token has fired: the caller withdraws p itself and fails
+ * it with GENRPC_E_CANCELLED. */
+bool genrpc__cancel_attach(genrpc__pending *p, genrpc_cancel_token *token);
+void genrpc__cancel_detach_slow(genrpc__pending *p);
+/* Another reference to t (a callback call's start holds one); returns t. */
+genrpc_cancel_token *genrpc__cancel_token_ref(genrpc_cancel_token *t);
+/* p left its table: leave its token too (nothing without one). */
+static inline void
+genrpc__cancel_detach(genrpc__pending *p)
+{
+    if (p->cancel)
+        genrpc__cancel_detach_slow(p);
+}
+/* Tells the callee of request req_id on c that it was cancelled (a v2
+ * CANCEL; nothing on a version-1 connection or one not yet ready). */
+void genrpc__send_cancel(genrpc__conn *c, uint64_t req_id);
+/* p was withdrawn from its table to be cancelled: send CANCEL, fail it
+ * with GENRPC_E_CANCELLED, complete it (a callback from the loop). */
+void genrpc__pending_cancelled(genrpc__pending *p);
+
 
 /* The pending table of client connection c (pending.c). insert assigns
- * p->req_id; GENRPC_E_CLOSED once c closed (or went idle). */
+ * p->req_id; GENRPC_E_CLOSED once c closed (or went idle). A record that
+ * leaves the table (take, remove, fail_all) leaves its token too. */
 int genrpc__pending_insert(genrpc__conn *c, genrpc__pending *p);
 genrpc__pending *genrpc__pending_take(genrpc__conn *c, uint64_t req_id);
 bool genrpc__pending_remove(genrpc__conn *c, genrpc__pending *p);
+/* remove, leaving the token alone (the token's own cancel, under its lock) */
+bool genrpc__pending_withdraw(genrpc__conn *c, genrpc__pending *p);
 /* c closed: no more inserts; every call in the table fails with err. */
 void genrpc__pending_fail_all(genrpc__conn *c, int err, const char *msg);
 /* Not idle: calls in flight. Without any, closes the table (no more

@@ -121,22 +121,23 @@ genrpc__call_async(genrpc_node *node, genrpc_target target, const genrpc_module_
         return genrpc__fail(st, GENRPC_E_INVAL, "out is NULL");
     *out = NULL;
     genrpc__out *o;
-    int rc = genrpc__encode_request(node, GENRPC__K_CALL, module, fn, request, opts, GENRPC__BORROW_WHILE_SENDING,
-                            &o, st);
+    int64_t timeout_ms = genrpc__call_timeout_ms(node, opts);
+    int rc = genrpc__encode_request(node, GENRPC__K_CALL, module, fn, request, opts, timeout_ms,
+                                    GENRPC__BORROW_WHILE_SENDING, &o, st);
     if (rc != GENRPC_OK)
         return rc;
-    return genrpc__call_async_frame(node, target, fn, o, opts ? opts->timeout_ms : 0, claimed,
-                                    out, st);
+    return genrpc__call_async_frame(node, target, fn, o, timeout_ms, opts ? opts->cancel : NULL,
+                                    claimed, out, st);
 }
 
 int
 genrpc__call_async_frame(genrpc_node *node, genrpc_target target, const genrpc_function_desc *fn,
-                         genrpc__out *o, int64_t timeout_ms, bool claimed, genrpc_promise **out,
-                         genrpc_status *st)
+                         genrpc__out *o, int64_t timeout_ms, genrpc_cancel_token *cancel,
+                         bool claimed, genrpc_promise **out, genrpc_status *st)
 {
     int rc;
     *out = NULL;
-    genrpc_call_opts opts = {.timeout_ms = timeout_ms};
+    genrpc_call_opts opts = {.timeout_ms = timeout_ms, .cancel = cancel};
     genrpc_promise *pr = malloc(sizeof *pr); /* not calloc: see server.c job_new */
     if (pr)
         *pr = (genrpc_promise){0};
@@ -154,7 +155,10 @@ genrpc__call_async_frame(genrpc_node *node, genrpc_target target, const genrpc_f
     pr->claimed = claimed;
     pr->deadline_ns = genrpc__deadline_after_ms(genrpc__call_timeout_ms(node, &opts));
     genrpc__conn *conn;
-    if ((rc = genrpc__register_call(node, target, &pr->p, o, &conn, &pr->p.status)) != GENRPC_OK) {
+    if ((rc = genrpc__register_call(node, target, &pr->p, o, &conn, &pr->p.status)) == GENRPC_OK &&
+        (rc = genrpc__register_cancel(&pr->p, &opts, &pr->p.status)) != GENRPC_OK)
+        genrpc__conn_unref(conn);
+    if (rc != GENRPC_OK) {
         genrpc__out_free(o);
         if (genrpc_err_class_of(rc) != GENRPC_CLASS_BADTCP) {
             if (st)
@@ -247,6 +251,17 @@ genrpc_promise_nb_yield(genrpc_promise *p, int64_t timeout_ms, ProtobufCMessage 
                         genrpc_status *st)
 {
     return promise_take(p, genrpc__deadline_after_ms(timeout_ms), reply, st);
+}
+
+int
+genrpc_promise_cancel(genrpc_promise *pr)
+{
+    if (!pr)
+        return GENRPC_E_INVAL;
+    if (!pr->conn || !genrpc__pending_remove(pr->conn, &pr->p))
+        return GENRPC_E_NOT_FOUND; /* it has its outcome, or is getting it now */
+    genrpc__pending_cancelled(&pr->p);
+    return GENRPC_OK;
 }
 
 void

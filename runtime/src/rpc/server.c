@@ -147,13 +147,22 @@ genrpc__backlog_started(genrpc__conn *conn)
         genrpc__conn_unref(conn); /* queued already, with its reference */
 }
 
+/* A request's deadline on this node's clock: when it arrived plus the time
+ * its caller had left (v2; 0: none). The coarse clock: a few ns to read,
+ * millisecond resolution, what a millisecond timeout needs. */
+static int64_t
+request_deadline(uint32_t timeout_ms)
+{
+    return timeout_ms ? genrpc__coarse_ms() + timeout_ms : 0;
+}
+
 /* On the loop: a CALL or CAST frame from an authenticated peer. */
 static void
 on_request(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len)
 {
     genrpc_node *node = genrpc__node_of(c);
     genrpc__request_hdr h;
-    if (!genrpc__decode_request(body, len, &h)) {
+    if (!genrpc__decode_request(c->proto, body, len, &h) || (h.flags & GENRPC__F_COMPRESSED)) {
         atomic_fetch_add(&node->net.protocol_errors, 1);
         genrpc__conn_close(c, GENRPC_E_PROTOCOL, "malformed request");
         return;
@@ -178,6 +187,7 @@ on_request(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t le
     job->reg = reg;
     job->fn = fn;
     job->req_id = h.req_id;
+    job->deadline_ms = request_deadline(h.timeout_ms);
     job->is_cast = is_cast;
     backlog_queued(c);
     if (is_cast)
@@ -211,7 +221,12 @@ run_bcast(genrpc__job *base)
     genrpc__arena a;
     GENRPC__ARENA_INIT(&a);
     ProtobufCMessage *msg = NULL;
-    if (genrpc__decode_borrowed(h->type, job->payload.data, job->payload.len, &a, &msg)) {
+    if (job->deadline_ms && genrpc__coarse_ms() >= job->deadline_ms) {
+        genrpc_status st;
+        genrpc__fail(&st, GENRPC_E_TIMEOUT, "its deadline passed before it could run");
+        atomic_fetch_add(&genrpc__node_of(c)->expired_requests, 1);
+        bcast_dropped(c, "broadcast", &st);
+    } else if (genrpc__decode_borrowed(h->type, job->payload.data, job->payload.len, &a, &msg)) {
         genrpc__handler_invoke(h, genrpc__node_of(c), c->peer, msg);
     } else {
         genrpc_status st;
@@ -228,7 +243,7 @@ on_bcast(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len)
 {
     genrpc_node *node = genrpc__node_of(c);
     genrpc__bcast_hdr h;
-    if (!genrpc__decode_bcast(body, len, &h)) {
+    if (!genrpc__decode_bcast(c->proto, body, len, &h) || (h.flags & GENRPC__F_COMPRESSED)) {
         atomic_fetch_add(&node->net.protocol_errors, 1);
         genrpc__conn_close(c, GENRPC_E_PROTOCOL, "malformed broadcast");
         return;
@@ -263,16 +278,74 @@ on_bcast(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len)
     job->payload = (genrpc__slice){chunk, h.payload, h.payload_len};
     job->handler = hd;
     job->req_id = h.req_id;
+    job->deadline_ms = request_deadline(h.timeout_ms);
     job->is_cast = true;
     if (sync) {
-        genrpc__out *o = genrpc__out_new(GENRPC__LEN_PREFIX + GENRPC__REPLY_HDR_SIZE);
+        size_t n = GENRPC__LEN_PREFIX + genrpc__reply_hdr_size(c->proto, 0);
+        genrpc__out *o = genrpc__out_new(n);
+        genrpc__reply_body r = {.proto = c->proto, .req_id = h.req_id};
         if (o) {
-            o->len = genrpc__encode_reply_hdr(o->data, GENRPC__LEN_PREFIX + GENRPC__REPLY_HDR_SIZE,
-                                              h.req_id, 0);
+            o->len = genrpc__encode_reply_hdr(o->data, n, &r);
             genrpc__conn_send(c, o, GENRPC__FLUSH_DEFER);
         }
     }
     queue_cast(c, job);
+}
+
+/* ---- cancellation -----------------------------------------------------------
+ * A v2 CANCEL names a request its caller gave up on. The server keeps no
+ * index of its requests (that would cost every call a lock and a hash
+ * insert); it remembers the cancelled ids instead, in a ring per
+ * connection that is looked at only while it is not empty: a worker
+ * about to run a request checks its id (a cancelled one is dropped, not
+ * run, and not answered: the caller has stopped waiting), a running
+ * handler's genrpc_ctx_cancelled checks it, and a finished request takes
+ * its id out. An id whose request had already finished when the CANCEL
+ * came stays until the ring wraps: the ring holds the last
+ * GENRPC__CANCELLED_MAX ids cancelled. */
+
+static void
+on_cancel(genrpc__conn *c, const uint8_t *body, size_t len)
+{
+    genrpc__acceptor *a = genrpc__acceptor_of(c);
+    uint64_t id;
+    if (!genrpc__decode_cancel(body, len, &id)) {
+        atomic_fetch_add(&c->net->protocol_errors, 1);
+        genrpc__conn_close(c, GENRPC_E_PROTOCOL, "malformed CANCEL");
+        return;
+    }
+    pthread_mutex_lock(&a->cancel_mu);
+    if (!a->cancelled)
+        a->cancelled = calloc(GENRPC__CANCELLED_MAX, sizeof *a->cancelled);
+    if (a->cancelled) {
+        unsigned slot = a->cancelled_next++ % GENRPC__CANCELLED_MAX;
+        if (a->cancelled[slot] == 0)
+            atomic_fetch_add(&a->n_cancelled, 1);
+        a->cancelled[slot] = id ? id : UINT64_MAX; /* 0 marks a free slot */
+    }
+    pthread_mutex_unlock(&a->cancel_mu);
+}
+
+bool
+genrpc__request_cancelled(genrpc__conn *c, uint64_t req_id, bool forget)
+{
+    genrpc__acceptor *a = genrpc__acceptor_of(c);
+    if (atomic_load_explicit(&a->n_cancelled, memory_order_acquire) == 0)
+        return false;
+    uint64_t key = req_id ? req_id : UINT64_MAX;
+    bool found = false;
+    pthread_mutex_lock(&a->cancel_mu);
+    for (unsigned i = 0; a->cancelled && i < GENRPC__CANCELLED_MAX && !found; i++) {
+        if (a->cancelled[i] != key)
+            continue;
+        found = true;
+        if (forget) {
+            a->cancelled[i] = 0;
+            atomic_fetch_sub(&a->n_cancelled, 1);
+        }
+    }
+    pthread_mutex_unlock(&a->cancel_mu);
+    return found;
 }
 
 static void
@@ -287,6 +360,10 @@ acceptor_frame(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_
         on_bcast(c, chunk, body, len);
         return;
     }
+    if (body[0] == GENRPC__K_CANCEL && c->proto >= 2) {
+        on_cancel(c, body, len);
+        return;
+    }
     atomic_fetch_add(&c->net->protocol_errors, 1);
     genrpc__conn_close(c, GENRPC_E_PROTOCOL, "unexpected frame kind 0x%02x", body[0]);
 }
@@ -298,6 +375,7 @@ acceptor_init(genrpc__conn *c)
 {
     genrpc__acceptor *a = genrpc__acceptor_of(c);
     pthread_mutex_init(&a->casts_mu, NULL);
+    pthread_mutex_init(&a->cancel_mu, NULL);
     genrpc__list_init(&a->casts);
     genrpc__cmd_init(&a->resume_read_cmd, resume_read_cmd);
     genrpc__mailbox_init(&a->mbox);
@@ -323,7 +401,10 @@ acceptor_busy(genrpc__conn *c)
 static void
 acceptor_destroy(genrpc__conn *c)
 {
-    pthread_mutex_destroy(&genrpc__acceptor_of(c)->casts_mu);
+    genrpc__acceptor *a = genrpc__acceptor_of(c);
+    pthread_mutex_destroy(&a->casts_mu);
+    pthread_mutex_destroy(&a->cancel_mu);
+    free(a->cancelled);
 }
 
 const genrpc__conn_role genrpc__acceptor_role = {

@@ -30,6 +30,7 @@ struct genrpc__server_job {
     const genrpc_function_desc *fn;
     genrpc__slice payload;
     uint64_t req_id;
+    int64_t deadline_ms; /* coarse monotonic ms; 0: the caller gave none */
     bool is_cast;
 };
 
@@ -46,7 +47,17 @@ typedef struct genrpc__acceptor {
     pthread_mutex_t casts_mu;
     genrpc__list casts; /* genrpc__server_job.cast_link */
     bool casts_running;
+    /* v2 CANCEL: ids of requests the caller gave up on (cancel_mu), looked
+     * at only while n_cancelled > 0 (server.c, "Cancellation") */
+    pthread_mutex_t cancel_mu;
+    atomic_int n_cancelled;
+    uint64_t *cancelled; /* a ring of GENRPC__CANCELLED_MAX ids, made on first use */
+    unsigned cancelled_next;
 } genrpc__acceptor;
+
+/* The most request ids a connection remembers as cancelled: the backlog's
+ * bound, so that every request it may have queued can be cancelled. */
+#define GENRPC__CANCELLED_MAX 1024
 
 static inline genrpc__acceptor *
 genrpc__acceptor_of(genrpc__conn *c)
@@ -60,6 +71,10 @@ extern const genrpc__conn_role genrpc__acceptor_role;
 
 /* A queued request has started running (any thread). */
 void genrpc__backlog_started(genrpc__conn *c);
+/* Has the caller cancelled request req_id of c (a v2 CANCEL)? Any thread;
+ * one atomic load while nothing was cancelled. `forget`: the request is
+ * done, drop its id. */
+bool genrpc__request_cancelled(genrpc__conn *c, uint64_t req_id, bool forget);
 /* handler.c: an ERROR frame for req_id; a failed call is answered, a
  * failed cast dropped and counted. */
 void genrpc__send_error(genrpc__conn *c, uint64_t req_id, const genrpc_status *st,

@@ -145,6 +145,27 @@ wr_str(writer *w, const char *p, size_t len)
     wr_bytes(w, p, len);
 }
 
+/* v2: the flags byte (METADATA set when there is a block). */
+static void
+wr_flags(writer *w, uint8_t flags, genrpc__str md)
+{
+    wr_u8(w, (uint8_t)(md.len ? flags | GENRPC__F_METADATA : flags & ~GENRPC__F_METADATA));
+}
+
+/* v2: the metadata block with its length, if any. */
+static void
+wr_md(writer *w, genrpc__str md)
+{
+    if (!md.len)
+        return;
+    if (md.len > GENRPC__MD_MAX_BYTES) {
+        w->ok = false;
+        return;
+    }
+    wr_u16(w, (uint16_t)md.len);
+    wr_bytes(w, md.p, md.len);
+}
+
 /* Starts a frame: reserves the length prefix, writes the kind. */
 static writer
 wr_begin(uint8_t *buf, size_t cap, genrpc__kind kind)
@@ -202,6 +223,39 @@ genrpc__encode_mac(uint8_t *buf, size_t cap, genrpc__kind kind, const uint8_t *m
 }
 
 size_t
+genrpc__encode_auth(uint8_t *buf, size_t cap, genrpc__kind kind, const genrpc__auth_body *a)
+{
+    writer w = wr_begin(buf, cap, kind);
+    if (a->n_settings > GENRPC__SETTINGS_MAX)
+        return 0;
+    wr_bytes(&w, a->mac, GENRPC__MAC_LEN);
+    wr_u8(&w, (uint8_t)a->n_settings);
+    for (size_t i = 0; i < a->n_settings; i++) {
+        wr_u8(&w, a->settings[i].id);
+        wr_u32(&w, a->settings[i].value);
+    }
+    return wr_end(&w, buf, 0);
+}
+
+size_t
+genrpc__encode_cancel(uint8_t *buf, size_t cap, uint64_t req_id)
+{
+    writer w = wr_begin(buf, cap, GENRPC__K_CANCEL);
+    wr_u64(&w, req_id);
+    return wr_end(&w, buf, 0);
+}
+
+size_t
+genrpc__encode_goaway(uint8_t *buf, size_t cap, const genrpc__goaway *g)
+{
+    writer w = wr_begin(buf, cap, GENRPC__K_GOAWAY);
+    wr_u64(&w, g->last_req_id);
+    wr_u8(&w, g->reason);
+    wr_str(&w, g->text.p, g->text.len > GENRPC__NAME_MAX ? GENRPC__NAME_MAX : g->text.len);
+    return wr_end(&w, buf, 0);
+}
+
+size_t
 genrpc__encode_reject(uint8_t *buf, size_t cap, uint8_t reason, const char *text)
 {
     writer w = wr_begin(buf, cap, GENRPC__K_REJECT);
@@ -219,8 +273,12 @@ genrpc__encode_error(uint8_t *buf, size_t cap, const genrpc__error_body *e)
     wr_u64(&w, e->req_id);
     wr_u16(&w, e->err);
     wr_u32(&w, (uint32_t)e->handler_code);
+    if (e->proto >= 2)
+        wr_flags(&w, e->flags, e->metadata);
     wr_u16(&w, (uint16_t)n);
     wr_bytes(&w, e->message.p, n);
+    if (e->proto >= 2)
+        wr_md(&w, e->metadata);
     return wr_end(&w, buf, 0);
 }
 
@@ -231,8 +289,14 @@ genrpc__encode_request_hdr(uint8_t *buf, size_t cap, genrpc__kind kind,
     writer w = wr_begin(buf, cap, kind);
     wr_u64(&w, h->req_id);
     wr_u32(&w, h->version);
+    if (h->proto >= 2) {
+        wr_u32(&w, h->timeout_ms);
+        wr_flags(&w, h->flags, h->metadata);
+    }
     wr_str(&w, h->module.p, h->module.len);
     wr_str(&w, h->function.p, h->function.len);
+    if (h->proto >= 2)
+        wr_md(&w, h->metadata);
     return wr_end(&w, buf, h->payload_len);
 }
 
@@ -243,17 +307,27 @@ genrpc__encode_bcast_hdr(uint8_t *buf, size_t cap, genrpc__kind kind, const genr
         return 0;
     writer w = wr_begin(buf, cap, kind);
     wr_u64(&w, h->req_id);
+    if (h->proto >= 2) {
+        wr_u32(&w, h->timeout_ms);
+        wr_flags(&w, h->flags, h->metadata);
+    }
     wr_str(&w, h->name.p, h->name.len);
     wr_str(&w, h->type.p, h->type.len);
+    if (h->proto >= 2)
+        wr_md(&w, h->metadata);
     return wr_end(&w, buf, h->payload_len);
 }
 
 size_t
-genrpc__encode_reply_hdr(uint8_t *buf, size_t cap, uint64_t req_id, size_t payload_len)
+genrpc__encode_reply_hdr(uint8_t *buf, size_t cap, const genrpc__reply_body *r)
 {
     writer w = wr_begin(buf, cap, GENRPC__K_REPLY);
-    wr_u64(&w, req_id);
-    return wr_end(&w, buf, payload_len);
+    wr_u64(&w, r->req_id);
+    if (r->proto >= 2) {
+        wr_flags(&w, r->flags, r->metadata);
+        wr_md(&w, r->metadata);
+    }
+    return wr_end(&w, buf, r->payload_len);
 }
 
 /* ---- decoders ------------------------------------------------------------ */
@@ -286,6 +360,117 @@ genrpc__decode_mac(const uint8_t *body, size_t len, genrpc__kind kind, const uin
 }
 
 bool
+genrpc__decode_auth(const uint8_t *body, size_t len, genrpc__kind kind, genrpc__auth_body *a)
+{
+    reader r = {body, len};
+    uint8_t n;
+    if (!rd_kind(&r, kind) || !rd_bytes(&r, GENRPC__MAC_LEN, &a->mac) || !rd_u8(&r, &n) ||
+        n > GENRPC__SETTINGS_MAX)
+        return false;
+    a->n_settings = n;
+    for (size_t i = 0; i < n; i++)
+        if (!rd_u8(&r, &a->settings[i].id) || !rd_u32(&r, &a->settings[i].value))
+            return false;
+    return r.left == 0;
+}
+
+bool
+genrpc__decode_cancel(const uint8_t *body, size_t len, uint64_t *req_id)
+{
+    reader r = {body, len};
+    return rd_kind(&r, GENRPC__K_CANCEL) && rd_u64(&r, req_id) && r.left == 0;
+}
+
+bool
+genrpc__decode_goaway(const uint8_t *body, size_t len, genrpc__goaway *g)
+{
+    reader r = {body, len};
+    return rd_kind(&r, GENRPC__K_GOAWAY) && rd_u64(&r, &g->last_req_id) && rd_u8(&r, &g->reason) &&
+           rd_str(&r, &g->text, true) && r.left == 0;
+}
+
+/* ---- metadata -------------------------------------------------------------- */
+
+static bool
+md_key_ok(genrpc__str k)
+{
+    if (k.len == 0 || k.len > GENRPC__MD_KEY_MAX)
+        return false;
+    for (size_t i = 0; i < k.len; i++) {
+        char ch = k.p[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' ||
+              ch == '.'))
+            return false;
+    }
+    return true;
+}
+
+static bool
+md_entry(reader *r, genrpc__md_entry *e)
+{
+    uint16_t n;
+    return rd_str(r, &e->key, false) && md_key_ok(e->key) && rd_u16(r, &n) &&
+           rd_bytes(r, n, &e->value) && ((e->value_len = n), true);
+}
+
+bool
+genrpc__md_check(const uint8_t *p, size_t len)
+{
+    if (len == 0 || len > GENRPC__MD_MAX_BYTES)
+        return false;
+    reader r = {p, len};
+    genrpc__md_entry e;
+    for (int n = 0; r.left > 0; n++)
+        if (n == GENRPC__MD_MAX_ENTRIES || !md_entry(&r, &e))
+            return false;
+    return true;
+}
+
+bool
+genrpc__md_next(genrpc__str block, size_t *pos, genrpc__md_entry *e)
+{
+    if (*pos >= block.len)
+        return false;
+    reader r = {(const uint8_t *)block.p + *pos, block.len - *pos};
+    if (!md_entry(&r, e))
+        return false;
+    *pos = block.len - r.left;
+    return true;
+}
+
+/* v2: flags (known bits only) and, when METADATA is set, a checked block. */
+static bool
+rd_flags(reader *r, uint8_t *flags)
+{
+    return rd_u8(r, flags) && (*flags & ~GENRPC__F_KNOWN) == 0;
+}
+
+static bool
+rd_md(reader *r, uint8_t flags, genrpc__str *md)
+{
+    md->p = NULL;
+    md->len = 0;
+    if (!(flags & GENRPC__F_METADATA))
+        return true;
+    uint16_t n;
+    const uint8_t *b;
+    if (!rd_u16(r, &n) || !rd_bytes(r, n, &b) || !genrpc__md_check(b, n))
+        return false;
+    md->p = (const char *)b;
+    md->len = n;
+    return true;
+}
+
+/* v2 request-like headers: timeout and flags. */
+static bool
+rd_v2_request(reader *r, uint8_t proto, uint32_t *timeout_ms, uint8_t *flags)
+{
+    *timeout_ms = 0;
+    *flags = 0;
+    return proto < 2 || (rd_u32(r, timeout_ms) && rd_flags(r, flags));
+}
+
+bool
 genrpc__decode_reject(const uint8_t *body, size_t len, uint8_t *reason, genrpc__str *text)
 {
     reader r = {body, len};
@@ -294,14 +479,16 @@ genrpc__decode_reject(const uint8_t *body, size_t len, uint8_t *reason, genrpc__
 }
 
 bool
-genrpc__decode_request(const uint8_t *body, size_t len, genrpc__request_hdr *h)
+genrpc__decode_request(uint8_t proto, const uint8_t *body, size_t len, genrpc__request_hdr *h)
 {
     reader r = {body, len};
     uint8_t kind;
     if (!rd_u8(&r, &kind) || (kind != GENRPC__K_CALL && kind != GENRPC__K_CAST))
         return false;
-    if (!rd_u64(&r, &h->req_id) || !rd_u32(&r, &h->version) || !rd_str(&r, &h->module, false) ||
-        !rd_str(&r, &h->function, false))
+    h->proto = proto;
+    if (!rd_u64(&r, &h->req_id) || !rd_u32(&r, &h->version) ||
+        !rd_v2_request(&r, proto, &h->timeout_ms, &h->flags) || !rd_str(&r, &h->module, false) ||
+        !rd_str(&r, &h->function, false) || !rd_md(&r, h->flags, &h->metadata))
         return false;
     h->payload = r.p;
     h->payload_len = r.left;
@@ -309,13 +496,16 @@ genrpc__decode_request(const uint8_t *body, size_t len, genrpc__request_hdr *h)
 }
 
 bool
-genrpc__decode_bcast(const uint8_t *body, size_t len, genrpc__bcast_hdr *h)
+genrpc__decode_bcast(uint8_t proto, const uint8_t *body, size_t len, genrpc__bcast_hdr *h)
 {
     reader r = {body, len};
     uint8_t kind;
     if (!rd_u8(&r, &kind) || (kind != GENRPC__K_ABCAST && kind != GENRPC__K_SBCAST))
         return false;
-    if (!rd_u64(&r, &h->req_id) || !rd_str(&r, &h->name, false) || !rd_str(&r, &h->type, false))
+    h->proto = proto;
+    if (!rd_u64(&r, &h->req_id) || !rd_v2_request(&r, proto, &h->timeout_ms, &h->flags) ||
+        !rd_str(&r, &h->name, false) || !rd_str(&r, &h->type, false) ||
+        !rd_md(&r, h->flags, &h->metadata))
         return false;
     h->payload = r.p;
     h->payload_len = r.left;
@@ -323,27 +513,33 @@ genrpc__decode_bcast(const uint8_t *body, size_t len, genrpc__bcast_hdr *h)
 }
 
 bool
-genrpc__decode_reply(const uint8_t *body, size_t len, uint64_t *req_id, const uint8_t **payload,
-                     size_t *payload_len)
+genrpc__decode_reply(uint8_t proto, const uint8_t *body, size_t len, genrpc__reply_body *b)
 {
     reader r = {body, len};
-    if (!rd_kind(&r, GENRPC__K_REPLY) || !rd_u64(&r, req_id))
+    b->proto = proto;
+    b->flags = 0;
+    b->metadata = (genrpc__str){NULL, 0};
+    if (!rd_kind(&r, GENRPC__K_REPLY) || !rd_u64(&r, &b->req_id) ||
+        (proto >= 2 && (!rd_flags(&r, &b->flags) || !rd_md(&r, b->flags, &b->metadata))))
         return false;
-    *payload = r.p;
-    *payload_len = r.left;
+    b->payload = r.p;
+    b->payload_len = r.left;
     return true;
 }
 
 bool
-genrpc__decode_error(const uint8_t *body, size_t len, genrpc__error_body *e)
+genrpc__decode_error(uint8_t proto, const uint8_t *body, size_t len, genrpc__error_body *e)
 {
     reader r = {body, len};
     uint32_t code;
     uint16_t n;
     const uint8_t *msg;
+    e->proto = proto;
+    e->flags = 0;
     if (!rd_kind(&r, GENRPC__K_ERROR) || !rd_u64(&r, &e->req_id) || !rd_u16(&r, &e->err) ||
-        !rd_u32(&r, &code) || !rd_u16(&r, &n) || n > GENRPC__ERROR_MSG_MAX || !rd_bytes(&r, n, &msg) ||
-        r.left != 0)
+        !rd_u32(&r, &code) || (proto >= 2 && !rd_flags(&r, &e->flags)) || !rd_u16(&r, &n) ||
+        n > GENRPC__ERROR_MSG_MAX || !rd_bytes(&r, n, &msg) ||
+        !rd_md(&r, e->flags, &e->metadata) || r.left != 0)
         return false;
     e->handler_code = (int32_t)code;
     e->message.p = (const char *)msg;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wire/frame.h"
 #include "wire/out.h"
 
 genrpc__out *
@@ -25,6 +26,7 @@ genrpc__out_new(size_t len)
     o->nsegs = 0;
     o->segs = NULL;
     o->borrowed = false;
+    o->proto = 0;
     o->release = NULL;
     o->owner = NULL;
     return o;
@@ -161,4 +163,63 @@ genrpc__out_copy_rest(genrpc__out *o)
     o->off = 0;
     o->borrowed = false;
     return true;
+}
+
+/* ---- a request in another protocol version's layout -------------------------- */
+
+/* Copies o's bytes from offset `from` to its end into dst. */
+static void
+copy_from(const genrpc__out *o, size_t from, uint8_t *dst)
+{
+    struct iovec iov[GENRPC__BORROW_MAX * 2 + 2];
+    int n = genrpc__out_iov(o, iov, (int)(sizeof iov / sizeof iov[0]));
+    for (int i = 0; i < n; i++) {
+        size_t skip = from < iov[i].iov_len ? from : iov[i].iov_len;
+        from -= skip;
+        memcpy(dst, (uint8_t *)iov[i].iov_base + skip, iov[i].iov_len - skip);
+        dst += iov[i].iov_len - skip;
+    }
+}
+
+genrpc__out *
+genrpc__out_relayout(const genrpc__out *o, uint8_t proto)
+{
+    if (!o->proto || o->off != 0 || o->len <= GENRPC__LEN_PREFIX)
+        return NULL;
+    /* The header is always in data[] (a scattered frame's first segment);
+     * the decoders read it and take the rest for payload. */
+    const uint8_t *body = o->data + GENRPC__LEN_PREFIX;
+    size_t in_data = o->len - GENRPC__LEN_PREFIX;
+    genrpc__request_hdr rq;
+    genrpc__bcast_hdr bc;
+    const uint8_t *payload;
+    bool is_bcast = body[0] == GENRPC__K_ABCAST || body[0] == GENRPC__K_SBCAST;
+    if (is_bcast ? !genrpc__decode_bcast(o->proto, body, in_data, &bc)
+                 : !genrpc__decode_request(o->proto, body, in_data, &rq))
+        return NULL;
+    payload = is_bcast ? bc.payload : rq.payload;
+    size_t old_hdr = (size_t)(payload - o->data);
+    size_t plen = o->total - old_hdr;
+    size_t hdr;
+    genrpc__out *n;
+    if (is_bcast) {
+        bc.proto = proto;
+        bc.payload_len = plen;
+        hdr = GENRPC__LEN_PREFIX + genrpc__bcast_hdr_size(proto, bc.name.len, bc.type.len,
+                                                          proto >= 2 ? bc.metadata.len : 0);
+        if (!(n = genrpc__out_new(hdr + plen)))
+            return NULL;
+        genrpc__encode_bcast_hdr(n->data, hdr, (genrpc__kind)body[0], &bc);
+    } else {
+        rq.proto = proto;
+        rq.payload_len = plen;
+        hdr = GENRPC__LEN_PREFIX + genrpc__request_hdr_size(proto, rq.module.len, rq.function.len,
+                                                            proto >= 2 ? rq.metadata.len : 0);
+        if (!(n = genrpc__out_new(hdr + plen)))
+            return NULL;
+        genrpc__encode_request_hdr(n->data, hdr, (genrpc__kind)body[0], &rq);
+    }
+    copy_from(o, old_hdr, n->data + hdr);
+    n->proto = proto;
+    return n;
 }

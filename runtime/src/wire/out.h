@@ -36,6 +36,10 @@ typedef struct genrpc__out {
     /* Some segment points into the sender's memory, valid only until
      * genrpc__conn_send returns: it copies what is unsent by then. */
     bool borrowed;
+    /* A request (CALL, CAST, ABCAST, SBCAST) encoded in this protocol
+     * version's layout, before its connection's version was known; 0: any
+     * other frame (genrpc__out_relayout) */
+    uint8_t proto;
     void (*release)(void *owner);
     void *owner;
     uint8_t data[];
@@ -64,5 +68,12 @@ bool genrpc__out_own(genrpc__out *o);
 /* The same for any frame, borrowed or lent: afterwards o points at no
  * memory but its own. */
 bool genrpc__out_copy_rest(genrpc__out *o);
+
+/* A request frame o (o->proto set, nothing written yet) in the layout of
+ * protocol version `proto`: a new plain frame with the same request id,
+ * names and payload (going down to version 1 drops the timeout, flags and
+ * metadata, which version 1 does not have). o itself is left alone (free
+ * it: its release hook runs then). NULL: no memory, or o is not a request. */
+genrpc__out *genrpc__out_relayout(const genrpc__out *o, uint8_t proto);
 
 #endif /* GENRPC_WIRE_OUT_H */
