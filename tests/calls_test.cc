@@ -155,6 +155,41 @@ TEST_P(CallsTest, CancellingAPromiseStopsTheRunningHandler) {
   }
 }
 
+// A drain serves what was sent and refuses what is new: the call in flight
+// gets its reply; a version-2 caller is told GOAWAY, so its next call opens
+// a fresh connection, which the draining node refuses (UNAVAILABLE, at
+// once). A version-1 connection hears no GOAWAY: its next call still goes
+// on it and is served, until the node closes it when quiet.
+TEST_P(CallsTest, DrainFinishesWhatWasSentAndRefusesWhatIsNew) {
+  Calls__Probe w = Probe("inflight", 800);
+  genrpc_call_opts o = Opts(10000);
+  genrpc_promise *p = nullptr;
+  genrpc_status st;
+  ASSERT_GENRPC_OK(
+      calls__calls__watch_async(caller_->get(), genrpc_node_target(kCallee), &w, &o, &p, &st), st);
+  std::this_thread::sleep_for(Millis(200));
+  ASSERT_TRUE(callee_->Send("drain 10000"));
+  std::this_thread::sleep_for(Millis(150));
+  Calls__Probe d = Probe("after");
+  Calls__Seen *seen = nullptr;
+  genrpc_call_opts short_opts = Opts(2000);
+  Stopwatch sw;
+  int err = calls__calls__deadline_call(caller_->get(), genrpc_node_target(kCallee), &d, &seen,
+                                        &short_opts, &st);
+  if (V2()) {
+    EXPECT_GENRPC_ERR(GENRPC_E_UNAVAILABLE, GENRPC_CLASS_BADRPC, err, st);
+    EXPECT_LT(sw.ElapsedMs(), 1000) << "refused at once";
+  } else {
+    EXPECT_EQ(err, GENRPC_OK) << st.message;
+  }
+  if (seen) calls__seen__free_unpacked(seen, nullptr);
+  ASSERT_GENRPC_OK(calls__calls__watch_yield(p, &seen, &st), st);
+  EXPECT_FALSE(seen->cancelled) << "the handler in flight ran to its end";
+  calls__seen__free_unpacked(seen, nullptr);
+  genrpc_promise_free(p);
+  EXPECT_EQ(callee_->ReadLine(Millis(5000)), "DRAINED OK");
+}
+
 INSTANTIATE_TEST_SUITE_P(Peers, CallsTest,
                          ::testing::Values(Peer{false, 2}, Peer{true, 2}, Peer{false, 1},
                                            Peer{true, 1}),
@@ -450,6 +485,43 @@ TEST_F(CallsLocal, ACallerPinnedToVersion1StillWorksWithoutTheV2Features) {
   EXPECT_TRUE(Eventually([&] { return Logged(ReadLog(caller(), kCallee), "watch-done v1w"); },
                          Millis(3000)));
   EXPECT_EQ(callee_->Info().cancelled_requests, 0u);
+}
+
+// Drain in-process: queued casts run, the drain reports when it had to cut
+// work off, and the node's log shows what ran.
+TEST_F(CallsLocal, DrainRunsQueuedCastsAndSaysWhenItRanOutOfTime) {
+  Start();
+  genrpc_status st;
+  for (const char *tag : {"c1", "c2", "c3"}) {
+    Calls__Probe w = Probe(tag, 100);
+    genrpc_call_opts o = Opts(10000);
+    ASSERT_GENRPC_OK(calls__calls__watch_cast(caller(), genrpc_node_target(kCallee), &w, &o, &st),
+                     st);
+  }
+  std::this_thread::sleep_for(Millis(50));
+  genrpc_test_state *state = callee_->state();
+  Stopwatch sw;
+  EXPECT_EQ(callee_->Drain(5000), GENRPC_OK);
+  EXPECT_GE(sw.ElapsedMs(), 250) << "the three casts ran first, one after another";
+  std::vector<std::string> log(state->log, state->log + state->n_log);  // the node is stopped
+  EXPECT_TRUE(Logged(log, "watch-done c1") && Logged(log, "watch-done c2") &&
+              Logged(log, "watch-done c3"));
+
+  // Out of time: a 10 s handler is cut off; the drain says so.
+  Calls__Probe w = Probe("long", 10000);
+  genrpc_call_opts o = Opts(20000);
+  genrpc_promise *p = nullptr;
+  ASSERT_GENRPC_OK(
+      calls__calls__watch_async(caller(), genrpc_node_target("relay@127.0.0.1"), &w, &o, &p, &st),
+      st);
+  std::this_thread::sleep_for(Millis(200));
+  sw = Stopwatch();
+  EXPECT_EQ(relay_->Drain(300), GENRPC_E_TIMEOUT);
+  EXPECT_LT(sw.ElapsedMs(), 3000) << "the running handler saw genrpc_ctx_cancelled";
+  Calls__Seen *seen = nullptr;
+  int err = calls__calls__watch_yield(p, &seen, &st);
+  EXPECT_EQ(genrpc_err_class_of(err), GENRPC_CLASS_BADTCP) << genrpc_err_name(err);
+  genrpc_promise_free(p);
 }
 
 }  // namespace

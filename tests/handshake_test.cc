@@ -42,13 +42,16 @@ constexpr const char *kClient = "client@127.0.0.1";
 constexpr const char *kFake = "fake@127.0.0.1";
 constexpr Millis kWait{5000};  // bound of every wait in the fake server
 
-enum class BadProof { kOtherCookie, kZeros, kEchoClientProof };
+// kNone: the fake proves the cookie, reads the first CALL and answers it
+// with a GOAWAY saying it never read it (version 2).
+enum class BadProof { kOtherCookie, kZeros, kEchoClientProof, kNone };
 
 const char *ProofName(BadProof p) {
   switch (p) {
   case BadProof::kOtherCookie: return "OtherCookie";
   case BadProof::kZeros: return "Zeros";
   case BadProof::kEchoClientProof: return "EchoClientProof";
+  case BadProof::kNone: return "None";
   }
   return "?";
 }
@@ -63,7 +66,8 @@ int64_t NowMs() {
 // sends until the client closes (or kWait passes).
 class FakeServer {
  public:
-  explicit FakeServer(BadProof proof) : proof_(proof) {
+  // version: the protocol version the fake chooses in its CHALLENGE.
+  FakeServer(BadProof proof, uint8_t version) : proof_(proof), version_(version) {
     listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -141,7 +145,34 @@ class FakeServer {
 
   void Run() {
     Handshake();
+    if (proof_ == BadProof::kNone && goaway_sent_ && !stop_) {
+      // The client sends the call it was told was never read again, on a
+      // fresh connection: this one answers it.
+      close(conn_fd_);
+      conn_fd_ = -1;
+      buf_.clear();
+      second_ = true;
+      Handshake();
+    }
     finished_ = true;
+  }
+
+  // A REPLY (version 2) to a Ping, with its text.
+  Bytes PingReply(const genrpc__request_hdr &rq) {
+    Test__PingRequest *req = test__ping_request__unpack(nullptr, rq.payload_len, rq.payload);
+    Test__PingReply rep = TEST__PING_REPLY__INIT;
+    rep.text = req ? req->text : const_cast<char *>("");
+    Bytes payload(test__ping_reply__get_packed_size(&rep));
+    test__ping_reply__pack(&rep, payload.data());
+    if (req) test__ping_request__free_unpacked(req, nullptr);
+    genrpc__reply_body rb{};
+    rb.proto = version_;
+    rb.req_id = rq.req_id;
+    rb.payload_len = payload.size();
+    Bytes r(4 + genrpc__reply_hdr_size(version_, 0));
+    genrpc__encode_reply_hdr(r.data(), r.size(), &rb);
+    r.insert(r.end(), payload.begin(), payload.end());
+    return r;
   }
 
   void Handshake() {
@@ -161,15 +192,18 @@ class FakeServer {
     std::memcpy(cnonce, h.nonce, sizeof cnonce);
     if (!genrpc__auth_nonce(snonce)) return Fail("no nonce");
 
-    genrpc__challenge ch = {1, snonce, {kFake, strlen(kFake)}};
+    genrpc__challenge ch = {version_, snonce, {kFake, strlen(kFake)}};
     Bytes f(GENRPC__PREAUTH_MAX);
     f.resize(genrpc__encode_challenge(f.data(), f.size(), &ch));
     if (f.empty() || !Send(f)) return Fail("could not send CHALLENGE");
 
     if (Read(&body, deadline) != kFrame) return Fail("no AUTH");
     const uint8_t *cmac;
-    if (!genrpc__decode_mac(body.data(), body.size(), GENRPC__K_AUTH, &cmac))
+    genrpc__auth_body auth;
+    if (version_ >= 2 ? !genrpc__decode_auth(body.data(), body.size(), GENRPC__K_AUTH, &auth)
+                      : !genrpc__decode_mac(body.data(), body.size(), GENRPC__K_AUTH, &cmac))
       return Fail("malformed AUTH");
+    if (version_ >= 2) cmac = auth.mac;
     client_proof_valid_ = genrpc__auth_check(kCookie, strlen(kCookie), GENRPC__AUTH_CLIENT,
                                              cnonce, snonce, from.data(), from.size(), kFake,
                                              strlen(kFake), cmac);
@@ -186,10 +220,17 @@ class FakeServer {
     case BadProof::kEchoClientProof:
       std::memcpy(proof, cmac, sizeof proof);
       break;
+    case BadProof::kNone:
+      genrpc__auth_mac(kCookie, strlen(kCookie), GENRPC__AUTH_SERVER, cnonce, snonce, from.data(),
+                       from.size(), kFake, strlen(kFake), proof);
+      break;
     }
-    f.assign(4 + 1 + GENRPC__MAC_LEN, 0);
-    if (genrpc__encode_mac(f.data(), f.size(), GENRPC__K_AUTH_OK, proof) != f.size() || !Send(f))
-      return Fail("could not send AUTH_OK");
+    f.assign(GENRPC__PREAUTH_MAX, 0);
+    genrpc__auth_body ok{};
+    ok.mac = proof;
+    f.resize(version_ >= 2 ? genrpc__encode_auth(f.data(), f.size(), GENRPC__K_AUTH_OK, &ok)
+                           : genrpc__encode_mac(f.data(), f.size(), GENRPC__K_AUTH_OK, proof));
+    if (f.empty() || !Send(f)) return Fail("could not send AUTH_OK");
     sent_auth_ok_ = true;
 
     // Whatever the client sends now is recorded; it should send nothing
@@ -202,12 +243,33 @@ class FakeServer {
         return;
       }
       if (g == kTimeout) return;
-      std::lock_guard<std::mutex> gd(mu_);
-      kinds_after_.push_back(body.empty() ? 0 : body[0]);
+      {
+        std::lock_guard<std::mutex> gd(mu_);
+        kinds_after_.push_back(body.empty() ? 0 : body[0]);
+      }
+      genrpc__request_hdr rq;
+      bool call = genrpc__decode_request(version_, body.data(), body.size(), &rq) &&
+                  body[0] == GENRPC__K_CALL;
+      if (proof_ == BadProof::kNone && second_ && call) {
+        if (!Send(PingReply(rq))) return Fail("could not send REPLY");
+        continue;
+      }
+      if (proof_ == BadProof::kNone && !goaway_sent_ && call) {
+        // "I never read it": everything above req_id - 1 did not run.
+        genrpc__goaway g = {rq.req_id - 1, GENRPC__GOAWAY_STOPPING, {"bye", 3}};
+        f.assign(GENRPC__GOAWAY_FRAME_MAX, 0);
+        f.resize(genrpc__encode_goaway(f.data(), f.size(), &g));
+        if (!Send(f)) return Fail("could not send GOAWAY");
+        goaway_sent_ = true;
+        return;  // and closes, as a server saying GOAWAY(n) does
+      }
     }
   }
 
   BadProof proof_;
+  uint8_t version_;
+  bool goaway_sent_ = false;
+  bool second_ = false;  // kNone: the second connection
   int listen_fd_ = -1, conn_fd_ = -1, port_ = -1;
   Bytes buf_;
   std::atomic<bool> stop_{false}, finished_{false}, sent_auth_ok_{false},
@@ -218,7 +280,12 @@ class FakeServer {
   std::thread thread_;
 };
 
-class WrongServerProofTest : public ::testing::TestWithParam<BadProof> {
+struct Case {
+  BadProof proof;
+  uint8_t version;
+};
+
+class WrongServerProofTest : public ::testing::TestWithParam<Case> {
  protected:
   static void Log(genrpc_log_level level, const char *msg, void *arg) {
     auto *self = static_cast<WrongServerProofTest *>(arg);
@@ -235,23 +302,30 @@ class WrongServerProofTest : public ::testing::TestWithParam<BadProof> {
     if (node_) genrpc_node_stop(node_);
   }
 
+  // A node that knows the fake server's port (filled: *addr must outlive
+  // the call to genrpc_node_start).
+  genrpc_node_config ClientConfig(const FakeServer &fake, genrpc_node_addr *addr) {
+    *addr = {kFake, GENRPC_DRIVER_TCP, fake.port()};
+    genrpc_node_config cfg;
+    genrpc_node_config_init(&cfg);
+    cfg.name = kClient;
+    cfg.cookie = kCookie;
+    cfg.tcp_server_port = GENRPC_PORT_DISABLED;
+    cfg.node_addrs = addr;
+    cfg.n_node_addrs = 1;
+    return cfg;
+  }
+
   genrpc_node *node_ = nullptr;
   std::mutex log_mu_;
   std::vector<std::string> log_;
 };
 
 TEST_P(WrongServerProofTest, CallFailsWithAuthAndNothingIsSent) {
-  FakeServer fake(GetParam());
+  FakeServer fake(GetParam().proof, GetParam().version);
   ASSERT_GT(fake.port(), 0) << fake.Error();
-
-  genrpc_node_addr addr = {kFake, GENRPC_DRIVER_TCP, fake.port()};
-  genrpc_node_config cfg;
-  genrpc_node_config_init(&cfg);
-  cfg.name = kClient;
-  cfg.cookie = kCookie;
-  cfg.tcp_server_port = GENRPC_PORT_DISABLED;
-  cfg.node_addrs = &addr;
-  cfg.n_node_addrs = 1;
+  genrpc_node_addr addr;
+  genrpc_node_config cfg = ClientConfig(fake, &addr);
   // Long enough that only the proof check can end the handshake: without it
   // the call would be sent and time out (GENRPC_E_TIMEOUT), not fail with
   // GENRPC_E_AUTH.
@@ -304,12 +378,42 @@ TEST_P(WrongServerProofTest, CallFailsWithAuthAndNothingIsSent) {
   EXPECT_EQ(info.clients, 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Handshake, WrongServerProofTest,
-                         ::testing::Values(BadProof::kOtherCookie, BadProof::kZeros,
-                                           BadProof::kEchoClientProof),
-                         [](const ::testing::TestParamInfo<BadProof> &i) {
-                           return std::string(ProofName(i.param));
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Handshake, WrongServerProofTest,
+    ::testing::Values(Case{BadProof::kOtherCookie, 1}, Case{BadProof::kZeros, 1},
+                      Case{BadProof::kEchoClientProof, 1}, Case{BadProof::kOtherCookie, 2},
+                      Case{BadProof::kZeros, 2}, Case{BadProof::kEchoClientProof, 2}),
+    [](const ::testing::TestParamInfo<Case> &i) {
+      return std::string(ProofName(i.param.proof)) + "V" + std::to_string(i.param.version);
+    });
+
+// Version 2: a server that says GOAWAY naming a last request id below the
+// call's has not read it: the call did not run. A blocking call is sent
+// again, once, on a fresh connection (counted in retried_calls), and gets
+// its reply there; not CLOSED, not a timeout.
+TEST_F(WrongServerProofTest, ACallTheServerNeverReadIsSentAgainOnAFreshConnection) {
+  FakeServer fake(BadProof::kNone, 2);
+  ASSERT_GT(fake.port(), 0) << fake.Error();
+  genrpc_node_addr addr;
+  genrpc_node_config cfg = ClientConfig(fake, &addr);
+  genrpc_status st{};
+  ASSERT_EQ(genrpc_node_start(&cfg, &node_, &st), GENRPC_OK) << st.message;
+  Test__PingRequest req = TEST__PING_REQUEST__INIT;
+  req.text = const_cast<char *>("read me?");
+  Test__PingReply *reply = nullptr;
+  genrpc_call_opts o = Opts(10000);
+  auto start = NowMs();
+  int err = test__test__ping_call(node_, genrpc_node_target(kFake), &req, &reply, &o, &st);
+  ASSERT_GENRPC_OK(err, st);
+  EXPECT_STREQ(reply->text, "read me?");
+  test__ping_reply__free_unpacked(reply, nullptr);
+  EXPECT_LT(NowMs() - start, 3000) << "sent again at the GOAWAY, not at the timeout";
+  EXPECT_EQ(fake.Error(), "");
+  EXPECT_TRUE(fake.ClientProofValid());
+  genrpc_node_info info{};
+  genrpc_node_get_info(node_, &info);
+  EXPECT_EQ(info.retried_calls, 1u);
+}
 
 }  // namespace
 }  // namespace genrpc_test

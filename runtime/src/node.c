@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -155,10 +156,62 @@ shutdown_cmd(genrpc__cmd *cmd)
     genrpc_node *node = GENRPC__CONTAINER_OF(cmd, genrpc_node, shutdown_cmd);
     char why[GENRPC__NAME_MAX + 32];
     snprintf(why, sizeof why, "node %s stopped", node->cfg.name);
+    ev_timer_stop(node->loop.ev, &node->drain_timer);
     genrpc__listen_close(&node->net);
+    /* version-2 clients learn which requests were never read: those they
+     * may send elsewhere */
+    genrpc__server_goaway_all(&node->net, GENRPC__GOAWAY_STOPPING, why);
     genrpc__conns_close_all(&node->net, GENRPC_E_STOPPED, why);
     genrpc__promises_stop(node);
     genrpc__runner_loop_done(&node->runner);
+}
+
+/* ---- drain ------------------------------------------------------------------ */
+
+static void
+drain_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    genrpc_node *node = w->data;
+    genrpc__server_drain_tick(&node->net);
+}
+
+static void
+drain_cmd(genrpc__cmd *cmd)
+{
+    genrpc_node *node = GENRPC__CONTAINER_OF(cmd, genrpc_node, drain_cmd);
+    if (atomic_load(&node->net.stopping))
+        return;
+    double tick = GENRPC__DRAIN_TICK_MS / 1000.0;
+    ev_timer_init(&node->drain_timer, drain_tick, 0., tick);
+    node->drain_timer.data = node;
+    ev_timer_start(node->loop.ev, &node->drain_timer);
+}
+
+int
+genrpc_node_drain(genrpc_node *node, int64_t timeout_ms)
+{
+    if (!node || genrpc__on_loop(&node->loop) || genrpc__on_worker(&node->runner))
+        return GENRPC_E_INVAL;
+    if (atomic_load(&node->net.stopping))
+        return GENRPC_E_STOPPED;
+    if (atomic_exchange(&node->net.draining, true))
+        return GENRPC_E_INVAL; /* another thread drains it */
+    genrpc__log(&node->cfg, GENRPC_LOG_INFO, "node %s draining (for at most %lld ms)",
+                node->cfg.name, (long long)timeout_ms);
+    genrpc__loop_post(&node->loop, &node->drain_cmd);
+    int64_t deadline = genrpc__deadline_after_ms(timeout_ms);
+    const struct timespec nap = {0, GENRPC__DRAIN_TICK_MS * 1000000L};
+    while (atomic_load(&node->net.n_acceptors) > 0 && genrpc__now_ns() < deadline)
+        nanosleep(&nap, NULL);
+    int left = atomic_load(&node->net.n_acceptors);
+    if (left > 0)
+        genrpc__log(&node->cfg, GENRPC_LOG_WARN,
+                    "node %s: drain out of time with %d connection(s) still busy: closing them",
+                    node->cfg.name, left);
+    genrpc_node_stop(node);
+    return left > 0 ? GENRPC_E_TIMEOUT : GENRPC_OK;
 }
 
 int
@@ -182,6 +235,8 @@ genrpc_node_start(const genrpc_node_config *cfg, genrpc_node **out, genrpc_statu
     genrpc__registry_init(&node->handlers);
     genrpc__runner_init(&node->runner, &node->loop);
     genrpc__cmd_init(&node->shutdown_cmd, shutdown_cmd);
+    genrpc__cmd_init(&node->drain_cmd, drain_cmd);
+    ev_init(&node->drain_timer, drain_tick);
     if (!copy_config(node, cfg)) {
         free_node(node);
         return genrpc__fail(st, GENRPC_E_NOMEM, "no memory for the configuration");

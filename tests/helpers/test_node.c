@@ -8,6 +8,7 @@
  * diagnostics go to stderr.
  *
  * Lines on stdin are control commands (tests/lifetime_test.cc), run in order:
+ *   drain MS           genrpc_node_drain(node, MS), print "DRAINED <err>", exit 0
  *   drop [PEER [MAX]]  close up to MAX (0/none: all) acceptors for PEER
  *                      ("*" or none: any), newest first
  *                      (genrpc_node_debug_close_acceptors)
@@ -185,14 +186,21 @@ static void log_to_stderr(genrpc_log_level level, const char *msg, void *arg) {
             level <= GENRPC_LOG_DEBUG ? names[level] : "?", msg);
 }
 
-/* One control line (see the top of this file). */
-static void run_command(genrpc_node *node, char *line) {
+/* One control line (see the top of this file). Returns 1 when the node is
+ * gone (drained). */
+static int run_command(genrpc_node *node, char *line) {
     char *save = NULL;
     char *cmd = strtok_r(line, " \t\r", &save);
     char *a1 = cmd ? strtok_r(NULL, " \t\r", &save) : NULL;
     char *a2 = a1 ? strtok_r(NULL, " \t\r", &save) : NULL;
     if (!cmd)
-        return;
+        return 0;
+    if (strcmp(cmd, "drain") == 0 && a1) {
+        int err = genrpc_node_drain(node, atoll(a1));
+        printf("DRAINED %s\n", genrpc_err_name(err));
+        fflush(stdout);
+        return 1;
+    }
     if (strcmp(cmd, "drop") == 0) {
         const char *peer = a1 && strcmp(a1, "*") != 0 ? a1 : NULL;
         int max = a2 ? atoi(a2) : 0;
@@ -216,29 +224,31 @@ static void run_command(genrpc_node *node, char *line) {
     } else {
         fprintf(stderr, "genrpc_test_node: unknown command '%s'\n", cmd);
     }
+    return 0;
 }
 
 /* Runs stdin's control lines until stdin is at EOF (or fails) or SIGTERM
- * arrived. */
-static void wait_for_stop(genrpc_node *node) {
+ * arrived; returns 1 if a command ended the node itself (drain). */
+static int wait_for_stop(genrpc_node *node) {
     char buf[1024];
     size_t have = 0;
     while (!g_stop) {
         struct pollfd p = {STDIN_FILENO, POLLIN, 0};
         int r = poll(&p, 1, 100);
         if (r < 0 && errno != EINTR)
-            return;
+            return 0;
         if (r > 0) {
             ssize_t n = read(STDIN_FILENO, buf + have, sizeof buf - 1 - have);
             if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
-                return;
+                return 0;
             if (n < 0)
                 continue;
             have += (size_t)n;
             char *nl;
             while ((nl = memchr(buf, '\n', have)) != NULL) {
                 *nl = '\0';
-                run_command(node, buf);
+                if (run_command(node, buf))
+                    return 1;
                 size_t used = (size_t)(nl + 1 - buf);
                 memmove(buf, nl + 1, have - used);
                 have -= used;
@@ -247,6 +257,7 @@ static void wait_for_stop(genrpc_node *node) {
                 have = 0; /* an overlong line: dropped */
         }
     }
+    return 0;
 }
 
 int
@@ -326,8 +337,7 @@ main(int argc, char **argv) {
     printf("PORT %d SSL %d\n", genrpc_node_tcp_port(node), genrpc_node_ssl_port(node));
     fflush(stdout);
 
-    wait_for_stop(node);
-    err = genrpc_node_stop(node);
+    err = wait_for_stop(node) ? GENRPC_OK : genrpc_node_stop(node);
     genrpc_test_state_destroy(&state);
     if (err != GENRPC_OK) {
         fprintf(stderr, "genrpc_test_node: stop: %s\n", genrpc_err_name(err));

@@ -180,6 +180,23 @@ std::unique_ptr<HelperProcess> HelperProcess::Spawn(const std::vector<std::strin
   return h;
 }
 
+std::string HelperProcess::ReadLine(Millis timeout) {
+  std::string line;
+  int64_t deadline = NowMs() + timeout.count();
+  char ch = 0;
+  while (stdout_fd_ >= 0 && ch != '\n') {
+    int64_t left = deadline - NowMs();
+    if (left <= 0) return "";
+    pollfd p{stdout_fd_, POLLIN, 0};
+    int r = poll(&p, 1, static_cast<int>(left));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) continue;
+    if (read(stdout_fd_, &ch, 1) != 1) return "";
+    if (ch != '\n') line += ch;
+  }
+  return line;
+}
+
 int HelperProcess::Stop() {
   if (pid_ <= 0) return -1;
   if (stdin_fd_ >= 0) {
@@ -317,6 +334,12 @@ std::unique_ptr<Node> Node::StartSelf(NodeOptions o, std::string *error) {
     if (n) return n;
   }
   return nullptr;
+}
+
+int Node::Drain(int64_t timeout_ms) {
+  int err = genrpc_node_drain(node_, timeout_ms);
+  if (err == GENRPC_OK || err == GENRPC_E_TIMEOUT) node_ = nullptr;
+  return err;
 }
 
 Node::~Node() {

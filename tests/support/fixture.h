@@ -76,6 +76,9 @@ class HelperProcess {
   // Writes one control line to the helper's stdin (see test_node.c:
   // "drop ...", "ping ..."); true if written.
   bool Send(const std::string &line);
+  // The next line the helper prints on stdout (without its newline), or ""
+  // if none comes within timeout (e.g. "DRAINED OK" after "drain MS").
+  std::string ReadLine(Millis timeout);
   bool Running() const { return pid_ > 0; }
 
  private:
@@ -137,6 +140,8 @@ class Node {
   Node &operator=(const Node &) = delete;
 
   genrpc_node *get() const { return node_; }
+  // genrpc_node_drain: the node is stopped afterwards (get() is NULL then).
+  int Drain(int64_t timeout_ms);
   const std::string &name() const { return name_; }
   int port() const { return genrpc_node_tcp_port(node_); }
   int ssl_port() const { return genrpc_node_ssl_port(node_); }

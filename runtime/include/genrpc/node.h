@@ -162,6 +162,19 @@ GENRPC_API int genrpc_node_start(const genrpc_node_config *cfg, genrpc_node **ou
  * Must not be called from one of the node's own threads (GENRPC_E_INVAL). */
 GENRPC_API int genrpc_node_stop(genrpc_node *node);
 
+/* Drains the node, then stops it (docs/calls.md, "Drain"): new
+ * connections are refused (callers get GENRPC_E_UNAVAILABLE at once); every
+ * connected client is told to send nothing new (a version-2 GOAWAY: its
+ * next calls go to a fresh connection); requests already sent, queued or
+ * running finish and their replies are delivered; each connection closes
+ * once it is quiet; then genrpc_node_stop. The node's own calls to other
+ * nodes keep working meanwhile. Returns GENRPC_OK when everything finished
+ * within timeout_ms, GENRPC_E_TIMEOUT when the rest was cut off (the node
+ * is stopped either way: do not use it after this returns, except that
+ * GENRPC_E_INVAL, GENRPC_E_STOPPED leave it as it was). GENRPC_E_INVAL from
+ * the node's own threads or while another thread drains it. */
+GENRPC_API int genrpc_node_drain(genrpc_node *node, int64_t timeout_ms);
+
 /* The node's name, as configured. */
 GENRPC_API const char *genrpc_node_name(const genrpc_node *node);
 

@@ -18,7 +18,10 @@ void genrpc__abstime(int64_t deadline_ns, struct timespec *ts);
 /* A condition variable whose timed waits use CLOCK_MONOTONIC (deadlines
  * from genrpc__now_ns, immune to wall-clock jumps). */
 void genrpc__cond_init_monotonic(pthread_cond_t *cond);
-/* Coarse monotonic milliseconds (a few ns to read, a few ms of resolution). */
+/* Coarse monotonic milliseconds (a few ns to read, a few ms of resolution:
+ * it lags CLOCK_MONOTONIC by up to one kernel tick, at most
+ * GENRPC__COARSE_LAG_MS at HZ=100). */
+#define GENRPC__COARSE_LAG_MS 10
 int64_t genrpc__coarse_ms(void);
 /* The time left until `deadline` as a call timeout: rounded up, at least
  * 1 ms (0 would mean "the default"); -1 (GENRPC_INFINITY) for NEVER. */

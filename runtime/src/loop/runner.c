@@ -41,6 +41,7 @@
 
 static __thread const genrpc__runner *tl_worker;
 static __thread uint64_t tl_lend_seq; /* the lending this thread holds, 0: none */
+__thread int64_t genrpc__tl_job_started_ns __attribute__((tls_model("initial-exec")));
 /* Output deferred during the lending without waking the loop (this thread
  * was to poll next); if the lending was taken over, the loop is woken. */
 static __thread bool tl_wake_skipped;
@@ -150,7 +151,9 @@ run_lent(genrpc__runner *r, genrpc__job *job, int64_t now)
     genrpc__set_on_loop(NULL);
     tl_lend_seq = seq;
     tl_wake_skipped = false;
+    genrpc__tl_job_started_ns = now;
     job->run(job);
+    genrpc__tl_job_started_ns = 0;
     tl_lend_seq = 0;
     pthread_mutex_lock(&r->mu);
     bool still_ours = r->lent && r->lend_seq == seq;

@@ -50,6 +50,11 @@ genrpc__mailbox_init(genrpc__mailbox *mb)
     genrpc__list_init(&mb->ready_link);
 }
 
+/* CLOCK_MONOTONIC (genrpc__now_ns) when the job this thread is running
+ * started, if the runner read the clock for it anyway (a job run by the
+ * loop's holder between polls); 0 otherwise: read it yourself. */
+extern __thread int64_t genrpc__tl_job_started_ns __attribute__((tls_model("initial-exec")));
+
 typedef struct genrpc__runner {
     genrpc__loop *loop;
     pthread_mutex_t mu;

@@ -148,6 +148,29 @@ genrpc__conn_pause_reading(genrpc__conn *c, bool pause)
 
 /* ---- closing ------------------------------------------------------------- */
 
+/* The request ids of the CALL and SBCAST frames in q not a byte of which
+ * was written (a reply's id does not matter: the role sent none). NULL
+ * when there are none (or no memory: they then fail as closed). */
+static uint64_t *
+unsent_calls(genrpc__list *q, size_t *n)
+{
+    size_t count = 0;
+    GENRPC__LIST_FOREACH(l, q) count++;
+    uint64_t *ids = count ? malloc(count * sizeof *ids) : NULL;
+    *n = 0;
+    GENRPC__LIST_FOREACH(l, q) {
+        const genrpc__out *o = GENRPC__CONTAINER_OF(l, genrpc__out, link);
+        uint8_t kind = o->len > GENRPC__REQ_ID_OFFSET + 8 ? o->data[GENRPC__LEN_PREFIX] : 0;
+        if (ids && o->proto && o->off == 0 && (kind == GENRPC__K_CALL || kind == GENRPC__K_SBCAST))
+            ids[(*n)++] = genrpc__get_u64(o->data + GENRPC__REQ_ID_OFFSET);
+    }
+    if (ids && !*n) {
+        free(ids);
+        ids = NULL;
+    }
+    return ids;
+}
+
 void
 genrpc__conn_close(genrpc__conn *c, int err, const char *fmt, ...)
 {
@@ -160,7 +183,11 @@ genrpc__conn_close(genrpc__conn *c, int err, const char *fmt, ...)
         return;
     }
     atomic_store(&c->state, GENRPC__CLOSED);
+    size_t n_unsent = 0;
+    uint64_t *unsent = NULL;
     if (!c->flushing) { /* else the flusher frees them when it sees CLOSED */
+        if (was == GENRPC__READY && c->role->unsent)
+            unsent = unsent_calls(&c->out_q, &n_unsent);
         free_outs(&c->out_q);
     }
     free_outs(&c->held_q);
@@ -196,6 +223,9 @@ genrpc__conn_close(genrpc__conn *c, int err, const char *fmt, ...)
     } else {
         atomic_fetch_sub(&net->n_acceptors, 1);
     }
+    if (n_unsent)
+        c->role->unsent(c, unsent, n_unsent);
+    free(unsent);
     c->role->closed(c, err, was == GENRPC__READY);
     if (had_io)
         genrpc__conn_unref(c); /* the loop's reference */
@@ -435,7 +465,8 @@ genrpc__conn_send(genrpc__conn *c, genrpc__out *out, genrpc__flush how)
 {
     pthread_mutex_lock(&c->out_mu);
     genrpc__state s = atomic_load(&c->state);
-    if (s == GENRPC__READY && !(out = fit_version(c, out, false))) {
+    if (s == GENRPC__READY && out->proto && out->proto != c->proto &&
+        !(out = fit_version(c, out, false))) {
         pthread_mutex_unlock(&c->out_mu);
         close_after_write_error(c, GENRPC_E_NOMEM, ENOMEM);
         return;

@@ -62,6 +62,12 @@ typedef struct genrpc__conn_role {
     /* Has c work in flight, so that it is not idle? A client answering no
      * also stops taking calls (they go to a fresh connection). */
     bool (*busy)(genrpc__conn *c);
+    /* c is idle and about to be closed for it (NULL: nothing to say first). */
+    void (*closing_idle)(genrpc__conn *c);
+    /* c, once READY, closed with these CALL/SBCAST frames (their request
+     * ids) still unwritten, not a byte of them sent: called before closed
+     * (NULL: nothing to do). */
+    void (*unsent)(genrpc__conn *c, const uint64_t *req_ids, size_t n);
     /* The last reference went (any thread): free the role's own state. */
     void (*destroy)(genrpc__conn *c);
 } genrpc__conn_role;

@@ -72,6 +72,8 @@ idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
         idle_arm(c, c->idle_ms);
         return;
     }
+    if (c->role->closing_idle)
+        c->role->closing_idle(c);
     genrpc__conn_close(c, GENRPC_E_CLOSED, "idle for %lld ms (%s_inactivity_timeout)",
                        (long long)c->idle_ms, c->kind == GENRPC__CLIENT ? "client" : "server");
 }

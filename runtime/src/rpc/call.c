@@ -178,20 +178,13 @@ wait_waiter(genrpc__pending *p, int64_t deadline)
     pthread_mutex_unlock(&w->mu);
 }
 
-int
-genrpc_call(genrpc_node *node, genrpc_target target, const genrpc_module_desc *module,
-            const genrpc_function_desc *fn, const ProtobufCMessage *request,
-            ProtobufCMessage **reply, const genrpc_call_opts *opts, genrpc_status *st)
+/* One attempt of genrpc_call: timeout_ms is what is left until deadline. */
+static int
+call_once(genrpc_node *node, genrpc_target target, const genrpc_module_desc *module,
+          const genrpc_function_desc *fn, const ProtobufCMessage *request,
+          ProtobufCMessage **reply, const genrpc_call_opts *opts, int64_t timeout_ms,
+          int64_t deadline, genrpc_status *st)
 {
-    if (reply)
-        *reply = NULL;
-    if (!reply || !node)
-        return genrpc__fail(st, GENRPC_E_INVAL, "reply and node are required");
-    if (genrpc__on_loop(&node->loop))
-        return genrpc__fail(st, GENRPC_E_INVAL,
-                            "blocking call from the node's event loop (use an async call)");
-    int64_t timeout_ms = genrpc__call_timeout_ms(node, opts);
-    int64_t deadline = genrpc__deadline_after_ms(timeout_ms);
     genrpc__out *o;
     int rc = genrpc__encode_request(node, GENRPC__K_CALL, module, fn, request, opts, timeout_ms,
                                     GENRPC__BORROW_WHILE_SENDING, &o, st);
@@ -220,6 +213,34 @@ genrpc_call(genrpc_node *node, genrpc_target target, const genrpc_module_desc *m
     }
     genrpc__conn_unref(conn);
     return genrpc__call_finish(&p, reply, st);
+}
+
+int
+genrpc_call(genrpc_node *node, genrpc_target target, const genrpc_module_desc *module,
+            const genrpc_function_desc *fn, const ProtobufCMessage *request,
+            ProtobufCMessage **reply, const genrpc_call_opts *opts, genrpc_status *st)
+{
+    if (reply)
+        *reply = NULL;
+    if (!reply || !node)
+        return genrpc__fail(st, GENRPC_E_INVAL, "reply and node are required");
+    if (genrpc__on_loop(&node->loop))
+        return genrpc__fail(st, GENRPC_E_INVAL,
+                            "blocking call from the node's event loop (use an async call)");
+    int64_t timeout_ms = genrpc__call_timeout_ms(node, opts);
+    int64_t deadline = genrpc__deadline_after_ms(timeout_ms);
+    int rc = call_once(node, target, module, fn, request, reply, opts, timeout_ms, deadline, st);
+    /* UNAVAILABLE: it did not run (the peer went away before reading it, or
+     * it was never written, or a draining node refused the connection).
+     * Once more on a fresh connection, within the same deadline. */
+    if (rc == GENRPC_E_UNAVAILABLE && genrpc__now_ns() < deadline) {
+        atomic_fetch_add_explicit(&node->retried_calls, 1, memory_order_relaxed);
+        genrpc__log(&node->cfg, GENRPC_LOG_DEBUG, "%s:%s to %s did not run: sent again",
+                    module->name, fn->name, target.node);
+        rc = call_once(node, target, module, fn, request, reply, opts,
+                       genrpc__ms_until(deadline), deadline, st);
+    }
+    return rc;
 }
 
 /* ---- cast ---------------------------------------------------------------- */

@@ -114,7 +114,7 @@ cb_start_on_loop(genrpc_node *node, genrpc__pending *p, bool deferred)
     p->start_out = NULL;
     int rc = atomic_load(&node->net.stopping) ? GENRPC_E_STOPPED
                                           : genrpc__pending_insert(p->conn, p);
-    if (rc == GENRPC_OK && !genrpc__cancel_attach(p, p->start_cancel)) {
+    if (rc == GENRPC_OK && p->start_cancel && !genrpc__cancel_attach(p, p->start_cancel)) {
         genrpc__pending_withdraw(p->conn, p);
         rc = GENRPC_E_CANCELLED;
     }

@@ -74,9 +74,9 @@ genrpc_cancel_token_free(genrpc_cancel_token *t)
 bool
 genrpc__cancel_attach(genrpc__pending *p, genrpc_cancel_token *t)
 {
-    genrpc__list_init(&p->cancel_link);
     if (!t)
         return true;
+    genrpc__list_init(&p->cancel_link);
     pthread_mutex_lock(&t->mu);
     bool fired = atomic_load(&t->fired);
     if (!fired) {

@@ -168,6 +168,27 @@ on_error(genrpc__conn *c, const uint8_t *body, size_t len)
     genrpc__pending_complete(p);
 }
 
+/* v2: the server wants nothing new on this connection. It leaves the
+ * client map (the next call dials a fresh one) and takes no more calls;
+ * what the server read is still answered here; what it never read fails
+ * with UNAVAILABLE (it did not run). The server closes the connection
+ * once it has answered everything. */
+static void
+on_goaway(genrpc__conn *c, const uint8_t *body, size_t len)
+{
+    genrpc__goaway g;
+    if (c->proto < 2 || !genrpc__decode_goaway(body, len, &g)) {
+        atomic_fetch_add(&c->net->protocol_errors, 1);
+        genrpc__conn_close(c, GENRPC_E_PROTOCOL, "malformed GOAWAY");
+        return;
+    }
+    genrpc__log(c->net->cfg, GENRPC_LOG_DEBUG, "%s goes away (reason %d: %.*s)%s", c->peer,
+                g.reason, (int)g.text.len, g.text.p,
+                g.last_req_id == GENRPC__GOAWAY_ALL ? "" : ": closing");
+    genrpc__pending_goaway(c, g.last_req_id);
+    genrpc__conns_unlink(c->net, c);
+}
+
 static void
 client_frame(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len)
 {
@@ -178,6 +199,9 @@ client_frame(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t 
         break;
     case GENRPC__K_ERROR:
         on_error(c, body, len);
+        break;
+    case GENRPC__K_GOAWAY:
+        on_goaway(c, body, len);
         break;
     default:
         atomic_fetch_add(&c->net->protocol_errors, 1);
@@ -219,5 +243,6 @@ const genrpc__conn_role genrpc__client_role = {
     .ready = genrpc__events_conn_up, /* node-up accounting */
     .closed = client_closed,
     .busy = genrpc__pending_busy,
+    .unsent = genrpc__pending_fail_unsent,
     .destroy = client_destroy,
 };

@@ -40,6 +40,8 @@ struct genrpc_node {
     genrpc_node_config cfg;      /* node.c: read-only once started */
     genrpc__node_copies copies;  /* node.c */
     genrpc__cmd shutdown_cmd;    /* node.c: genrpc_node_stop has the loop close everything */
+    genrpc__cmd drain_cmd;       /* node.c: genrpc_node_drain has the loop start drain_timer */
+    ev_timer drain_timer;        /* node.c: the drain's tick (loop) */
 
     genrpc__loop loop;           /* loop/loop.c: node->loop.ev is every watcher's libev loop */
     genrpc__runner runner;       /* loop/runner.c: who runs the loop; workers; mailboxes */

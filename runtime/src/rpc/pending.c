@@ -72,6 +72,45 @@ genrpc__pending_fail_all(genrpc__conn *conn, int err, const char *msg)
     genrpc__idmap_free(&all);
 }
 
+void
+genrpc__pending_goaway(genrpc__conn *conn, uint64_t last_req_id)
+{
+    genrpc__client *c = genrpc__client_of(conn);
+    pthread_mutex_lock(&c->pend_mu);
+    c->pend_closed = true;
+    size_t n = 0, cap = genrpc__idmap_count(&c->pending);
+    genrpc__pending **unread = cap ? malloc(cap * sizeof *unread) : NULL;
+    genrpc__pending *p;
+    for (size_t pos = 0; unread && (p = genrpc__idmap_next(&c->pending, &pos));)
+        if (p->req_id > last_req_id)
+            unread[n++] = p;
+    for (size_t i = 0; i < n; i++)
+        genrpc__idmap_remove(&c->pending, unread[i]->req_id, unread[i]);
+    pthread_mutex_unlock(&c->pend_mu);
+    for (size_t i = 0; i < n; i++) {
+        p = unread[i];
+        genrpc__cancel_detach(p);
+        genrpc__fail(&p->status, GENRPC_E_UNAVAILABLE,
+                     "%s went away before reading this call: it did not run", conn->peer);
+        genrpc__pending_complete(p);
+    }
+    free(unread);
+}
+
+void
+genrpc__pending_fail_unsent(genrpc__conn *conn, const uint64_t *req_ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        genrpc__pending *p = genrpc__pending_take(conn, req_ids[i]);
+        if (!p)
+            continue;
+        genrpc__fail(&p->status, GENRPC_E_UNAVAILABLE,
+                     "%s: the connection closed before the call was sent: it did not run",
+                     conn->peer);
+        genrpc__pending_complete(p);
+    }
+}
+
 bool
 genrpc__pending_busy(genrpc__conn *conn)
 {

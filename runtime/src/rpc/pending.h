@@ -106,6 +106,13 @@ bool genrpc__pending_remove(genrpc__conn *c, genrpc__pending *p);
 bool genrpc__pending_withdraw(genrpc__conn *c, genrpc__pending *p);
 /* c closed: no more inserts; every call in the table fails with err. */
 void genrpc__pending_fail_all(genrpc__conn *c, int err, const char *msg);
+/* c's server said GOAWAY: no more inserts (new calls go to a fresh
+ * connection); the calls it never read (ids above last_req_id) fail with
+ * GENRPC_E_UNAVAILABLE; the others wait for their answers. */
+void genrpc__pending_goaway(genrpc__conn *c, uint64_t last_req_id);
+/* c closed with these calls' requests unwritten: they fail with
+ * GENRPC_E_UNAVAILABLE (they did not run) rather than CLOSED. */
+void genrpc__pending_fail_unsent(genrpc__conn *c, const uint64_t *req_ids, size_t n);
 /* Not idle: calls in flight. Without any, closes the table (no more
  * inserts: a call racing the idle close goes to a fresh connection). */
 bool genrpc__pending_busy(genrpc__conn *c);

@@ -156,6 +156,16 @@ request_deadline(uint32_t timeout_ms)
     return timeout_ms ? genrpc__coarse_ms() + timeout_ms : 0;
 }
 
+/* Loop: a request was read (drain and GOAWAY keep count). */
+static void
+request_read(genrpc__conn *c, uint64_t req_id)
+{
+    genrpc__acceptor *a = genrpc__acceptor_of(c);
+    a->n_requests++;
+    if (req_id > a->max_req_id)
+        a->max_req_id = req_id;
+}
+
 /* On the loop: a CALL or CAST frame from an authenticated peer. */
 static void
 on_request(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len)
@@ -189,6 +199,7 @@ on_request(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t le
     job->req_id = h.req_id;
     job->deadline_ms = request_deadline(h.timeout_ms);
     job->is_cast = is_cast;
+    request_read(c, h.req_id);
     backlog_queued(c);
     if (is_cast)
         queue_cast(c, job);
@@ -250,6 +261,7 @@ on_bcast(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len)
     }
     bool sync = body[0] == GENRPC__K_SBCAST;
     const char *what = sync ? "sbcast" : "abcast";
+    request_read(c, h.req_id);
     genrpc_status st;
     genrpc__handler *hd = NULL;
     genrpc__server_job *job = NULL;
@@ -327,11 +339,9 @@ on_cancel(genrpc__conn *c, const uint8_t *body, size_t len)
 }
 
 bool
-genrpc__request_cancelled(genrpc__conn *c, uint64_t req_id, bool forget)
+genrpc__request_cancelled_slow(genrpc__conn *c, uint64_t req_id, bool forget)
 {
     genrpc__acceptor *a = genrpc__acceptor_of(c);
-    if (atomic_load_explicit(&a->n_cancelled, memory_order_acquire) == 0)
-        return false;
     uint64_t key = req_id ? req_id : UINT64_MAX;
     bool found = false;
     pthread_mutex_lock(&a->cancel_mu);
@@ -366,6 +376,99 @@ acceptor_frame(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_
     }
     atomic_fetch_add(&c->net->protocol_errors, 1);
     genrpc__conn_close(c, GENRPC_E_PROTOCOL, "unexpected frame kind 0x%02x", body[0]);
+}
+
+/* ---- GOAWAY and drain --------------------------------------------------------- */
+
+/* Loop: a GOAWAY to a version-2 client (version 1 has none). */
+static void
+send_goaway(genrpc__conn *c, uint64_t last, uint8_t reason, const char *text)
+{
+    if (c->proto < 2 || atomic_load(&c->state) != GENRPC__READY)
+        return;
+    genrpc__goaway g = {last, reason, {text, strlen(text)}};
+    genrpc__out *o = genrpc__out_new(GENRPC__GOAWAY_FRAME_MAX);
+    if (!o)
+        return; /* the close that follows is the message */
+    o->len = o->total = genrpc__encode_goaway(o->data, GENRPC__GOAWAY_FRAME_MAX, &g);
+    genrpc__conn_send(c, o, GENRPC__FLUSH_NOW);
+}
+
+/* Acceptors of net, each with a reference (conns_mu is not held while
+ * they are closed: closing takes it). *n: how many; NULL if none or no
+ * memory. */
+static genrpc__conn **
+acceptors_held(genrpc__net *net, size_t *n)
+{
+    pthread_mutex_lock(&net->conns_mu);
+    size_t count = 0;
+    GENRPC__LIST_FOREACH(l, &net->acceptors) count++;
+    genrpc__conn **all = count ? malloc(count * sizeof *all) : NULL;
+    *n = 0;
+    GENRPC__LIST_FOREACH(l, &net->acceptors) {
+        if (!all)
+            break;
+        genrpc__conn *c = GENRPC__CONTAINER_OF(l, genrpc__conn, list_link);
+        genrpc__conn_ref(c);
+        all[(*n)++] = c;
+    }
+    pthread_mutex_unlock(&net->conns_mu);
+    return all;
+}
+
+/* Loop: nothing queued, running or unsent on a, and no request since the
+ * last tick. The loop, the list and the tick hold a reference each; any
+ * other is a job, a command or a flush in progress. */
+static bool
+acceptor_quiet(genrpc__acceptor *a)
+{
+    genrpc__conn *c = &a->conn;
+    bool quiet = atomic_load(&c->refs) <= 3 && atomic_load(&a->backlog) == 0 &&
+                 a->n_requests == a->drain_seen && genrpc__conn_queued_bytes(c) == 0;
+    a->drain_seen = a->n_requests;
+    return quiet;
+}
+
+int
+genrpc__server_drain_tick(genrpc__net *net)
+{
+    GENRPC__ASSERT_ON_LOOP(net->loop);
+    size_t n;
+    genrpc__conn **all = acceptors_held(net, &n);
+    for (size_t i = 0; i < n; i++) {
+        genrpc__conn *c = all[i];
+        genrpc__acceptor *a = genrpc__acceptor_of(c);
+        if (atomic_load(&c->state) != GENRPC__READY) {
+            genrpc__conn_unref(c); /* a handshake: its HELLO gets REJECT draining */
+            continue;
+        }
+        if (!a->goaway_sent) {
+            a->goaway_sent = true;
+            send_goaway(c, GENRPC__GOAWAY_ALL, GENRPC__GOAWAY_DRAINING, "node is draining");
+        }
+        a->quiet_ticks = acceptor_quiet(a) ? a->quiet_ticks + 1 : 0;
+        if (a->quiet_ticks >= GENRPC__DRAIN_QUIET_TICKS) {
+            send_goaway(c, a->max_req_id, GENRPC__GOAWAY_DRAINING, "node is draining");
+            genrpc__conn_close(c, GENRPC_E_CLOSED, "node %s is draining: all served",
+                               net->cfg->name);
+        }
+        genrpc__conn_unref(c);
+    }
+    free(all);
+    return atomic_load(&net->n_acceptors);
+}
+
+void
+genrpc__server_goaway_all(genrpc__net *net, uint8_t reason, const char *text)
+{
+    GENRPC__ASSERT_ON_LOOP(net->loop);
+    size_t n;
+    genrpc__conn **all = acceptors_held(net, &n);
+    for (size_t i = 0; i < n; i++) {
+        send_goaway(all[i], genrpc__acceptor_of(all[i])->max_req_id, reason, text);
+        genrpc__conn_unref(all[i]);
+    }
+    free(all);
 }
 
 /* ---- the role ------------------------------------------------------------ */
@@ -407,10 +510,30 @@ acceptor_destroy(genrpc__conn *c)
     free(a->cancelled);
 }
 
+/* Ready (node-up accounting); during a drain, told at once to go away. */
+static void
+acceptor_ready(genrpc__conn *c)
+{
+    genrpc__events_conn_up(c);
+    if (atomic_load(&c->net->draining)) {
+        genrpc__acceptor_of(c)->goaway_sent = true;
+        send_goaway(c, GENRPC__GOAWAY_ALL, GENRPC__GOAWAY_DRAINING, "node is draining");
+    }
+}
+
+/* An idle acceptor about to be closed (server_inactivity_timeout): a
+ * version-2 client learns which of its requests were read. */
+static void
+acceptor_closing_idle(genrpc__conn *c)
+{
+    send_goaway(c, genrpc__acceptor_of(c)->max_req_id, GENRPC__GOAWAY_IDLE, "idle");
+}
+
 const genrpc__conn_role genrpc__acceptor_role = {
     .init = acceptor_init,
     .frame = acceptor_frame,
-    .ready = genrpc__events_conn_up, /* node-up accounting */
+    .ready = acceptor_ready,
+    .closing_idle = acceptor_closing_idle,
     .closed = acceptor_closed,
     .busy = acceptor_busy,
     .destroy = acceptor_destroy,

@@ -53,6 +53,13 @@ typedef struct genrpc__acceptor {
     atomic_int n_cancelled;
     uint64_t *cancelled; /* a ring of GENRPC__CANCELLED_MAX ids, made on first use */
     unsigned cancelled_next;
+    /* loop only: requests read (drain: quiet?) and the highest request id
+     * read (the last_req_id of a closing GOAWAY) */
+    uint64_t n_requests, max_req_id;
+    /* loop only, while the node drains */
+    bool goaway_sent;     /* GOAWAY(all) sent */
+    uint64_t drain_seen;  /* n_requests at the last drain tick */
+    int quiet_ticks;      /* drain ticks in a row with nothing to do */
 } genrpc__acceptor;
 
 /* The most request ids a connection remembers as cancelled: the backlog's
@@ -65,16 +72,40 @@ genrpc__acceptor_of(genrpc__conn *c)
     return (genrpc__acceptor *)c; /* the conn is its first member */
 }
 
+/* Has the caller cancelled request req_id of c (a v2 CANCEL)? Any thread;
+ * one atomic load while nothing was cancelled (inline: every request
+ * asks). `forget`: the request is done, drop its id. */
+bool genrpc__request_cancelled_slow(genrpc__conn *c, uint64_t req_id, bool forget);
+static inline bool
+genrpc__request_cancelled(genrpc__conn *c, uint64_t req_id, bool forget)
+{
+    if (atomic_load_explicit(&genrpc__acceptor_of(c)->n_cancelled, memory_order_acquire) == 0)
+        return false;
+    return genrpc__request_cancelled_slow(c, req_id, forget);
+}
+
 /* The role a listener gives every accepted connection, and its size. */
 extern const genrpc__conn_role genrpc__acceptor_role;
 #define GENRPC__ACCEPTOR_SIZE sizeof(genrpc__acceptor)
 
+/* ---- drain (server.c) ------------------------------------------------------
+ * genrpc_node_drain (node.c) ticks every GENRPC__DRAIN_TICK_MS on the loop:
+ * each acceptor is told GOAWAY(all) (version 2: send nothing new, what you
+ * sent is still served), and is closed once it has been quiet (nothing
+ * queued, running or unsent, no new request) for GENRPC__DRAIN_QUIET_TICKS
+ * ticks in a row, with a last GOAWAY naming the highest request id it read
+ * (anything above was never read: the client may send it elsewhere). */
+#define GENRPC__DRAIN_TICK_MS 10
+#define GENRPC__DRAIN_QUIET_TICKS 5
+/* Loop: one drain tick over every acceptor; returns how many remain. */
+int genrpc__server_drain_tick(genrpc__net *net);
+/* Loop: every ready version-2 acceptor gets the GOAWAY a closing server
+ * sends (last_req_id = the highest id it read), before the node closes
+ * them (genrpc_node_stop, or a drain out of time). */
+void genrpc__server_goaway_all(genrpc__net *net, uint8_t reason, const char *text);
+
 /* A queued request has started running (any thread). */
 void genrpc__backlog_started(genrpc__conn *c);
-/* Has the caller cancelled request req_id of c (a v2 CANCEL)? Any thread;
- * one atomic load while nothing was cancelled. `forget`: the request is
- * done, drop its id. */
-bool genrpc__request_cancelled(genrpc__conn *c, uint64_t req_id, bool forget);
 /* handler.c: an ERROR frame for req_id; a failed call is answered, a
  * failed cast dropped and counted. */
 void genrpc__send_error(genrpc__conn *c, uint64_t req_id, const genrpc_status *st,
