@@ -75,6 +75,20 @@ genrpc__registry_lookup(genrpc__registry *r, genrpc__str name, uint32_t version)
     return best;
 }
 
+genrpc__regentry **
+genrpc__registry_snapshot(genrpc__registry *r, size_t *n)
+{
+    pthread_rwlock_rdlock(&r->lock);
+    genrpc__regentry **v = r->n ? malloc(r->n * sizeof *v) : NULL;
+    *n = v ? r->n : 0;
+    for (size_t i = 0; i < *n; i++) {
+        v[i] = r->v[i];
+        atomic_fetch_add(&v[i]->refs, 1);
+    }
+    pthread_rwlock_unlock(&r->lock);
+    return v;
+}
+
 void
 genrpc__registry_unref(genrpc__registry *r, genrpc__regentry *e)
 {

@@ -56,6 +56,10 @@ int genrpc__registry_add(genrpc__registry *r, genrpc__regentry *e);
  * name when version is 0; with a reference. NULL if none. */
 genrpc__regentry *genrpc__registry_lookup(genrpc__registry *r, genrpc__str name,
                                           uint32_t version);
+/* Every entry, each with a reference, in a malloc'ed array of *n (free
+ * it after giving each reference back). NULL with *n = 0 when empty or
+ * out of memory. */
+genrpc__regentry **genrpc__registry_snapshot(genrpc__registry *r, size_t *n);
 /* Gives a lookup's reference back; the last one frees a removed entry. */
 void genrpc__registry_unref(genrpc__registry *r, genrpc__regentry *e);
 /* Removes the entry with exactly that name and version. wait: returns once

@@ -22,6 +22,7 @@
 #include "loop/runner.h"
 #include "net/conn.h"
 #include "net/net.h"
+#include "rpc/health.h"
 
 /* node.c: its own copies of every string and array of the configuration
  * (cfg's pointers lead to them). */
@@ -54,6 +55,11 @@ struct genrpc_node {
     genrpc__list monitors; /* struct genrpc__monitor.link */
     struct genrpc__peer_up *peers_up;
     size_t n_peers_up, cap_peers_up;
+
+    genrpc__health health;       /* rpc/health.c: statuses the application set */
+    /* Set while the node drains (node.c's genrpc_node_drain); read by
+     * rpc/health.c: every known status then reads NOT_SERVING. */
+    atomic_bool draining;
 
     /* rpc/: counters (relaxed atomics; net's own are in net) */
     atomic_uint_least64_t calls_served, casts_dropped, late_replies, reads_paused,
