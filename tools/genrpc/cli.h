@@ -80,6 +80,12 @@ class Client {
   // The same, throwing an Error for anything but GENRPC_OK.
   std::string Call(const std::string &module, const std::string &function,
                    const std::string &request, uint32_t version);
+  // A call of a built-in module (genrpc.Reflection, genrpc.Health) with
+  // version "any". Throws `off_code` when the node does not serve it,
+  // kRefused when its policy refuses it (each message ending with `hint`),
+  // kNotFound for a handler failure with code 404, else by error class.
+  std::string CallBuiltin(const std::string &module, const std::string &function,
+                          const std::string &request, int off_code, const std::string &hint);
   // genrpc_cast_raw; throws on failure.
   void Cast(const std::string &module, const std::string &function, const std::string &request,
             uint32_t version);

@@ -11,6 +11,10 @@
 
 namespace genrpc_cli {
 
+// The handler code of genrpc.Reflection for "no such module"
+// (runtime/src/rpc/reflection.c).
+constexpr int32_t kBuiltinNotFound = 404;
+
 int ExitFor(int err) {
   switch (err) {
     case GENRPC_OK:
@@ -121,6 +125,22 @@ std::string Client::Call(const std::string &module, const std::string &function,
   if (CallRaw(module, function, request, &reply, version, &st) != GENRPC_OK)
     throw CallError(module + "/" + function + " on " + target_, st);
   return reply;
+}
+
+std::string Client::CallBuiltin(const std::string &module, const std::string &function,
+                                const std::string &request, int off_code,
+                                const std::string &hint) {
+  std::string reply;
+  genrpc_status st;
+  int rc = CallRaw(module, function, request, &reply, 0, &st);
+  if (rc == GENRPC_OK) return reply;
+  if (rc == GENRPC_E_UNDEF || rc == GENRPC_E_INCOMPATIBLE)
+    throw Error(off_code, "node " + target_ + " does not serve " + module + hint);
+  if (rc == GENRPC_E_UNAUTHORIZED)
+    throw Error(kRefused, "node " + target_ + "'s module policy refuses " + module + hint);
+  if (rc == GENRPC_E_HANDLER && st.handler_code == kBuiltinNotFound)
+    throw Error(kNotFound, st.message);
+  throw CallError(module + "/" + function + " on " + target_, st);
 }
 
 void Client::Cast(const std::string &module, const std::string &function,

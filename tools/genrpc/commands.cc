@@ -93,15 +93,8 @@ int Ping(const Options &opts) {
 int List(const Options &opts) {
   if (opts.args.size() != 1) throw Error(kUsage, "list takes one NODE");
   Client client(opts);
-  std::string bytes;
-  genrpc_status st;
-  int rc = client.CallRaw("genrpc.Reflection", "List", "", &bytes, 0, &st);
-  if (rc == GENRPC_E_UNDEF || rc == GENRPC_E_INCOMPATIBLE)
-    throw Error(kNoReflection,
-                "node " + client.target() + " does not serve reflection (genrpc.Reflection)");
-  if (rc != GENRPC_OK)
-    throw Error(ExitFor(rc), "genrpc.Reflection/List on " + client.target() + ": " +
-                                 genrpc_err_name(rc) + ": " + st.message);
+  std::string bytes =
+      client.CallBuiltin("genrpc.Reflection", "List", "", kNoReflection, " (reflection)");
   genrpc::ListReply reply;
   if (!reply.ParseFromString(bytes))
     throw Error(kFailure, "node " + client.target() + " sent an undecodable module list");
@@ -266,14 +259,8 @@ int Health(const Options &opts) {
   Client client(opts);
   genrpc::HealthCheckRequest req;
   if (opts.args.size() == 2) req.set_module(opts.args[1]);
-  std::string bytes;
-  genrpc_status st;
-  int rc = client.CallRaw("genrpc.Health", "Check", req.SerializeAsString(), &bytes, 0, &st);
-  if (rc == GENRPC_E_UNDEF || rc == GENRPC_E_INCOMPATIBLE)
-    throw Error(kNotFound, "node " + client.target() + " does not serve health (genrpc.Health)");
-  if (rc != GENRPC_OK)
-    throw Error(ExitFor(rc), "genrpc.Health/Check on " + client.target() + ": " +
-                                 genrpc_err_name(rc) + ": " + st.message);
+  std::string bytes = client.CallBuiltin("genrpc.Health", "Check", req.SerializeAsString(),
+                                         kNotFound, " (health)");
   genrpc::HealthCheckResponse reply;
   if (!reply.ParseFromString(bytes))
     throw Error(kFailure, "node " + client.target() + " sent an undecodable health status");

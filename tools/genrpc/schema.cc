@@ -19,9 +19,6 @@ namespace genrpc_cli {
 
 namespace pb = google::protobuf;
 
-// Handler codes of genrpc.Reflection (runtime/src/rpc/reflection.c).
-constexpr int32_t kReflectionNotFound = 404;
-
 static std::string Text(pb::util::Status st) {
   auto m = st.message();
   return std::string(m.data(), m.size());
@@ -56,23 +53,9 @@ std::unique_ptr<Schema> Schema::FromReflection(Client &client, const std::string
   genrpc::DescribeRequest req;
   req.set_module(module);
   req.set_version(version);
-  std::string bytes;
-  genrpc_status st;
-  int rc = client.CallRaw("genrpc.Reflection", "Describe", req.SerializeAsString(), &bytes, 0,
-                          &st);
-  if (rc == GENRPC_E_UNDEF || rc == GENRPC_E_INCOMPATIBLE)
-    throw Error(kNoReflection, "node " + client.target() +
-                                   " does not serve reflection (genrpc.Reflection): give the "
-                                   "module's types with --descriptor-set FILE");
-  if (rc == GENRPC_E_UNAUTHORIZED)
-    throw Error(kRefused, "node " + client.target() +
-                              "'s module policy refuses genrpc.Reflection: give the module's "
-                              "types with --descriptor-set FILE");
-  if (rc == GENRPC_E_HANDLER && st.handler_code == kReflectionNotFound)
-    throw Error(kNotFound, st.message);
-  if (rc != GENRPC_OK)
-    throw Error(ExitFor(rc), "reflection on " + client.target() + ": " +
-                                 genrpc_err_name(rc) + ": " + st.message);
+  std::string bytes = client.CallBuiltin(
+      "genrpc.Reflection", "Describe", req.SerializeAsString(), kNoReflection,
+      " (genrpc.Reflection): give the module's types with --descriptor-set FILE");
   genrpc::DescribeReply reply;
   if (!reply.ParseFromString(bytes))
     throw Error(kFailure, "node " + client.target() + " sent an undecodable description");
