@@ -382,6 +382,44 @@ TEST(Cli, CookieFromAFile) {
   EXPECT_EQ(r.status, 0) << r.err;
 }
 
+TEST(Cli, OverTlsWithTheCommandsOwnCertificate) {
+  using genrpc_test::CertFile;
+  genrpc_node_config cfg;
+  genrpc_node_config_init(&cfg);
+  cfg.name = "slave@127.0.0.1";
+  cfg.cookie = kCookie;
+  cfg.tcp_server_port = GENRPC_PORT_DISABLED;
+  cfg.ssl_server_port = 0;
+  std::string ca = CertFile("ca.pem"), cert = CertFile("slave.pem"), key = CertFile("slave.key");
+  cfg.tls_ca_file = ca.c_str();
+  cfg.tls_cert_file = cert.c_str();
+  cfg.tls_key_file = key.c_str();
+  genrpc_node *node = nullptr;
+  genrpc_status st;
+  ASSERT_EQ(genrpc_node_start(&cfg, &node, &st), GENRPC_OK) << st.message;
+  ASSERT_EQ(cli_shop_register(node), GENRPC_OK);
+  std::string port = std::to_string(genrpc_node_ssl_port(node));
+  std::vector<std::string> tls{"--cookie", kCookie, "--port", port, "--tls-ca", ca,
+                               "--tls-cert", CertFile("master.pem"), "--tls-key",
+                               CertFile("master.key")};
+  std::vector<std::string> args{"call", "slave@127.0.0.1", "clitest.Shop/Order", R"({"id": "t"})",
+                                "--name", "master@127.0.0.1", "--key", "shard-1"};
+  args.insert(args.end(), tls.begin(), tls.end());
+  Result r = RunCli(args);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "{\"id\":\"t\",\"order\":{\"id\":\"t\"},\"payment\":\"none\"}\n");
+  // the certificate is not the command's node name: the node refuses it
+  std::vector<std::string> wrong{"ping", "slave@127.0.0.1", "--name", "other@127.0.0.1"};
+  wrong.insert(wrong.end(), tls.begin(), tls.end());
+  r = RunCli(wrong);
+  EXPECT_EQ(r.status, kUnreachable) << r.err;
+  // half the TLS files: a usage error
+  r = RunCli({"ping", "slave@127.0.0.1", "--cookie", kCookie, "--tls-ca", ca});
+  EXPECT_EQ(r.status, kUsage);
+  EXPECT_NE(r.err.find("--tls needs --tls-ca, --tls-cert and --tls-key"), std::string::npos);
+  genrpc_node_stop(node);
+}
+
 // ---- health ---------------------------------------------------------------
 
 TEST(Cli, HealthFollowsWhatTheApplicationSetsAndTheDrain) {
