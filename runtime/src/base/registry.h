@@ -31,6 +31,7 @@
 
 typedef struct genrpc__regentry {
     const char *name;  /* the owner's, NUL-terminated, valid while registered */
+    size_t name_len;   /* strlen(name), set by genrpc__registry_add */
     uint32_t version;  /* 0 for registries without versions */
     GENRPC__ATOMIC_INT refs; /* 1 for the registry + 1 per user */
     void (*free)(struct genrpc__regentry *e); /* frees the owner */
