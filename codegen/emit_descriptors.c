@@ -47,6 +47,20 @@ emit_bytes(cg_strbuf *sb, size_t index, const uint8_t *data, size_t len)
     cg_strbuf_puts(sb, "\n};\n\n");
 }
 
+/* `s` as a C string literal (a file name may hold any byte but NUL). */
+static void
+emit_c_string(cg_strbuf *sb, const char *s)
+{
+    cg_strbuf_puts(sb, "\"");
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\' || *p < 0x20 || *p >= 0x7f || *p == '?')
+            cg_strbuf_printf(sb, "\\%03o", *p); /* '?': no trigraphs */
+        else
+            cg_strbuf_printf(sb, "%c", *p);
+    }
+    cg_strbuf_puts(sb, "\"");
+}
+
 size_t
 cg_emit_proto_files(cg_strbuf *sb, const cg_file *file)
 {
@@ -66,9 +80,11 @@ cg_emit_proto_files(cg_strbuf *sb, const cg_file *file)
         free(buf);
     }
     cg_strbuf_printf(sb, "static const genrpc_proto_file genrpc_gen__proto_files[%zu] = {\n", n);
-    for (size_t i = 0; i < n; i++)
-        cg_strbuf_printf(sb, "    {\"%s\", genrpc_gen__file%zu, sizeof genrpc_gen__file%zu},\n",
-                         files[i]->name, i, i);
+    for (size_t i = 0; i < n; i++) {
+        cg_strbuf_puts(sb, "    {");
+        emit_c_string(sb, files[i]->name);
+        cg_strbuf_printf(sb, ", genrpc_gen__file%zu, sizeof genrpc_gen__file%zu},\n", i, i);
+    }
     cg_strbuf_puts(sb, "};\n\n");
     free(files);
     return n;

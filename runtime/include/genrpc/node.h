@@ -219,7 +219,8 @@ GENRPC_API int genrpc_node_set_health(genrpc_node *node, const char *module,
                                       genrpc_health status);
 
 /* The status genrpc.Health would report now for `module` ("" or NULL: the
- * node), also when the built-in module is switched off. */
+ * node), also when the built-in module is switched off. GENRPC_HEALTH_UNKNOWN
+ * for a NULL node. */
 GENRPC_API genrpc_health genrpc_node_health(genrpc_node *node, const char *module);
 
 /* ---- node events (docs/multinode.md, "Node events") ------------------------ */

@@ -91,6 +91,8 @@ genrpc_node_set_health(genrpc_node *node, const char *module, genrpc_health stat
 genrpc_health
 genrpc_node_health(genrpc_node *node, const char *module)
 {
+    if (!node)
+        return GENRPC_HEALTH_UNKNOWN;
     if (!module)
         module = "";
     genrpc__health *h = &node->health;
