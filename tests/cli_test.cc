@@ -542,6 +542,10 @@ TEST(Cli, ThePolicyGovernsTheBuiltInModules) {
   EXPECT_TRUE(json_is_true(json_object_get(json_array_get(modules, 2), "allowed"))) << r.out;
   r = RunCli(black.Args("call", {"clitest.Shop/Order", "{}"}));
   EXPECT_EQ(r.status, kRefused) << r.err;
+  // a cast would be dropped silently: reflection says it would be refused
+  r = RunCli(black.Args("cast", {"clitest.Shop/Remember", R"({"text": "x"})"}));
+  EXPECT_EQ(r.status, kRefused);
+  EXPECT_NE(r.err.find("the cast would be dropped"), std::string::npos) << r.err;
 }
 
 }  // namespace

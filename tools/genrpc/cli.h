@@ -123,6 +123,9 @@ class Schema {
   const std::string &module() const { return module_; }
   uint32_t version() const { return version_; }  // 0: unknown (descriptor sets)
   const std::string &service() const { return service_; }
+  // false: the node's policy refuses the module (reflection says so;
+  // descriptor sets cannot tell, and say true).
+  bool allowed() const { return allowed_; }
   const std::vector<Function> &functions() const { return functions_; }
   const std::vector<google::protobuf::FileDescriptorProto> &files() const { return files_; }
   const google::protobuf::DescriptorPool &pool() const { return pool_; }
@@ -139,6 +142,7 @@ class Schema {
 
   std::string module_, service_;
   uint32_t version_ = 0;
+  bool allowed_ = true;
   std::vector<Function> functions_;
   std::vector<google::protobuf::FileDescriptorProto> files_;
   google::protobuf::DescriptorPool pool_;

@@ -243,6 +243,10 @@ int CallCommand(const Options &opts, bool cast) {
   // The version whose types were described, unless --version says otherwise.
   uint32_t version = opts.version ? opts.version : schema->version();
   if (cast) {
+    // A refused cast is dropped without a word: say it here instead.
+    if (!schema->allowed())
+      throw Error(kRefused, "node " + client.target() + "'s module policy refuses " + module +
+                                ": the cast would be dropped");
     client.Cast(module, function, request, version);
     RoundTrip(client); // the cast is written (and ordered before this) once it answers
     return kOk;

@@ -64,6 +64,7 @@ std::unique_ptr<Schema> Schema::FromReflection(Client &client, const std::string
   s->module_ = reply.module().name();
   s->version_ = reply.module().version();
   s->service_ = reply.module().service();
+  s->allowed_ = reply.module().allowed();
   std::vector<pb::FileDescriptorProto> files(reply.file_descriptor_protos_size());
   for (int i = 0; i < reply.file_descriptor_protos_size(); i++) {
     if (!files[i].ParseFromString(reply.file_descriptor_protos(i)))
