@@ -319,11 +319,19 @@ TEST(Cli, ErrorsAreClearWithTheirExitStatus) {
   EXPECT_EQ(r.status, kBadInput);
   EXPECT_NE(r.err.find("idd"), std::string::npos) << r.err;
 
+  // wrong types and unknown enum names, with the field's path
   r = RunCli(node.Args("call", {"clitest.Shop/Order", R"({"items": [{"count": "many"}]})"}));
-  EXPECT_EQ(r.status, kBadInput) << r.err;
-
+  EXPECT_EQ(r.status, kBadInput);
+  EXPECT_NE(r.err.find("(items[0].count): invalid value \"many\""), std::string::npos) << r.err;
+  r = RunCli(node.Args("call", {"clitest.Shop/Order", R"({"items": [{}, {"colr": 1}]})"}));
+  EXPECT_EQ(r.status, kBadInput);
+  EXPECT_NE(r.err.find("(items[1]) colr: Cannot find field"), std::string::npos) << r.err;
   r = RunCli(node.Args("call", {"clitest.Shop/Order", R"({"colors": ["PURPLE"]})"}));
-  EXPECT_EQ(r.status, kBadInput) << r.err;
+  EXPECT_EQ(r.status, kBadInput);
+  EXPECT_NE(r.err.find("(colors[0]): invalid value \"PURPLE\""), std::string::npos) << r.err;
+  r = RunCli(node.Args("call", {"clitest.Shop/Order", R"({"items": [{"blob": "!!"}]})"}));
+  EXPECT_EQ(r.status, kBadInput);
+  EXPECT_NE(r.err.find("(items[0].blob)"), std::string::npos) << r.err;
 
   r = RunCli(node.Args("call", {"clitest.Shop/Nope", "{}"}));
   EXPECT_EQ(r.status, kNotFound);
