@@ -297,6 +297,41 @@ TEST(Cli, CallEncodesEveryFieldKindAndDecodesTheReply) {
   EXPECT_EQ(Str(json_object_get(d.v, "payment")), "none");
 }
 
+// The JSON mapping field kind by field kind against protobuf's Python
+// json_format, the reference implementation (tests/cli/json_reference.py).
+TEST(Cli, JsonMatchesPythonJsonFormat) {
+  ShopNode node;
+  const char *cases[] = {
+      kOrder,
+      R"({"id": "strings \"quoted\" \u00e9\u4e2d", "card": ""})",
+      R"({"items": [{"count": 4294967295, "priceCents": "-9223372036854775808"}]})",
+      R"({"items": [{"blob": ""}, {"blob": "AP8A/w=="}, {"color": 2}]})",
+      R"({"labels": {"": "empty key", "k": ""}, "bySlot": {"-1": {}, "2147483647": {"sku": "x"}}})",
+      R"({"account": 18446744073709551615, "big": ["9223372036854775807", -1, 0]})",
+      R"({"colors": ["COLOR_UNSPECIFIED", 3, "GREEN"], "id": ""})",
+  };
+  for (const char *json : cases) {
+    Result r = RunCli(node.Args("call", {"clitest.Shop/Order", json}));
+    ASSERT_EQ(r.status, 0) << json << ": " << r.err;
+    {
+      std::vector<std::string> argv{GENRPC_PYTHON3, GENRPC_CLI_JSON_REFERENCE, GENRPC_CLI_DESC,
+                                    json, r.out};
+      pid_t pid = fork();
+      if (pid == 0) {
+        std::vector<char *> a;
+        for (auto &s : argv) a.push_back(const_cast<char *>(s.c_str()));
+        a.push_back(nullptr);
+        execvp(a[0], a.data());
+        _exit(127);
+      }
+      int status = 0;
+      ASSERT_EQ(waitpid(pid, &status, 0), pid);
+      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+          << "json_format disagrees (output above) for " << json;
+    }
+  }
+}
+
 TEST(Cli, CastArrivesBeforeTheCommandReturns) {
   ShopNode node;
   Result r = RunCli(node.Args("cast", {"clitest.Shop/Remember", R"({"text": "first"})"}));
