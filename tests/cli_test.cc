@@ -236,6 +236,80 @@ TEST(Cli, GeneratedDescriptorsListTheFileAfterItsImports) {
   EXPECT_GT(m.proto_files[2].len, 100u);
 }
 
+// ---- genrpc_call_raw / genrpc_cast_raw, which the command calls through ----
+
+TEST(Cli, RawCallsTakeNamesAndEncodedBytes) {
+  ShopNode shop;
+  genrpc_node_config cfg;
+  genrpc_node_config_init(&cfg);
+  cfg.name = "raw@127.0.0.1";
+  cfg.cookie = kCookie;
+  cfg.tcp_server_port = GENRPC_PORT_DISABLED;
+  genrpc_node_addr addr = {"shop@127.0.0.1", GENRPC_DRIVER_TCP,
+                           genrpc_node_tcp_port(shop.get())};
+  cfg.node_addrs = &addr;
+  cfg.n_node_addrs = 1;
+  genrpc_node *node = nullptr;
+  genrpc_status st;
+  ASSERT_EQ(genrpc_node_start(&cfg, &node, &st), GENRPC_OK) << st.message;
+  genrpc_target to = genrpc_node_target("shop@127.0.0.1");
+
+  Clitest__Note note = CLITEST__NOTE__INIT;
+  note.text = const_cast<char *>("raw");
+  std::string bytes(clitest__note__get_packed_size(&note), '\0');
+  clitest__note__pack(&note, reinterpret_cast<uint8_t *>(&bytes[0]));
+  ASSERT_EQ(genrpc_cast_raw(node, to, "clitest.Shop", "Remember", bytes.data(), bytes.size(),
+                            nullptr, &st),
+            GENRPC_OK)
+      << st.message;
+  void *reply = nullptr;
+  size_t len = 0;
+  // an empty request is an empty message; the reply is the encoded Notes
+  ASSERT_EQ(genrpc_call_raw(node, to, "clitest.Shop", "Recall", nullptr, 0, &reply, &len, nullptr,
+                            &st),
+            GENRPC_OK)
+      << st.message;
+  ASSERT_NE(reply, nullptr);
+  Clitest__Notes *notes =
+      clitest__notes__unpack(nullptr, len, static_cast<const uint8_t *>(reply));
+  ASSERT_NE(notes, nullptr);
+  ASSERT_EQ(notes->n_texts, 1u);  // the cast ran before the call (same connection)
+  EXPECT_STREQ(notes->texts[0], "raw");
+  clitest__notes__free_unpacked(notes, nullptr);
+  free(reply);
+
+  // an empty reply is a buffer too, of 0 bytes
+  ASSERT_EQ(genrpc_call_raw(node, to, "clitest.Shop", "Remember", bytes.data(), bytes.size(),
+                            &reply, &len, nullptr, &st),
+            GENRPC_OK);
+  EXPECT_NE(reply, nullptr);
+  EXPECT_EQ(len, 0u);
+  free(reply);
+
+  // the callee's answers, and the caller's mistakes
+  genrpc_call_opts v1 = GENRPC_CALL_OPTS_INIT;
+  v1.version = 1;
+  EXPECT_EQ(genrpc_call_raw(node, to, "clitest.Shop", "Recall", "", 0, &reply, &len, &v1, &st),
+            GENRPC_E_INCOMPATIBLE);
+  EXPECT_EQ(reply, nullptr);
+  EXPECT_EQ(genrpc_call_raw(node, to, "clitest.Shop", "Nope", "", 0, &reply, &len, nullptr, &st),
+            GENRPC_E_UNDEF);
+  EXPECT_EQ(genrpc_call_raw(node, to, "clitest.Shop", "Order", "\xff\xff", 2, &reply, &len,
+                            nullptr, &st),
+            GENRPC_E_BADARGS);
+  EXPECT_EQ(genrpc_call_raw(node, to, "", "Recall", "", 0, &reply, &len, nullptr, &st),
+            GENRPC_E_INVAL);
+  EXPECT_EQ(genrpc_call_raw(node, to, "clitest.Shop", "Recall", "", 0, nullptr, &len, nullptr, &st),
+            GENRPC_E_INVAL);
+  EXPECT_EQ(genrpc_call_raw(node, to, "clitest.Shop", "Recall", nullptr, 3, &reply, &len, nullptr,
+                            &st),
+            GENRPC_E_INVAL);
+  std::string long_name(300, 'm');
+  EXPECT_EQ(genrpc_cast_raw(node, to, long_name.c_str(), "F", "", 0, nullptr, &st),
+            GENRPC_E_INVAL);
+  genrpc_node_stop(node);
+}
+
 // ---- call and cast: protobuf's JSON mapping ---------------------------------
 
 const char kOrder[] = R"({
