@@ -2,11 +2,12 @@
 # the IDL, and what find_package(genrpc) / pkg-config need (docs/install.md).
 #
 #   bin/protoc-gen-genrpc                                         [tools]
+#   bin/genrpc                              (tools/CMakeLists.txt) [tools]
 #   lib/libgenrpc.so.1*                                           [runtime]
 #   lib/libgenrpc.so, lib/libgenrpc.a, lib/libgenrpc_idl_protos.a,
 #   lib/libgenrpc_embedded.a                                      [dev]
 #   include/genrpc/*.h                      runtime headers       [dev]
-#   include/genrpc/options.proto            (idl/CMakeLists.txt)  [dev]
+#   include/genrpc/{options,reflection,health}.proto (idl/)       [dev]
 #   include/genrpc/proto/{genrpc/options,google/protobuf/descriptor}.pb-c.h
 #   lib/cmake/genrpc/{genrpcConfig,genrpcConfigVersion,genrpcTargets,
 #                     genrpcGenerate,FindLibev}.cmake             [dev]

@@ -4,7 +4,8 @@
 #   libgenrpc-dev  [dev]      headers, libgenrpc.so, libgenrpc.a, the IDL's
 #                             protobuf-c code, the embedded client (static),
 #                             genrpc.pc, genrpc-embedded.pc, the CMake package
-#   genrpc-tools   [tools]    protoc-gen-genrpc
+#   genrpc-tools   [tools]    protoc-gen-genrpc, the genrpc command (docs/cli.md;
+#                             libgenrpc linked statically)
 #
 # Installed under /usr. Dependencies are the Debian 12 package names,
 # declared here rather than found by dpkg-shlibdeps (dpkg-dev is not needed
@@ -42,9 +43,9 @@ set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS_POLICY ">=")
 set(CPACK_DEBIAN_TOOLS_PACKAGE_NAME genrpc-tools)
 set(CPACK_DEBIAN_TOOLS_PACKAGE_SECTION devel)
 set(CPACK_COMPONENT_TOOLS_DESCRIPTION
-    "genrpc code generator\nprotoc-gen-genrpc, the protoc plugin writing <file>.genrpc.{h,c}.")
+    "genrpc code generator and command line\nprotoc-gen-genrpc, the protoc plugin writing <file>.genrpc.{h,c}; genrpc, the command that pings, lists, describes, calls and health-checks running nodes.")
 set(CPACK_DEBIAN_TOOLS_PACKAGE_DEPENDS
-    "libc6 (>= 2.34), libprotobuf-c1, protobuf-compiler, protobuf-c-compiler, libprotobuf-dev")
+    "libc6 (>= 2.34), libstdc++6, libprotobuf-c1, libprotobuf32, libjansson4, libev4, libssl3, protobuf-compiler, protobuf-c-compiler, libprotobuf-dev")
 
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME libgenrpc-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)

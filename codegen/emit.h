@@ -34,6 +34,12 @@ char *cg_emit_source(const cg_file *file, const cg_params *params);
 char *cg_emit_embedded_header(const cg_file *file);
 char *cg_emit_embedded_source(const cg_file *file);
 
+/* Appends the file's serialized FileDescriptorProto and those of its
+ * imports (transitively, imports first) as static arrays, and a
+ * `static const genrpc_proto_file genrpc_gen__proto_files[]` listing them
+ * (emit_descriptors.c). Returns how many files it lists. */
+size_t cg_emit_proto_files(cg_strbuf *sb, const cg_file *file);
+
 /* true when rpc `m` of `s` gets client stubs (it can be called remotely). */
 bool cg_method_is_remote(const cg_service *s, const cg_method *m);
 

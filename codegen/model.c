@@ -196,6 +196,7 @@ int
 cg_file_build(const cg_request *req, const cg_file_proto *proto, cg_file *out, cg_strbuf *err)
 {
     memset(out, 0, sizeof *out);
+    out->req = req;
     out->proto = proto;
     out->name = proto->name;
     out->base = cg_strip_proto(proto->name);

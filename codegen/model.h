@@ -62,6 +62,7 @@ typedef struct cg_bcast {
 } cg_bcast;
 
 typedef struct cg_file {
+    const cg_request *req; /* every file protoc sent (this one's imports too) */
     const cg_file_proto *proto;
     const char *name;   /* "dir/kv.proto" */
     char *base;         /* "dir/kv" */

@@ -129,6 +129,21 @@ check_links() {
   echo "  $prog: $found"
 }
 
+# The genrpc command ($1) runs from where it is installed: its help, and a
+# clear "unreachable" (exit 7) for a node that is not there. It links
+# libgenrpc statically (the tools package does not need libgenrpc0).
+cli_check() {
+  local cli=$1 port
+  [ -x "$cli" ] || fail "$cli is not installed"
+  "$cli" --help >/dev/null || fail "$cli --help failed"
+  if ldd "$cli" | grep -q 'libgenrpc\.so'; then fail "$cli loads libgenrpc.so"; fi
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  local rc=0
+  "$cli" ping nobody@127.0.0.1 --cookie x --port "$port" --timeout 2000 2>"$tmp/cli.err" || rc=$?
+  [ "$rc" -eq 7 ] || { cat "$tmp/cli.err" >&2; fail "$cli ping of no node exited $rc, not 7"; }
+  echo "  $cli: --help, ping (exit 7 for no node: $(cat "$tmp/cli.err"))"
+}
+
 # Step 5's body: with the packages in $1 installed into the running
 # system (real or sandboxed), the project both ways, then dpkg -r.
 debs_body() {
@@ -143,6 +158,8 @@ debs_body() {
   echo "  plugin: $(pkg-config --variable=protoc_gen_genrpc genrpc)"
   [ "$libdir" = "/usr/lib/$(gcc -print-multiarch)" ] || [ "$libdir" = /usr/lib ] ||
     fail "genrpc.pc from the package gives libdir=$libdir"
+  step "packages: the genrpc command"
+  cli_check "$(command -v genrpc || echo /usr/bin/genrpc)"
   step "packages: make + pkg-config (no PKG_CONFIG_PATH)"
   (unset PKG_CONFIG_PATH; project_make "$tmp/deb-make" "$libdir")
   (unset PKG_CONFIG_PATH; embedded_pc "$tmp/deb-embedded")
@@ -197,6 +214,13 @@ plugin=$(pkg-config --variable=protoc_gen_genrpc genrpc)
 [ -x "$plugin" ] || fail "protoc_gen_genrpc=$plugin is not an executable"
 [ -f "$(pkg-config --variable=proto_import_dir genrpc)/genrpc/options.proto" ] ||
   fail "proto_import_dir has no genrpc/options.proto"
+
+for f in reflection health; do
+  [ -f "$(pkg-config --variable=proto_import_dir genrpc)/genrpc/$f.proto" ] ||
+    fail "proto_import_dir has no genrpc/$f.proto"
+done
+step "prefix: the genrpc command"
+cli_check "$prefix/bin/genrpc"
 
 step "prefix: make + protoc + pkg-config (shared, then --static)"
 project_make "$tmp/prefix-make" "$libdir"

@@ -32,6 +32,8 @@ TEST(Abi, NodeConfigInitZeroesReservedAndMatchesTheMacro) {
   EXPECT_EQ(init.tls_verify_depth, macro.tls_verify_depth);
   EXPECT_EQ(init.log_level, macro.log_level);
   EXPECT_EQ(init.tls_ciphers, macro.tls_ciphers);
+  EXPECT_EQ(init.builtins_off, 0u);  // both built-in modules on by default
+  EXPECT_EQ(macro.builtins_off, 0u);
 }
 
 TEST(Abi, CallOptsInitIsAllZero) {
@@ -54,10 +56,11 @@ TEST(Abi, SizesAndOffsetsOfSoname1) {
   // shrinks by as much, so both numbers below stay.
   EXPECT_EQ(sizeof(genrpc_node_config), 392u);
   EXPECT_EQ(offsetof(genrpc_node_config, tls_ciphers), 256u);
+  EXPECT_EQ(offsetof(genrpc_node_config, builtins_off), 264u);  // from reserved
   EXPECT_EQ(offsetof(genrpc_node_config, reserved) + sizeof(genrpc_node_config::reserved), 392u);
   EXPECT_EQ(sizeof(genrpc_node_info), 136u);
   EXPECT_EQ(offsetof(genrpc_node_info, broadcasts_dropped), 64u);
-  EXPECT_EQ(offsetof(genrpc_node_config, max_protocol_version), 264u);
+  EXPECT_EQ(offsetof(genrpc_node_config, max_protocol_version), 268u);
   EXPECT_EQ(offsetof(genrpc_node_info, retried_calls), 88u);
   // genrpc_call_opts grows into its reserved room the same way (SONAME 1).
   EXPECT_EQ(sizeof(genrpc_call_opts), 64u);
@@ -67,6 +70,19 @@ TEST(Abi, SizesAndOffsetsOfSoname1) {
   EXPECT_EQ(sizeof(genrpc_status), 8u + GENRPC_MESSAGE_MAX);
   EXPECT_EQ(sizeof(genrpc_target), 24u);
   EXPECT_EQ(sizeof(genrpc_node_addr), 16u);
+}
+
+TEST(Abi, GeneratedModuleDescriptorsOfSoname1) {
+  // Generated code allocates these (libgenrpc.so.1 added the descriptors
+  // reflection serves); new fields take their place from `reserved`.
+  EXPECT_EQ(offsetof(genrpc_module_desc, functions), 24u);
+  EXPECT_EQ(offsetof(genrpc_module_desc, service), 32u);
+  EXPECT_EQ(offsetof(genrpc_module_desc, n_proto_files), 40u);
+  EXPECT_EQ(offsetof(genrpc_module_desc, proto_files), 48u);
+  EXPECT_EQ(offsetof(genrpc_module_desc, reserved) + sizeof(genrpc_module_desc::reserved),
+            sizeof(genrpc_module_desc));
+  EXPECT_EQ(sizeof(genrpc_module_desc), 88u);
+  EXPECT_EQ(sizeof(genrpc_proto_file), 24u);
 }
 #endif
 

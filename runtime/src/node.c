@@ -14,7 +14,9 @@
 
 #include "rpc/call.h"
 #include "rpc/events.h"
+#include "rpc/health.h"
 #include "rpc/node.h"
+#include "rpc/reflection.h"
 #include "rpc/server.h"
 
 /* call_receive_timeout and sbcast_receive_timeout when 0 (docs/node.md) */
@@ -60,6 +62,9 @@ check_config(const genrpc_node_config *cfg, genrpc_status *st)
     if (cfg->max_frame_size < 1024 || cfg->max_frame_size > UINT32_MAX)
         return genrpc__fail(st, GENRPC_E_INVAL, "max_frame_size %zu out of range [1024, 4 GiB)",
                             cfg->max_frame_size);
+    if (cfg->builtins_off & ~(GENRPC_BUILTIN_REFLECTION | GENRPC_BUILTIN_HEALTH))
+        return genrpc__fail(st, GENRPC_E_INVAL, "unknown builtins_off bits 0x%x",
+                            (unsigned)cfg->builtins_off);
     if ((cfg->n_module_list && !cfg->module_list) || (cfg->n_node_addrs && !cfg->node_addrs))
         return genrpc__fail(st, GENRPC_E_INVAL, "a list has a count but no array");
     for (size_t i = 0; i < cfg->n_node_addrs; i++)
@@ -134,6 +139,7 @@ free_node(genrpc_node *node)
     genrpc__loop_destroy(&node->loop); /* runs what is still queued (no-op if never made) */
     genrpc__events_free(node);
     genrpc__registry_destroy(&node->handlers);
+    genrpc__health_destroy(&node->health);
     genrpc__runner_destroy(&node->runner);
     pthread_mutex_destroy(&node->mon_mu);
     pthread_cond_destroy(&node->mon_cond);
@@ -214,6 +220,20 @@ genrpc_node_drain(genrpc_node *node, int64_t timeout_ms)
     return left > 0 ? GENRPC_E_TIMEOUT : GENRPC_OK;
 }
 
+/* The built-in modules the configuration leaves on (docs/reflection.md). */
+static int
+serve_builtins(genrpc_node *node, genrpc_status *st)
+{
+    int rc = GENRPC_OK;
+    if (!(node->cfg.builtins_off & GENRPC_BUILTIN_REFLECTION))
+        rc = genrpc__reflection_serve(node);
+    if (rc == GENRPC_OK && !(node->cfg.builtins_off & GENRPC_BUILTIN_HEALTH))
+        rc = genrpc__health_serve(node);
+    if (rc != GENRPC_OK)
+        return genrpc__fail(st, rc, "cannot register the built-in modules");
+    return GENRPC_OK;
+}
+
 int
 genrpc_node_start(const genrpc_node_config *cfg, genrpc_node **out, genrpc_status *st)
 {
@@ -233,6 +253,7 @@ genrpc_node_start(const genrpc_node_config *cfg, genrpc_node **out, genrpc_statu
     genrpc__list_init(&node->expiring);
     genrpc__registry_init(&node->modules);
     genrpc__registry_init(&node->handlers);
+    genrpc__health_init(&node->health);
     genrpc__runner_init(&node->runner, &node->loop);
     genrpc__cmd_init(&node->shutdown_cmd, shutdown_cmd);
     genrpc__cmd_init(&node->drain_cmd, drain_cmd);
@@ -240,6 +261,10 @@ genrpc_node_start(const genrpc_node_config *cfg, genrpc_node **out, genrpc_statu
     if (!copy_config(node, cfg)) {
         free_node(node);
         return genrpc__fail(st, GENRPC_E_NOMEM, "no memory for the configuration");
+    }
+    if ((rc = serve_builtins(node, st)) != GENRPC_OK) {
+        free_node(node);
+        return rc;
     }
     /* net: the configuration, the loop and runner it uses, and what it
      * hands accepted connections (rpc's acceptor role) */

@@ -166,6 +166,25 @@ GENRPC_API bool genrpc_cancel_token_fired(const genrpc_cancel_token *token);
 /* Releases the caller's token. Calls in flight with it keep it until they
  * end, but can no longer be cancelled through it. NULL is a no-op. */
 GENRPC_API void genrpc_cancel_token_free(genrpc_cancel_token *token);
+/* ---- calls by name, with encoded payloads (tools) ------------------------ */
+
+/* genrpc_call for a program that has no generated code for the module (the
+ * `genrpc` command, gateways): calls `function` of `module` (wire names) on
+ * `target` with `request`, `len` bytes already encoded as the function's
+ * input message (protobuf wire format; the callee decodes and checks it).
+ * opts->version 0 means any version here. On GENRPC_OK, *reply is a
+ * malloc'ed buffer of *reply_len bytes, the encoded output message, that
+ * the caller frees with free() (never NULL, also for an empty message);
+ * otherwise *reply is NULL. The request is copied before it returns. */
+GENRPC_API int genrpc_call_raw(genrpc_node *node, genrpc_target target, const char *module,
+                               const char *function, const void *request, size_t len,
+                               void **reply, size_t *reply_len, const genrpc_call_opts *opts,
+                               genrpc_status *st);
+
+/* genrpc_cast with an encoded payload, as genrpc_call_raw. */
+GENRPC_API int genrpc_cast_raw(genrpc_node *node, genrpc_target target, const char *module,
+                               const char *function, const void *request, size_t len,
+                               const genrpc_call_opts *opts, genrpc_status *st);
 
 /* ---- async call with a promise ---------------------------------------- */
 

@@ -47,6 +47,16 @@ typedef struct genrpc_function_desc {
     genrpc_invoke_fn invoke;
 } genrpc_function_desc;
 
+/* One .proto file as protoc parsed it: a serialized
+ * google.protobuf.FileDescriptorProto (its source locations left out).
+ * Reflection (docs/reflection.md) hands these to tools such as `genrpc`
+ * so that they can encode and decode calls without the .proto. */
+typedef struct genrpc_proto_file {
+    const char *name;     /* as imported: "kv/store.proto" */
+    const uint8_t *data;  /* FileDescriptorProto bytes */
+    size_t len;
+} genrpc_proto_file;
+
 /* One module (an IDL `service`) at one version. */
 typedef struct genrpc_module_desc {
     const char *name;     /* wire name: "<package>.<Service>" or (genrpc.module) */
@@ -54,6 +64,18 @@ typedef struct genrpc_module_desc {
     bool remote;          /* false: (genrpc.internal_module) */
     size_t n_functions;
     const genrpc_function_desc *functions;
+    /* The IDL's full service name ("kv.Store"; the wire name differs when
+     * (genrpc.module) is set). NULL in a hand-written descriptor. */
+    const char *service;
+    /* The file declaring the service and every file it imports,
+     * transitively, in dependency order (imports first, the service's own
+     * file last): enough to build a descriptor pool. 0 / NULL in a
+     * hand-written descriptor (reflection then lists the module without
+     * its types). */
+    size_t n_proto_files;
+    const genrpc_proto_file *proto_files;
+    /* Room for fields added later (docs/install.md, "ABI"); zero. */
+    const void *reserved[4];
 } genrpc_module_desc;
 
 /* Reply-less message a named handler receives (abcast/sbcast, later). */

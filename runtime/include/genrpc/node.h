@@ -120,11 +120,16 @@ typedef struct genrpc_node_config {
     const char *tls_ciphers;     /* NULL: ECDHE + AES-GCM/ChaCha20-Poly1305 (TLS 1.2 list;
                                     TLS 1.3 suites are OpenSSL's, all AEAD) */
 
+    /* 0: the node serves both built-in modules (docs/reflection.md),
+     * genrpc.Reflection and genrpc.Health, subject to module_control like
+     * any module. GENRPC_BUILTIN_* bits switch them off. */
+    uint32_t builtins_off;
+
     /* Highest wire protocol version this node offers and accepts
      * (docs/protocol.md): 0 = the newest this library speaks (2); 1 pins
-     * the node to version 1, e.g. while a cluster still has version-1
-     * nodes that must not see version 2 traffic (it never would: versions
-     * are negotiated per connection; pinning is for tests and caution). */
+     * the node to version 1 (versions are negotiated per connection, so a
+     * version-2 node talks to version-1 peers anyway: pinning is for tests
+     * and for caution during an upgrade). */
     int max_protocol_version;
 
     /* Room to grow without changing the size or the layout of this struct
@@ -134,13 +139,17 @@ typedef struct genrpc_node_config {
     uint64_t reserved[15];
 } genrpc_node_config;
 
+/* genrpc_node_config.builtins_off bits. */
+#define GENRPC_BUILTIN_REFLECTION 0x1u /* module genrpc.Reflection */
+#define GENRPC_BUILTIN_HEALTH 0x2u     /* module genrpc.Health */
+
 #define GENRPC_NODE_CONFIG_INIT                                                          \
     {                                                                                    \
         NULL, NULL, NULL, 5369, 5369, GENRPC_PORT_DISABLED, 5370, GENRPC_DRIVER_TCP, NULL, \
             0, NULL, NULL, GENRPC_CONTROL_DISABLED, NULL, 0, 5000, 5000, 5000, 15000,    \
             15000, GENRPC_INFINITY, GENRPC_INFINITY, GENRPC_INFINITY, 5, 5, 2,           \
             (size_t)64 << 20, 0, 0, NULL, NULL, GENRPC_LOG_INFO, NULL, NULL, NULL, 99, NULL, \
-            0, {0}                                                                       \
+            0, 0, {0}                                                                    \
     }
 
 /* Sets every field of *cfg to its default (same as GENRPC_NODE_CONFIG_INIT).
@@ -211,6 +220,33 @@ typedef struct genrpc_node_info {
 } genrpc_node_info;
 
 GENRPC_API void genrpc_node_get_info(genrpc_node *node, genrpc_node_info *out);
+
+/* ---- health (docs/reflection.md, "Health") ------------------------------- */
+
+/* A serving status, as in gRPC's grpc.health.v1 (the values are those of
+ * genrpc.HealthCheckResponse.ServingStatus on the wire). */
+typedef enum genrpc_health {
+    GENRPC_HEALTH_UNKNOWN = 0,
+    GENRPC_HEALTH_SERVING = 1,
+    GENRPC_HEALTH_NOT_SERVING = 2,
+    GENRPC_HEALTH_SERVICE_UNKNOWN = 3, /* neither registered nor set */
+} genrpc_health;
+
+/* Sets the status the built-in module genrpc.Health reports for `module`
+ * (a wire name; "" or NULL: the whole node) to GENRPC_HEALTH_SERVING or
+ * GENRPC_HEALTH_NOT_SERVING; GENRPC_HEALTH_UNKNOWN forgets what was set,
+ * back to the default: the node and every registered module read SERVING,
+ * any other name SERVICE_UNKNOWN. A module may be set before it is
+ * registered. While the node drains, every status reads NOT_SERVING
+ * (SERVICE_UNKNOWN stays). The node copies `module`. GENRPC_E_INVAL for a
+ * bad status or a name longer than a module name may be. */
+GENRPC_API int genrpc_node_set_health(genrpc_node *node, const char *module,
+                                      genrpc_health status);
+
+/* The status genrpc.Health would report now for `module` ("" or NULL: the
+ * node), also when the built-in module is switched off. GENRPC_HEALTH_UNKNOWN
+ * for a NULL node. */
+GENRPC_API genrpc_health genrpc_node_health(genrpc_node *node, const char *module);
 
 /* ---- node events (docs/multinode.md, "Node events") ------------------------ */
 

@@ -36,6 +36,7 @@ int
 genrpc__registry_add(genrpc__registry *r, genrpc__regentry *e)
 {
     atomic_init(&e->refs, 1);
+    e->name_len = strlen(e->name);
     int rc = GENRPC_OK;
     pthread_rwlock_wrlock(&r->lock);
     for (size_t i = 0; i < r->n; i++)
@@ -64,15 +65,33 @@ genrpc__registry_lookup(genrpc__registry *r, genrpc__str name, uint32_t version)
     pthread_rwlock_rdlock(&r->lock);
     for (size_t i = 0; i < r->n; i++) {
         genrpc__regentry *e = r->v[i];
-        if (!genrpc__str_eq(name, e->name))
+        /* lengths first: every request looks its module up here, and most
+         * entries (the built-in modules too) differ in length */
+        if (e->name_len != name.len || memcmp(e->name, name.p, name.len) != 0)
             continue;
         if (version ? e->version == version : !best || e->version > best->version)
             best = e;
+        if (version && best)
+            break;
     }
     if (best)
         atomic_fetch_add(&best->refs, 1);
     pthread_rwlock_unlock(&r->lock);
     return best;
+}
+
+genrpc__regentry **
+genrpc__registry_snapshot(genrpc__registry *r, size_t *n)
+{
+    pthread_rwlock_rdlock(&r->lock);
+    genrpc__regentry **v = r->n ? malloc(r->n * sizeof *v) : NULL;
+    *n = v ? r->n : 0;
+    for (size_t i = 0; i < *n; i++) {
+        v[i] = r->v[i];
+        atomic_fetch_add(&v[i]->refs, 1);
+    }
+    pthread_rwlock_unlock(&r->lock);
+    return v;
 }
 
 void

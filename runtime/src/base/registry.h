@@ -31,6 +31,7 @@
 
 typedef struct genrpc__regentry {
     const char *name;  /* the owner's, NUL-terminated, valid while registered */
+    size_t name_len;   /* strlen(name), set by genrpc__registry_add */
     uint32_t version;  /* 0 for registries without versions */
     GENRPC__ATOMIC_INT refs; /* 1 for the registry + 1 per user */
     void (*free)(struct genrpc__regentry *e); /* frees the owner */
@@ -56,6 +57,10 @@ int genrpc__registry_add(genrpc__registry *r, genrpc__regentry *e);
  * name when version is 0; with a reference. NULL if none. */
 genrpc__regentry *genrpc__registry_lookup(genrpc__registry *r, genrpc__str name,
                                           uint32_t version);
+/* Every entry, each with a reference, in a malloc'ed array of *n (free
+ * it after giving each reference back). NULL with *n = 0 when empty or
+ * out of memory. */
+genrpc__regentry **genrpc__registry_snapshot(genrpc__registry *r, size_t *n);
 /* Gives a lookup's reference back; the last one frees a removed entry. */
 void genrpc__registry_unref(genrpc__registry *r, genrpc__regentry *e);
 /* Removes the entry with exactly that name and version. wait: returns once

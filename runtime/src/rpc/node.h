@@ -24,6 +24,7 @@
 #include "net/conn.h"
 #include "net/net.h"
 #include "wire/frame.h"
+#include "rpc/health.h"
 
 /* node.c: its own copies of every string and array of the configuration
  * (cfg's pointers lead to them). */
@@ -58,6 +59,9 @@ struct genrpc_node {
     genrpc__list monitors; /* struct genrpc__monitor.link */
     struct genrpc__peer_up *peers_up;
     size_t n_peers_up, cap_peers_up;
+
+    genrpc__health health;       /* rpc/health.c: statuses the application set; every
+                                    known one reads NOT_SERVING while net.draining */
 
     /* rpc/: counters (relaxed atomics; net's own are in net) */
     atomic_uint_least64_t calls_served, casts_dropped, late_replies, reads_paused,
