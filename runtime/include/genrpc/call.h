@@ -65,7 +65,11 @@ typedef struct genrpc_cancel_token genrpc_cancel_token;
 typedef struct genrpc_call_opts {
     /* Receive timeout in ms, covering queueing, sending and the remote run.
      * 0 = the node's call_receive_timeout (default 15000);
-     * GENRPC_INFINITY = wait forever. Ignored by casts. */
+     * GENRPC_INFINITY = wait forever. Inside a handler, shortened to what
+     * is left of that request's deadline (never lengthened). It travels
+     * with the request (protocol version 2): the callee drops a request
+     * still queued when it runs out (docs/calls.md). A cast has a deadline
+     * only when this is > 0 (or it is sent from a handler with one). */
     int64_t timeout_ms;
     /* Module version the callee must serve. A callee without that
      * version answers GENRPC_E_INCOMPATIBLE and runs nothing.
