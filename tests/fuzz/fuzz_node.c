@@ -14,6 +14,9 @@
  *   mode & 4   the bytes are [u16 len][body]... units, each sent as one
  *              frame with a correct 4-byte prefix (lets mutations reach
  *              the bodies instead of breaking lengths); else sent raw.
+ *   mode & 8   the handshake (mode & 2) agrees on protocol version 2, so
+ *              the frames that follow are read in its layouts (flags,
+ *              metadata, CANCEL, GOAWAY); else version 1.
  * After the bytes, we shut our side's writing down and read until the node
  * closes: a node that never closes within 10 s is reported as a hang.
  *
@@ -339,13 +342,34 @@ send_frame(peer *p, const uint8_t *body, size_t len)
     return send_all(p, pre, sizeof pre) && send_all(p, body, len);
 }
 
+/* The protocol version the fuzzer's side of the handshake asks for. */
+static uint8_t g_proto = 1;
+
+/* AUTH or AUTH_OK in g_proto's layout. */
+static size_t
+encode_proof(uint8_t *f, size_t cap, genrpc__kind kind, const uint8_t *mac)
+{
+    genrpc__auth_body a = {.mac = mac};
+    return g_proto >= 2 ? genrpc__encode_auth(f, cap, kind, &a) : genrpc__encode_mac(f, cap, kind, mac);
+}
+
+static bool
+decode_proof(const uint8_t *body, size_t len, genrpc__kind kind)
+{
+    genrpc__auth_body a;
+    const uint8_t *mac;
+    return g_proto >= 2 ? genrpc__decode_auth(body, len, kind, &a)
+                        : genrpc__decode_mac(body, len, kind, &mac);
+}
+
 /* We are the client: HELLO, CHALLENGE, AUTH, AUTH_OK. */
 static bool
 auth_as_client(peer *p)
 {
     uint8_t cn[GENRPC__NONCE_LEN], sn[GENRPC__NONCE_LEN], mac[GENRPC__MAC_LEN], f[600];
     memset(cn, 7, sizeof cn);
-    genrpc__hello h = {1, 1, cn, {PEER_NAME, strlen(PEER_NAME)}, {NODE_NAME, strlen(NODE_NAME)}};
+    genrpc__hello h = {g_proto, g_proto, cn, {PEER_NAME, strlen(PEER_NAME)},
+                       {NODE_NAME, strlen(NODE_NAME)}};
     if (!send_all(p, f, genrpc__encode_hello(f, sizeof f, &h)))
         return false;
     const uint8_t *body;
@@ -356,9 +380,9 @@ auth_as_client(peer *p)
     memcpy(sn, ch.nonce, sizeof sn);
     genrpc__auth_mac(COOKIE, strlen(COOKIE), GENRPC__AUTH_CLIENT, cn, sn, PEER_NAME,
                      strlen(PEER_NAME), NODE_NAME, strlen(NODE_NAME), mac);
-    if (!send_all(p, f, genrpc__encode_mac(f, sizeof f, GENRPC__K_AUTH, mac)))
+    if (!send_all(p, f, encode_proof(f, sizeof f, GENRPC__K_AUTH, mac)))
         return false;
-    if (!read_frame(p, &body, &len) || !genrpc__decode_mac(body, len, GENRPC__K_AUTH_OK, &body))
+    if (!read_frame(p, &body, &len) || !decode_proof(body, len, GENRPC__K_AUTH_OK))
         die("no AUTH_OK");
     return true;
 }
@@ -375,14 +399,14 @@ auth_as_server(peer *p)
         die("no HELLO");
     memcpy(cn, h.nonce, sizeof cn);
     memset(sn, 9, sizeof sn);
-    genrpc__challenge ch = {1, sn, {PEER_NAME, strlen(PEER_NAME)}};
+    genrpc__challenge ch = {g_proto, sn, {PEER_NAME, strlen(PEER_NAME)}};
     if (!send_all(p, f, genrpc__encode_challenge(f, sizeof f, &ch)))
         return false;
-    if (!read_frame(p, &body, &len) || !genrpc__decode_mac(body, len, GENRPC__K_AUTH, &body))
+    if (!read_frame(p, &body, &len) || !decode_proof(body, len, GENRPC__K_AUTH))
         die("no AUTH");
     genrpc__auth_mac(COOKIE, strlen(COOKIE), GENRPC__AUTH_SERVER, cn, sn, NODE_NAME,
                      strlen(NODE_NAME), PEER_NAME, strlen(PEER_NAME), mac);
-    return send_all(p, f, genrpc__encode_mac(f, sizeof f, GENRPC__K_AUTH_OK, mac));
+    return send_all(p, f, encode_proof(f, sizeof f, GENRPC__K_AUTH_OK, mac));
 }
 
 int
@@ -395,6 +419,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t mode = data[0];
     data++;
     size--;
+    g_proto = (mode & 8) ? 2 : 1;
 
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0)

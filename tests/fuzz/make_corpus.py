@@ -80,6 +80,48 @@ CALLS = [
 REPLIES = [reply(1, pb_str(1, b"hello")), error(2, 2, 0, b"undefined"), error(3, 5, 42, b"die")]
 
 
+# ---- protocol version 2 (docs/protocol.md, "Version 2") ----------------------
+
+def md(pairs):
+    return b"".join(s8(k) + struct.pack(">H", len(v)) + v for k, v in pairs)
+
+
+def request2(kind, rid, version, timeout, module, function, payload, meta=b""):
+    flags = 1 if meta else 0
+    block = struct.pack(">H", len(meta)) + meta if meta else b""
+    return (bytes([kind]) + struct.pack(">QIIB", rid, version, timeout, flags) + s8(module) +
+            s8(function) + block + payload)
+
+
+def reply2(rid, payload, meta=b""):
+    block = struct.pack(">H", len(meta)) + meta if meta else b""
+    return b"\x12" + struct.pack(">QB", rid, 1 if meta else 0) + block + payload
+
+
+def error2(rid, err, code, msg):
+    return b"\x13" + struct.pack(">QHiBH", rid, err, code, 0, len(msg)) + msg
+
+
+def auth2(kind, settings=()):
+    return bytes([kind]) + b"\xaa" * 32 + bytes([len(settings)]) + b"".join(
+        struct.pack(">BI", i, v) for i, v in settings)
+
+
+CALLS2 = [
+    request2(0x10, 1, 0, 5000, b"test.Test", b"Ping", pb_str(1, b"hello")),
+    request2(0x10, 2, 0, 1, b"test.Test", b"Sleep", b"\x08\x05\x10\x07"),
+    b"\x14" + struct.pack(">Q", 2),  # CANCEL 2
+    request2(0x10, 3, 0, 0, b"test.Test", b"Echo", pb_str(1, b"x" * 40),
+             md([(b"authorization", b"Bearer t"), (b"trace-id", b"\x00\x01")])),
+    request2(0x11, 0, 0, 100, b"test.Test", b"Count", b"\x08\x05"),
+    request2(0x10, 4, 0, 0, b"calls.Calls", b"Watch", pb_str(1, b"w") + b"\x10\x0a"),
+    b"\x14" + struct.pack(">Q", 4),
+]
+REPLIES2 = [reply2(1, pb_str(1, b"hello")), reply2(2, b"", md([(b"server-ms", b"3")])),
+            error2(3, 9, 0, b"draining"), b"\x15" + struct.pack(">QB", 1, 1) + s8(b"draining"),
+            b"\x15" + struct.pack(">QB", 2**64 - 1, 1) + s8(b"")]
+
+
 def units(bodies):
     return b"".join(struct.pack(">H", len(b)) + b for b in bodies)
 
@@ -96,7 +138,12 @@ def main():
     for name, body in [("hello", hello()), ("challenge", challenge()), ("auth", mac(0x03)),
                        ("auth_ok", mac(0x04)), ("reject", reject(1, b"invalid_cookie")),
                        ("call", CALLS[0]), ("cast", CALLS[9]), ("reply", REPLIES[0]),
-                       ("error", REPLIES[2]), ("framed_call", frame(CALLS[1]))]:
+                       ("error", REPLIES[2]), ("framed_call", frame(CALLS[1])),
+                       ("call_v2", CALLS2[0]), ("call_v2_metadata", CALLS2[3]),
+                       ("reply_v2", REPLIES2[1]), ("error_v2", REPLIES2[2]),
+                       ("goaway", REPLIES2[3]), ("cancel", CALLS2[6]),
+                       ("auth_v2", auth2(0x03, [(1, 1), (200, 7)])), ("metadata",
+                        md([(b"k", b"v"), (b"trace-id", b"abc")]))]:
         write("fuzz_frame", name, body)
 
     # fuzz_node: mode byte + bytes (see fuzz_node.c).
@@ -110,6 +157,10 @@ def main():
     write("fuzz_node", "client_reject", b"\x01" + frame(reject(3, b"wrong node")))
     write("fuzz_node", "client_replies", b"\x03" + b"".join(frame(r) for r in REPLIES))
     write("fuzz_node", "client_replies_units", b"\x07" + units(REPLIES))
+    # mode & 8: the handshake agrees on version 2
+    write("fuzz_node", "acceptor_calls_v2", b"\x0a" + b"".join(frame(c) for c in CALLS2))
+    write("fuzz_node", "acceptor_calls_v2_units", b"\x0e" + units(CALLS2))
+    write("fuzz_node", "client_replies_v2_units", b"\x0f" + units(REPLIES2))
 
     # fuzz_decode: dtest.Everything encodings (tests/proto/decode_test.proto).
     def key(field, wt):
