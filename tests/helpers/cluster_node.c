@@ -8,7 +8,8 @@
  * "READY <tcp port>" once registered. Then answers control lines on stdin,
  * one line on stdout each:
  *   members                 MEMBERS <n> <name>...      (genrpc_cluster_members)
- *   multicall <timeout_ms>  MULTICALL <n> <ok> <bad> <ms>  (Ping on every member)
+ *   multicall <timeout_ms>  MULTICALL <n> <ok> <bad> <ms> [<failed node>=<error>...]
+ *                           (Ping on every member, this node included)
  *   call <node> <timeout_ms> CALL <error name> <ms>    (Ping on one node)
  *   connected               CONNECTED <0|1>
  *   events                  EVENTS <joined> <left>     (seen so far)
@@ -80,6 +81,8 @@ static int ping(genrpc_node *node, const char *to, int64_t timeout_ms) {
 static void multicall(genrpc_node *node, genrpc_cluster *c, int64_t timeout_ms) {
     genrpc_target *targets = NULL;
     size_t n = 0, ok = 0;
+    char failed[2048] = "";
+    size_t used = 0;
     int64_t t0 = now_ms();
     if (genrpc_cluster_member_targets(c, &targets, &n, NULL) == GENRPC_OK && n > 0) {
         Test__Test__PingResult *res = calloc(n, sizeof *res);
@@ -89,14 +92,18 @@ static void multicall(genrpc_node *node, genrpc_cluster *c, int64_t timeout_ms) 
         opts.timeout_ms = timeout_ms;
         if (res && test__test__ping_multicall(node, targets, n, &req, &opts, res, NULL) ==
                        GENRPC_OK) {
-            for (size_t i = 0; i < n; i++)
+            for (size_t i = 0; i < n; i++) {
                 ok += res[i].status.err == GENRPC_OK;
+                if (res[i].status.err != GENRPC_OK && used < sizeof failed - 1)
+                    used += (size_t)snprintf(failed + used, sizeof failed - used, " %s=%s",
+                                             targets[i].node, genrpc_err_name(res[i].status.err));
+            }
             test__test__ping_multicall_free(res, n);
         }
         free(res);
     }
     genrpc_targets_free(targets);
-    printf("MULTICALL %zu %zu %zu %lld\n", n, ok, n - ok, (long long)(now_ms() - t0));
+    printf("MULTICALL %zu %zu %zu %lld%s\n", n, ok, n - ok, (long long)(now_ms() - t0), failed);
 }
 
 static void members(genrpc_cluster *c) {

@@ -129,8 +129,7 @@ bool EtcdProcess::Spawn(std::string *error) {
       dup2(log, 1);
       dup2(log, 2);
     }
-    setpgid(0, 0);
-    execv(argv[0], argv.data());
+    execvp(argv[0], argv.data());
     _exit(127);
   }
   if (log >= 0) close(log);

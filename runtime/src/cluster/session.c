@@ -338,21 +338,26 @@ sleep_ms(genrpc_cluster *c, int64_t now)
     return until <= now ? 0 : (int)(until - now);
 }
 
-/* On the way out: the lease goes, and our key with it. */
+/* On the way out: the lease goes, and our key with it. Each endpoint is
+ * tried once (one may be down, or the cluster electing a leader). */
 static void
 revoke(genrpc_cluster *c)
 {
     genrpc__session *s = &c->s;
     if (s->lease == 0)
         return;
-    char url[300], err[CURL_ERROR_SIZE];
-    snprintf(url, sizeof url, "%s/v3/lease/revoke", c->endpoints[s->ep]);
+    char url[300], err[CURL_ERROR_SIZE] = "";
     c->http.token = s->token[0] ? s->token : NULL;
-    if (genrpc__http_post_now(&c->http, url, genrpc__etcd_lease_body(s->lease),
-                              c->request_timeout_ms, err, sizeof err) != 0)
-        genrpc__log(c->ncfg, GENRPC_LOG_WARN,
-                    "cluster: lease not revoked (%s): %s leaves when it expires (%d s)", err,
-                    c->key, c->ttl_s);
+    for (size_t i = 0; i < c->n_endpoints; i++) {
+        size_t ep = (s->ep + i) % c->n_endpoints;
+        snprintf(url, sizeof url, "%s/v3/lease/revoke", c->endpoints[ep]);
+        if (genrpc__http_post_now(&c->http, url, genrpc__etcd_lease_body(s->lease),
+                                  c->request_timeout_ms, err, sizeof err) == 0)
+            return;
+    }
+    genrpc__log(c->ncfg, GENRPC_LOG_WARN,
+                "cluster: lease not revoked (%s): %s leaves when it expires (%d s)", err, c->key,
+                c->ttl_s);
 }
 
 static void *
