@@ -175,6 +175,40 @@ TEST_F(ClusterTest, RegistersAndCallsByMembership) {
   genrpc_targets_free(t);
 }
 
+// A client program: reads and watches the members, resolves from them,
+// registers nothing (in no list, no key in etcd, needs no listener).
+TEST_F(ClusterTest, ObserverResolvesWithoutRegistering) {
+  Node *a = StartNode("a@127.0.0.1");
+  ASSERT_TRUE(a);
+  ASSERT_TRUE(Join(a, Config()));
+  NodeOptions o;
+  o.name = "client@127.0.0.1";
+  o.server_port = GENRPC_PORT_DISABLED;
+  o.client_port = FreeTcpPort();
+  std::string error;
+  auto client = Node::Start(o, &error);
+  ASSERT_NE(client, nullptr) << error;
+  genrpc_cluster_config cfg = Config();
+  cfg.observe_only = true;
+  genrpc_cluster *cc = nullptr;
+  genrpc_status st{};
+  ASSERT_EQ(genrpc_cluster_join(client->get(), &cfg, &cc, &st), GENRPC_OK) << st.message;
+  EXPECT_EQ(Members(cc), (std::set<std::string>{"a@127.0.0.1"}));
+  EXPECT_TRUE(PingOk(client->get(), "a@127.0.0.1"));
+  genrpc_target *t = nullptr;
+  size_t n = 0;
+  ASSERT_EQ(genrpc_cluster_member_targets(cc, &t, &n, &st), GENRPC_OK);
+  ASSERT_EQ(n, 1u);  // the observer is not a target of its own fan-outs
+  EXPECT_STREQ(t[0].node, "a@127.0.0.1");
+  genrpc_targets_free(t);
+  EXPECT_EQ(EtcdKeys(), (std::set<std::string>{Base64(prefix_ + "a@127.0.0.1")}));
+  // and it follows changes: b joins
+  Node *b = StartNode("b@127.0.0.1");
+  ASSERT_TRUE(b && Join(b, Config()));
+  EXPECT_TRUE(Eventually([&] { return Members(cc).size() == 2; }, Millis(5000)));
+  EXPECT_EQ(genrpc_cluster_leave(cc), GENRPC_OK);
+}
+
 TEST_F(ClusterTest, UnknownNameIsADiscoveryError) {
   Node *a = StartNode("a@127.0.0.1");
   ASSERT_TRUE(a);

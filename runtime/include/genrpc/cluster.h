@@ -67,6 +67,10 @@ typedef struct genrpc_cluster_config {
      * registered and the member list read; GENRPC_CLUSTER_NO_WAIT: it
      * returns at once and the cluster keeps trying in the background. */
     int64_t join_timeout_ms;
+    /* false: register this node (a member). true: only read and watch the
+     * member list and resolve names from it, registering nothing (a client
+     * program; it needs no listener and is in nobody's list). */
+    bool observe_only;
 
     /* Room to grow (docs/install.md, "ABI"): leave it zero. */
     uint64_t reserved[8];
@@ -77,12 +81,12 @@ typedef struct genrpc_cluster_config {
 #define GENRPC_CLUSTER_CONFIG_INIT                                                      \
     {                                                                                   \
         NULL, 0, NULL, 0, NULL, 0, GENRPC_DRIVER_TCP, NULL, NULL, NULL, NULL, NULL, 0, 0, \
-            0, 0, {0}                                                                   \
+            0, 0, false, {0}                                                            \
     }
 
 /* Joins `node` (started, and running until genrpc_cluster_leave returns) to
- * the cluster cfg describes: registers it, reads the member list and starts
- * watching it. The cluster copies what it needs from cfg. On GENRPC_OK
+ * the cluster cfg describes: registers it (unless observe_only), reads the
+ * member list and starts watching it. The cluster copies what it needs from cfg. On GENRPC_OK
  * *out is a cluster the caller owns and ends with genrpc_cluster_leave;
  * from now on the node resolves every name it dials from the member list,
  * and a name that is not there fails with GENRPC_E_DISCOVERY. On failure
@@ -114,7 +118,8 @@ GENRPC_API int genrpc_cluster_members(genrpc_cluster *cluster, genrpc_cluster_me
                                       size_t *n, genrpc_status *st);
 
 /* The same list as keyless targets for genrpc_multicall and friends
- * ("all nodes" by membership rather than by connection), this node first.
+ * ("all nodes" by membership rather than by connection), this node first
+ * (an observe_only node is not in the list).
  * Free it with genrpc_targets_free (multi.h). */
 GENRPC_API int genrpc_cluster_member_targets(genrpc_cluster *cluster, genrpc_target **targets,
                                              size_t *n, genrpc_status *st);

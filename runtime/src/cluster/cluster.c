@@ -331,7 +331,8 @@ genrpc_cluster_member_targets(genrpc_cluster *c, genrpc_target **targets, size_t
     const char *self = c->ncfg->name;
     bool self_listed;
     find(c, self, &self_listed);
-    size_t count = c->n_members + !self_listed, bytes = strlen(self) + 1;
+    bool self_first = !c->observe_only;
+    size_t count = c->n_members + (self_first && !self_listed), bytes = strlen(self) + 1;
     for (size_t i = 0; i < c->n_members; i++)
         bytes += strlen(c->members[i].name) + 1;
     genrpc_target *out = malloc(count * sizeof *out + bytes);
@@ -341,10 +342,12 @@ genrpc_cluster_member_targets(genrpc_cluster *c, genrpc_target **targets, size_t
     }
     char *p = (char *)(out + count);
     size_t k = 0;
-    out[k++] = genrpc_node_target(p); /* this node first */
-    p = stpcpy(p, self) + 1;
+    if (self_first) {
+        out[k++] = genrpc_node_target(p);
+        p = stpcpy(p, self) + 1;
+    }
     for (size_t i = 0; i < c->n_members; i++) {
-        if (strcmp(c->members[i].name, self) == 0)
+        if (self_first && strcmp(c->members[i].name, self) == 0)
             continue;
         out[k++] = genrpc_node_target(p);
         p = stpcpy(p, c->members[i].name) + 1;
@@ -451,7 +454,7 @@ self_member(genrpc_node *node, const genrpc_cluster_config *cfg, genrpc__member 
     m->port = cfg->advertise_port ? cfg->advertise_port
               : m->driver == GENRPC_DRIVER_TLS ? genrpc_node_ssl_port(node)
                                                : genrpc_node_tcp_port(node);
-    if (m->port <= 0)
+    if (m->port <= 0 && !cfg->observe_only)
         return genrpc__fail(st, GENRPC_E_INVAL,
                             "cluster: node %s has no %s listener to advertise", name,
                             m->driver == GENRPC_DRIVER_TLS ? "TLS" : "TCP");
@@ -488,6 +491,7 @@ cluster_new(genrpc_node *node, const genrpc_cluster_config *cfg, const genrpc__m
     if (ok && c->prefix && (c->key = malloc(keylen)))
         snprintf(c->key, keylen, "%s%s", c->prefix, self->name);
     c->ttl_s = cfg->lease_ttl_s ? cfg->lease_ttl_s : GENRPC_CLUSTER_TTL_S;
+    c->observe_only = cfg->observe_only;
     c->request_timeout_ms = cfg->request_timeout_ms ? cfg->request_timeout_ms : 2000;
     c->retry_min_ms = cfg->retry_min_ms ? cfg->retry_min_ms : 100;
     c->retry_max_ms = cfg->retry_max_ms ? cfg->retry_max_ms : 2000;
@@ -561,8 +565,8 @@ genrpc_cluster_join(genrpc_node *node, const genrpc_cluster_config *cfg, genrpc_
         genrpc_cluster_leave(c);
         return rc;
     }
-    genrpc__log(c->ncfg, GENRPC_LOG_INFO, "cluster: %s joined under %s (lease TTL %d s)",
-                node->cfg.name, c->prefix, c->ttl_s);
+    genrpc__log(c->ncfg, GENRPC_LOG_INFO, "cluster: %s %s %s (lease TTL %d s)", node->cfg.name,
+                c->observe_only ? "watches" : "joined", c->prefix, c->ttl_s);
     *out = c;
     return genrpc__ok(st);
 }

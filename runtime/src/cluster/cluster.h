@@ -70,6 +70,7 @@ struct genrpc_cluster {
     char *username, *password;
     genrpc__http_opts http;    /* ca/cert/key files; token set by session.c */
     int ttl_s;
+    bool observe_only;         /* registers nothing: no lease, no key */
     int64_t request_timeout_ms, retry_min_ms, retry_max_ms;
 
     /* mu: the member cache (sorted by name), subscribers, the state */

@@ -9,7 +9,9 @@
  *   [AUTH] -> REVIVE (had a lease) | GRANT -> PUT -> RANGE -> WATCH (live)
  *
  * and, live, renews the lease every TTL/3 (KEEPALIVE) while the watch
- * streams changes to the member cache. Any failure ends the session: the
+ * streams changes to the member cache. An observer (observe_only) goes
+ * straight to RANGE and WATCH: no lease, and no keepalive; a dead etcd
+ * connection is then noticed by TCP keepalive (curl's, 2 s idle). Any failure ends the session: the
  * cache keeps serving, the next endpoint is tried after a back-off that
  * doubles (retry_min_ms .. retry_max_ms), and the walk starts again; a
  * lease that expired meanwhile is replaced (GRANT), so a node re-registers
@@ -121,8 +123,9 @@ start_step(genrpc_cluster *c, genrpc__step step)
     s->keepalive_at_ms = now_ms() + c->ttl_s * 1000 / 3;
     genrpc__cluster_set_connected(c, true, NULL);
     if (!was)
-        genrpc__log(c->ncfg, GENRPC_LOG_INFO, "cluster: registered %s in etcd at %s", c->key,
-                    c->endpoints[s->ep]);
+        genrpc__log(c->ncfg, GENRPC_LOG_INFO, "cluster: %s %s in etcd at %s",
+                    c->observe_only ? "watching" : "registered",
+                    c->observe_only ? c->prefix : c->key, c->endpoints[s->ep]);
 }
 
 /* RANGE's reply: every member, and the revision the watch starts after. */
@@ -170,7 +173,9 @@ step_done(genrpc_cluster *c, const json_t *reply)
             return;
         }
         snprintf(s->token, sizeof s->token, "%s", token);
-        s->want = s->lease ? GENRPC__STEP_REVIVE : GENRPC__STEP_GRANT;
+        s->want = c->observe_only ? GENRPC__STEP_RANGE
+                  : s->lease      ? GENRPC__STEP_REVIVE
+                                  : GENRPC__STEP_GRANT;
         return;
     }
     case GENRPC__STEP_REVIVE:
@@ -312,10 +317,11 @@ start_due(genrpc_cluster *c, int64_t now)
     if (s->unary.easy)
         return;
     if (!s->live && s->want == GENRPC__STEP_NONE && !s->watch.easy && now >= s->retry_at_ms)
-        s->want = c->username ? GENRPC__STEP_AUTH
-                  : s->lease  ? GENRPC__STEP_REVIVE
-                              : GENRPC__STEP_GRANT;
-    if (s->live && s->want == GENRPC__STEP_NONE && now >= s->keepalive_at_ms)
+        s->want = c->username       ? GENRPC__STEP_AUTH
+                  : c->observe_only ? GENRPC__STEP_RANGE
+                  : s->lease        ? GENRPC__STEP_REVIVE
+                                    : GENRPC__STEP_GRANT;
+    if (s->live && !c->observe_only && s->want == GENRPC__STEP_NONE && now >= s->keepalive_at_ms)
         s->want = GENRPC__STEP_KEEPALIVE;
     genrpc__step step = s->want;
     s->want = GENRPC__STEP_NONE;
@@ -333,7 +339,7 @@ sleep_ms(genrpc_cluster *c, int64_t now)
     int64_t until = now + 1000;
     if (!s->unary.easy && !s->live && s->retry_at_ms < until)
         until = s->retry_at_ms;
-    if (!s->unary.easy && s->live && s->keepalive_at_ms < until)
+    if (!s->unary.easy && s->live && !c->observe_only && s->keepalive_at_ms < until)
         until = s->keepalive_at_ms;
     return until <= now ? 0 : (int)(until - now);
 }
@@ -341,7 +347,7 @@ sleep_ms(genrpc_cluster *c, int64_t now)
 /* On the way out: the lease goes, and our key with it. Each endpoint is
  * tried once (one may be down, or the cluster electing a leader). */
 static void
-revoke(genrpc_cluster *c)
+revoke_lease(genrpc_cluster *c)
 {
     genrpc__session *s = &c->s;
     if (s->lease == 0)
@@ -376,7 +382,7 @@ run(void *arg)
     }
     genrpc__http_end(s->multi, &s->unary);
     genrpc__http_end(s->multi, &s->watch);
-    revoke(c);
+    revoke_lease(c);
     return NULL;
 }
 
