@@ -173,6 +173,16 @@ TEST_F(ClusterTest, RegistersAndCallsByMembership) {
   EXPECT_STREQ(t[0].node, "a@127.0.0.1");  // this node first
   EXPECT_STREQ(t[1].node, "b@127.0.0.1");
   genrpc_targets_free(t);
+
+  // b's key deleted behind its back: b puts it back (its lease lives on)
+  long status = 0;
+  EtcdPost(endpoint_, "/v3/kv/deleterange",
+           "{\"key\":\"" + Base64(prefix_ + "b@127.0.0.1") + "\"}", &status);
+  ASSERT_EQ(status, 200);
+  EXPECT_TRUE(Eventually([&] { return EtcdKeys().size() == 2 && Members(ca).size() == 2; },
+                         Millis(5000)))
+      << "b did not register again";
+  EXPECT_TRUE(PingOk(a->get(), "b@127.0.0.1"));
 }
 
 // A client program: reads and watches the members, resolves from them,

@@ -248,6 +248,12 @@ watch_event(genrpc_cluster *c, const json_t *ev)
     if (type && strcmp(type, "DELETE") == 0) {
         if (strncmp(key, c->prefix, strlen(c->prefix)) == 0)
             genrpc__cluster_del(c, key + strlen(c->prefix));
+        if (!c->observe_only && strcmp(key, c->key) == 0 && c->s.lease) {
+            /* someone deleted our key while our lease lives: put it back */
+            genrpc__log(c->ncfg, GENRPC_LOG_WARN, "cluster: %s was deleted: registering again",
+                        c->key);
+            c->s.want = GENRPC__STEP_PUT;
+        }
         return;
     }
     genrpc__member m;
