@@ -58,10 +58,12 @@ install(FILES
 set(GENRPC_PC_DIR ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 set(pc_files genrpc)
 set(pc_in_genrpc ${CMAKE_CURRENT_LIST_DIR}/genrpc.pc.in)
-# libgenrpc.a with etcd clusters also needs libcurl and jansson
-set(GENRPC_PC_CLUSTER_REQUIRES "")
+# libgenrpc.a with etcd clusters also needs libcurl and jansson: named as
+# libraries, not as pkg-config packages (libcurl.pc's own static list names
+# libraries Debian ships only shared: the program links libcurl.so)
+set(GENRPC_PC_CLUSTER_LIBS "")
 if(GENRPC_HAVE_CLUSTER)
-  set(GENRPC_PC_CLUSTER_REQUIRES " libcurl jansson")
+  set(GENRPC_PC_CLUSTER_LIBS " -lcurl -ljansson")
 endif()
 if(GENRPC_HAVE_EMBEDDED)
   list(APPEND pc_files genrpc-embedded)
