@@ -47,6 +47,23 @@ void OnMember(genrpc_cluster *, const genrpc_cluster_member *m, genrpc_cluster_e
   e->seen.emplace_back(m->name, ev);
 }
 
+// Records a node's log lines (any of its threads).
+struct Log {
+  std::mutex mu;
+  std::vector<std::pair<genrpc_log_level, std::string>> lines;
+  static void Cb(genrpc_log_level level, const char *msg, void *arg) {
+    auto *log = static_cast<Log *>(arg);
+    std::lock_guard<std::mutex> g(log->mu);
+    log->lines.emplace_back(level, msg);
+  }
+  bool Has(genrpc_log_level level, const std::string &text) {
+    std::lock_guard<std::mutex> g(mu);
+    for (auto &l : lines)
+      if (l.first == level && l.second.find(text) != std::string::npos) return true;
+    return false;
+  }
+};
+
 std::set<std::string> Members(genrpc_cluster *c) {
   genrpc_cluster_member *m = nullptr;
   size_t n = 0;
@@ -89,9 +106,13 @@ class ClusterTest : public ::testing::Test {
 
   // An in-process node that knows no address but etcd's: a name the
   // cluster does not resolve would be dialled on a dead port.
-  Node *StartNode(const std::string &name) {
+  Node *StartNode(const std::string &name, Log *log = nullptr) {
     NodeOptions o;
     o.name = name;
+    if (log) {
+      o.log_cb = Log::Cb;
+      o.log_arg = log;
+    }
     o.client_port = FreeTcpPort();
     std::string error;
     auto n = Node::Start(o, &error);
@@ -132,6 +153,7 @@ class ClusterTest : public ::testing::Test {
     return keys;
   }
 
+  Log log_;  // outlives the nodes (TearDown stops them)
   std::unique_ptr<EtcdProcess> etcd_;
   std::string endpoint_, prefix_;
   const char *endpoints_[4] = {};
@@ -302,7 +324,7 @@ TEST_F(ClusterTest, NodeKilledWithMinus9LeavesWhenItsLeaseExpires) {
 }
 
 TEST_F(ClusterTest, EtcdDownServesTheCacheAndReRegistersWhenBack) {
-  Node *a = StartNode("a@127.0.0.1");
+  Node *a = StartNode("a@127.0.0.1", &log_);
   Node *b = StartNode("b@127.0.0.1");
   ASSERT_TRUE(a && b);
   genrpc_cluster *ca = Join(a, Config(5));
@@ -312,6 +334,10 @@ TEST_F(ClusterTest, EtcdDownServesTheCacheAndReRegistersWhenBack) {
 
   etcd_->Kill9();
   ASSERT_TRUE(Eventually([&] { return !genrpc_cluster_connected(ca); }, Millis(10000)));
+  EXPECT_TRUE(Eventually(
+      [&] { return log_.Has(GENRPC_LOG_WARN, "serving the cached member list, retrying in"); },
+      Millis(2000)))
+      << "no warning that etcd is unreachable";
   // the cached list keeps serving: members, and a name resolved afresh
   // (a {node, key} target opens a new connection)
   EXPECT_EQ(Members(ca).size(), 2u);
@@ -332,6 +358,8 @@ TEST_F(ClusterTest, EtcdDownServesTheCacheAndReRegistersWhenBack) {
       << "nodes did not re-register";
   ASSERT_TRUE(Eventually([&] { return genrpc_cluster_connected(ca) && genrpc_cluster_connected(cb); },
                          Millis(10000)));
+  EXPECT_TRUE(log_.Has(GENRPC_LOG_INFO, "lease")) << "no word of the lost lease";
+  EXPECT_TRUE(log_.Has(GENRPC_LOG_INFO, "registered " + prefix_ + "a@127.0.0.1 in etcd"));
   EXPECT_EQ(Members(cb).size(), 2u);
 
   // etcd restarted with its data: the leases are still there and kept alive

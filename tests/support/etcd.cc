@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -125,6 +126,7 @@ bool EtcdProcess::Spawn(std::string *error) {
     return false;
   }
   if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  // a crashed test leaves no etcd behind
     if (log >= 0) {
       dup2(log, 1);
       dup2(log, 2);
@@ -205,6 +207,7 @@ std::unique_ptr<ClusterNodeProcess> ClusterNodeProcess::Spawn(
   }
   pid_t pid = fork();
   if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     dup2(in[0], STDIN_FILENO);
     dup2(out[1], STDOUT_FILENO);
     execvp(argv[0], argv.data());

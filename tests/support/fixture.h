@@ -120,6 +120,8 @@ struct NodeOptions {
   std::vector<std::string> modules;
   int workers = 0;
   bool register_modules = true;       // genrpc_test_register_all
+  genrpc_log_cb log_cb = nullptr;     // the node's log sink (level: debug)
+  void *log_arg = nullptr;
 };
 
 // An in-process node with the test modules registered; stopped by the

@@ -75,7 +75,9 @@ fail(genrpc_cluster *c, const char *fmt, ...)
     s->live = false;
     s->token[0] = '\0';
     genrpc__cluster_set_connected(c, false, why);
-    genrpc__log(c->ncfg, was_live ? GENRPC_LOG_WARN : GENRPC_LOG_DEBUG,
+    /* the first failure of a streak is a warning, the retries debug */
+    bool first = was_live || s->backoff_ms == c->retry_min_ms;
+    genrpc__log(c->ncfg, first ? GENRPC_LOG_WARN : GENRPC_LOG_DEBUG,
                 "cluster: etcd %s: %s; serving the cached member list, retrying in %lld ms",
                 c->endpoints[s->ep], why, (long long)s->backoff_ms);
     s->ep = (s->ep + 1) % c->n_endpoints;
