@@ -64,6 +64,14 @@ struct Log {
   }
 };
 
+// A callback that tries what callbacks must not do.
+std::atomic<int> g_reentry_sub{-1}, g_reentry_unsub{-1}, g_reentry_leave{-1};
+void Reenter(genrpc_cluster *c, const genrpc_cluster_member *, genrpc_cluster_event, void *) {
+  g_reentry_sub = genrpc_cluster_subscribe(c, OnMember, nullptr, nullptr);
+  g_reentry_unsub = genrpc_cluster_unsubscribe(c, Reenter, nullptr);
+  g_reentry_leave = genrpc_cluster_leave(c);
+}
+
 std::set<std::string> Members(genrpc_cluster *c) {
   genrpc_cluster_member *m = nullptr;
   size_t n = 0;
@@ -285,6 +293,13 @@ TEST_F(ClusterTest, MemberEventsJoinAndLeave) {
   EXPECT_EQ(EtcdKeys(), (std::set<std::string>{Base64(prefix_ + "a@127.0.0.1")}));
   EXPECT_EQ(genrpc_cluster_unsubscribe(ca, OnMember, &ev), GENRPC_OK);
   EXPECT_EQ(genrpc_cluster_unsubscribe(ca, OnMember, &ev), GENRPC_E_INVAL);
+  // from a callback: subscribe, unsubscribe and leave are refused
+  ASSERT_EQ(genrpc_cluster_subscribe(ca, Reenter, nullptr, nullptr), GENRPC_OK);
+  ASSERT_TRUE(Eventually([&] { return g_reentry_leave.load() != -1; }, Millis(5000)));
+  EXPECT_EQ(g_reentry_sub.load(), GENRPC_E_INVAL);
+  EXPECT_EQ(g_reentry_unsub.load(), GENRPC_E_INVAL);
+  EXPECT_EQ(g_reentry_leave.load(), GENRPC_E_INVAL);
+  EXPECT_EQ(genrpc_cluster_unsubscribe(ca, Reenter, nullptr), GENRPC_OK);
   size_t before = ev.Count();
   Join(b, Config(30));
   ASSERT_TRUE(Eventually([&] { return Members(ca).size() == 2; }, Millis(5000)));
@@ -414,6 +429,16 @@ TEST_F(ClusterTest, BadConfigurations) {
   cfg = Config(1);
   EXPECT_EQ(genrpc_cluster_join(a->get(), &cfg, &c, &st), GENRPC_E_INVAL);
   EXPECT_EQ(genrpc_cluster_join(nullptr, &cfg, &c, &st), GENRPC_E_INVAL);
+  EXPECT_EQ(genrpc_cluster_join(a->get(), nullptr, &c, &st), GENRPC_E_INVAL);
+  EXPECT_EQ(genrpc_cluster_join(a->get(), &cfg, nullptr, &st), GENRPC_E_INVAL);
+  // NULL clusters: errors, never crashes
+  genrpc_cluster_member *m = nullptr;
+  size_t n = 0;
+  EXPECT_EQ(genrpc_cluster_members(nullptr, &m, &n, &st), GENRPC_E_INVAL);
+  EXPECT_EQ(genrpc_cluster_subscribe(nullptr, OnMember, nullptr, &st), GENRPC_E_INVAL);
+  EXPECT_EQ(genrpc_cluster_unsubscribe(nullptr, OnMember, nullptr), GENRPC_E_INVAL);
+  EXPECT_FALSE(genrpc_cluster_connected(nullptr));
+  EXPECT_EQ(genrpc_cluster_leave(nullptr), GENRPC_OK);
 
   // nobody there: a clear error within join_timeout_ms
   std::string dead = "http://127.0.0.1:" + std::to_string(FreeTcpPort());

@@ -125,7 +125,7 @@ GENRPC_API int genrpc_cluster_member_targets(genrpc_cluster *cluster, genrpc_tar
                                              size_t *n, genrpc_status *st);
 
 /* true while the cluster is registered and its watch runs; false while
- * etcd is unreachable (the cached list is still served). */
+ * etcd is unreachable (the cached list is still served), or for NULL. */
 GENRPC_API bool genrpc_cluster_connected(genrpc_cluster *cluster);
 
 typedef enum genrpc_cluster_event {

@@ -361,6 +361,8 @@ genrpc_cluster_member_targets(genrpc_cluster *c, genrpc_target **targets, size_t
 bool
 genrpc_cluster_connected(genrpc_cluster *c)
 {
+    if (!c)
+        return false;
     pthread_mutex_lock(&c->mu);
     bool on = c->connected;
     pthread_mutex_unlock(&c->mu);
