@@ -21,7 +21,11 @@ set(GENRPC_CMAKE_INSTALL_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/genrpc)
 
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/runtime/include/genrpc
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT dev
-        FILES_MATCHING PATTERN "*.h")
+        FILES_MATCHING PATTERN "*.h" PATTERN "cluster.h" EXCLUDE)
+if(GENRPC_HAVE_CLUSTER) # genrpc/cluster.h only where its functions are built
+  install(FILES ${PROJECT_SOURCE_DIR}/runtime/include/genrpc/cluster.h
+          DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/genrpc COMPONENT dev)
+endif()
 
 # libgenrpc links genrpc_idl_protos PUBLIC, so it is part of the export.
 install(TARGETS genrpc_idl_protos EXPORT genrpcTargets
@@ -55,6 +59,13 @@ install(FILES
 set(GENRPC_PC_DIR ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 set(pc_files genrpc)
 set(pc_in_genrpc ${CMAKE_CURRENT_LIST_DIR}/genrpc.pc.in)
+# libgenrpc.a with etcd clusters also needs libcurl and jansson: named as
+# libraries, not as pkg-config packages (libcurl.pc's own static list names
+# libraries Debian ships only shared: the program links libcurl.so)
+set(GENRPC_PC_CLUSTER_LIBS "")
+if(GENRPC_HAVE_CLUSTER)
+  set(GENRPC_PC_CLUSTER_LIBS " -lcurl -ljansson")
+endif()
 if(GENRPC_HAVE_EMBEDDED)
   list(APPEND pc_files genrpc-embedded)
   set(pc_in_genrpc-embedded ${PROJECT_SOURCE_DIR}/runtime/embedded/genrpc-embedded.pc.in)

@@ -35,6 +35,13 @@ set(CPACK_COMPONENT_RUNTIME_DESCRIPTION
     "genrpc runtime library\nlibgenrpc.so.1: nodes, call, cast, async calls, multicall, TLS.")
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_DEPENDS
     "libc6 (>= 2.34), libev4, libssl3, libprotobuf-c1")
+# etcd clusters (GENRPC_CLUSTER, found at configure time): libcurl, jansson
+set(GENRPC_DEB_CLUSTER_DEV "")
+if(GENRPC_HAVE_CLUSTER)
+  set(CPACK_DEBIAN_RUNTIME_PACKAGE_DEPENDS
+      "${CPACK_DEBIAN_RUNTIME_PACKAGE_DEPENDS}, libcurl4, libjansson4")
+  set(GENRPC_DEB_CLUSTER_DEV ", libcurl4-openssl-dev | libcurl-dev, libjansson-dev")
+endif()
 # shlibs file and the ldconfig trigger
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
 # libgenrpc1 (>= version): any later release with SONAME 1 keeps the ABI (docs/install.md)
@@ -52,7 +59,7 @@ set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 set(CPACK_COMPONENT_DEV_DESCRIPTION
     "genrpc development files\nHeaders, shared and static libraries, pkg-config files and the CMake package (find_package(genrpc), genrpc_generate).")
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
-    "libgenrpc1 (= ${PROJECT_VERSION}), genrpc-tools (= ${PROJECT_VERSION}), libprotobuf-c-dev, libev-dev, libssl-dev, libmbedtls-dev, pkg-config")
+    "libgenrpc1 (= ${PROJECT_VERSION}), genrpc-tools (= ${PROJECT_VERSION}), libprotobuf-c-dev, libev-dev, libssl-dev, libmbedtls-dev, pkg-config${GENRPC_DEB_CLUSTER_DEV}")
 set(CPACK_DEBIAN_DEV_PACKAGE_SUGGESTS "cmake (>= 3.20), nanopb, libnanopb-dev")
 
 include(CPack)

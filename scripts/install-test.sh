@@ -131,7 +131,7 @@ check_links() {
 
 # The genrpc command ($1) runs from where it is installed: its help, and a
 # clear "unreachable" (exit 7) for a node that is not there. It links
-# libgenrpc statically (the tools package does not need libgenrpc0).
+# libgenrpc statically (the tools package does not need libgenrpc1).
 cli_check() {
   local cli=$1 port
   [ -x "$cli" ] || fail "$cli is not installed"

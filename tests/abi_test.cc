@@ -9,6 +9,9 @@
 #include <cstring>
 
 #include "genrpc/genrpc.h"
+#ifdef GENRPC_HAVE_CLUSTER
+#include "genrpc/cluster.h"
+#endif
 
 namespace {
 
@@ -84,6 +87,23 @@ TEST(Abi, GeneratedModuleDescriptorsOfSoname1) {
   EXPECT_EQ(sizeof(genrpc_module_desc), 88u);
   EXPECT_EQ(sizeof(genrpc_proto_file), 24u);
 }
+#ifdef GENRPC_HAVE_CLUSTER
+// genrpc/cluster.h (new in libgenrpc.so.1): the config grows into its
+// reserved room; a member is filled by the library (frozen).
+TEST(Abi, ClusterStructs) {
+  EXPECT_EQ(sizeof(genrpc_cluster_config), 192u);
+  EXPECT_EQ(offsetof(genrpc_cluster_config, observe_only), 120u);
+  EXPECT_EQ(offsetof(genrpc_cluster_config, reserved) + sizeof(genrpc_cluster_config::reserved),
+            sizeof(genrpc_cluster_config));
+  EXPECT_EQ(sizeof(genrpc_cluster_member), 24u);
+  genrpc_cluster_config macro = GENRPC_CLUSTER_CONFIG_INIT;  // every default is a zero
+  EXPECT_TRUE(AllZero(macro.reserved, sizeof macro.reserved));
+  EXPECT_EQ(macro.endpoints, nullptr);
+  EXPECT_EQ(macro.lease_ttl_s, 0);
+  EXPECT_EQ(macro.join_timeout_ms, 0);
+  EXPECT_FALSE(macro.observe_only);
+}
+#endif
 #endif
 
 }  // namespace

@@ -16,11 +16,12 @@
 static void
 usage(FILE *out)
 {
-    fprintf(out, "usage: kv_client --cluster LIST [--via NODE] [--cookie SECRET] COMMAND\n"
+    fprintf(out, "usage: kv_client (--cluster LIST | --etcd URLS) [--via NODE] [--cookie SECRET] COMMAND\n"
                  "  put KEY VALUE  store VALUE under KEY (sent to --via, stored on KEY's owner)\n"
                  "  get KEY        read KEY (sent to --via, read from KEY's owner)\n"
                  "  count          keys on each node and in all, with one multicall\n"
                  "  --cluster  every node with its port: n1@127.0.0.1:7301,...\n"
+                 "  --etcd     or: etcd's URLs; the members are those registered there\n"
                  "  --via      the node to send put/get to (any node will do)\n"
                  "  --cookie   shared secret of the cluster (default genrpc-examples)\n");
 }
@@ -72,9 +73,10 @@ get(genrpc_node *node, const char *via, const char *key)
 
 /* Count on every node at once: one multicall, one deadline for all. */
 static int
-count(genrpc_node *node, const cluster *c)
+count(genrpc_node *node, cluster *c)
 {
     genrpc_target targets[CLUSTER_MAX];
+    cluster_refresh(c); /* with --etcd: who is registered now */
     cluster_targets(c, targets);
     Kv__Store__CountResult results[CLUSTER_MAX];
     Kv__CountRequest req = KV__COUNT_REQUEST__INIT;
@@ -104,24 +106,28 @@ count(genrpc_node *node, const cluster *c)
 int
 main(int argc, char **argv)
 {
-    const char *cluster_spec = NULL, *via = NULL;
+    cluster_args ca = {0};
+    const char *via = NULL;
     genrpc_node_config cfg;
     genrpc_node_config_init(&cfg);
     cfg.name = "kv-client@127.0.0.1";
     cfg.cookie = "genrpc-examples";
     cfg.tcp_server_port = 0; /* serves nothing; any port will do */
-    static const struct option opts[] = {{"cluster", required_argument, 0, 'C'},
+    static const struct option opts[] = {CLUSTER_LONG_OPTIONS,
                                          {"via", required_argument, 0, 'v'},
                                          {"cookie", required_argument, 0, 'c'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     for (int ch; (ch = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
         switch (ch) {
-        case 'C': cluster_spec = optarg; break;
         case 'v': via = optarg; break;
         case 'c': cfg.cookie = optarg; break;
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        default:
+            if (!cluster_option(&ca, ch, optarg)) {
+                usage(stderr);
+                return 2;
+            }
         }
     }
     cluster c;
@@ -131,22 +137,18 @@ main(int argc, char **argv)
               : strcmp(cmd, "put") == 0 ? args == 2 && via
               : strcmp(cmd, "get") == 0 ? args == 1 && via
                                         : false;
-    if (!ok || !cluster_spec || !cluster_parse(&c, cluster_spec)) {
-        usage(stderr);
-        return 2;
-    }
-    cfg.node_addrs = c.addrs;
-    cfg.n_node_addrs = c.n;
-
-    genrpc_node *node;
-    genrpc_status st;
-    if (genrpc_node_start(&cfg, &node, &st) != GENRPC_OK) {
-        fprintf(stderr, "kv_client: cannot start: %s\n", st.message);
-        return 1;
+    int exit_code = 2;
+    genrpc_node *node =
+        ok ? cluster_start("kv_client", &ca, "/genrpc/examples/kv/", true, &c, &cfg, &exit_code)
+           : NULL;
+    if (!node) {
+        if (exit_code == 2)
+            usage(stderr);
+        return exit_code;
     }
     int rc = cmd[0] == 'c'   ? count(node, &c)
              : cmd[0] == 'p' ? put(node, via, argv[optind + 1], argv[optind + 2])
                              : get(node, via, argv[optind + 1]);
-    genrpc_node_stop(node);
+    cluster_stop(&c, node);
     return rc;
 }

@@ -5,7 +5,8 @@
  *       --cluster n1@127.0.0.1:7301,n2@127.0.0.1:7302,n3@127.0.0.1:7303
  *
  * Each key lives on one node: its owner on the consistent hash ring of the
- * cluster's nodes (kept current by node events, see ../common/cluster.c).
+ * cluster's nodes (kept current by node events, or by etcd's member events
+ * with --etcd: see ../common/cluster.c).
  * Put and Get may be sent to any node; a node that does not own the key
  * forwards the request to the owner. Count answers how many keys this node
  * holds; kv_client sums it over the cluster with one multicall. There is no
@@ -148,9 +149,10 @@ static const Kv__Store__Impl store_impl = {.put = put, .get = get, .count = coun
 static void
 usage(FILE *out)
 {
-    fprintf(out, "usage: kv_node --name NODE --cluster LIST [--cookie SECRET] [--seconds N]\n"
+    fprintf(out, "usage: kv_node --name NODE (--cluster LIST | --etcd URLS [--port N] [--ttl S])\n"
+                 "               [--cookie SECRET] [--seconds N]\n"
                  "  --name     this node's name, one of the cluster's (e.g. n1@127.0.0.1)\n"
-                 "  --cluster  every node with its port: n1@127.0.0.1:7301,n2@127.0.0.1:7302,...\n"
+                 CLUSTER_USAGE
                  "  --cookie   shared secret of the cluster (default genrpc-examples)\n"
                  "  --seconds  stop after N seconds (default: run until SIGINT/SIGTERM)\n");
 }
@@ -160,27 +162,31 @@ main(int argc, char **argv)
 {
     static store s = {.lock = PTHREAD_MUTEX_INITIALIZER};
     cluster c;
-    const char *cluster_spec = NULL;
+    cluster_args ca = {0};
     int seconds = -1;
     genrpc_node_config cfg;
     genrpc_node_config_init(&cfg);
     cfg.cookie = "genrpc-examples";
     static const struct option opts[] = {
-        {"name", required_argument, 0, 'n'},   {"cluster", required_argument, 0, 'C'},
+        {"name", required_argument, 0, 'n'},   CLUSTER_LONG_OPTIONS,
         {"cookie", required_argument, 0, 'c'}, {"seconds", required_argument, 0, 's'},
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     for (int ch; (ch = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
         switch (ch) {
         case 'n': cfg.name = optarg; break;
-        case 'C': cluster_spec = optarg; break;
         case 'c': cfg.cookie = optarg; break;
         case 's': seconds = atoi(optarg); break;
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        default:
+            if (!cluster_option(&ca, ch, optarg)) {
+                usage(stderr);
+                return 2;
+            }
         }
     }
     int exit_code;
-    genrpc_node *node = cluster_node_start("kv_node", cluster_spec, &c, &cfg, &exit_code);
+    genrpc_node *node =
+        cluster_start("kv_node", &ca, "/genrpc/examples/kv/", false, &c, &cfg, &exit_code);
     if (!node) {
         if (exit_code == 2)
             usage(stderr);
@@ -191,7 +197,7 @@ main(int argc, char **argv)
     if (!s.ring || !membership_start(&m, node, &c, s.ring) ||
         kv__store__register(node, &store_impl, &s) != GENRPC_OK) {
         fprintf(stderr, "kv_node: cannot set up\n");
-        genrpc_node_stop(node);
+        cluster_stop(&c, node);
         ring_free(s.ring);
         return 1;
     }
@@ -204,7 +210,7 @@ main(int argc, char **argv)
         usleep(200 * 1000);
     }
     membership_stop(&m);
-    genrpc_node_stop(node);
+    cluster_stop(&c, node);
     ring_free(s.ring);
     for (size_t i = 0; i < s.n; i++) {
         free(s.keys[i]);

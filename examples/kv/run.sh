@@ -5,6 +5,8 @@
 # then kills n3: its keys are gone and the ring gives them new owners.
 #
 #   examples/kv/run.sh [BUILD_DIR]      (default: build)
+#   CLUSTER_SOURCE=etcd examples/kv/run.sh    the nodes find each other
+#                                                   through etcd (../common/demo.sh)
 #
 # Ports: KV_PORT (default 7301) and the next two.
 set -euo pipefail
@@ -13,11 +15,11 @@ bin="$build/examples/kv"
 port=${KV_PORT:-7301}
 # shellcheck source=../common/demo.sh
 source "$(dirname "$0")/../common/demo.sh"
-kv() { "$bin/kv_client" --cluster "$cluster" "$@"; }
+kv() { "$bin/kv_client" $(client_args) "$@"; }
 
 echo "== starting n1, n2, n3"
 for i in 1 2 3; do
-    "$bin/kv_node" --name "n$i@127.0.0.1" --cluster "$cluster" --seconds 120 \
+    "$bin/kv_node" $(node_args $i) --seconds 120 \
         >"$logs/n$i.log" 2>&1 &
     pids+=($!)
 done

@@ -15,9 +15,10 @@
 static void
 usage(FILE *out)
 {
-    fprintf(out, "usage: ratelimiter_client --cluster LIST --via NODE --ip IP [--count N]\n"
+    fprintf(out, "usage: ratelimiter_client (--cluster LIST | --etcd URLS) --via NODE --ip IP [--count N]\n"
                  "                          [--cookie SECRET]\n"
                  "  --cluster  every node with its port: n1@127.0.0.1:7101,...\n"
+                 "  --etcd     or: etcd's URLs; the members are those registered there\n"
                  "  --via      the node to send the requests to (any node will do)\n"
                  "  --ip       the client IP being rate limited\n"
                  "  --count    how many requests (default 1)\n"
@@ -27,14 +28,15 @@ usage(FILE *out)
 int
 main(int argc, char **argv)
 {
-    const char *cluster_spec = NULL, *via = NULL, *ip = NULL;
+    cluster_args ca = {0};
+    const char *via = NULL, *ip = NULL;
     int count = 1;
     genrpc_node_config cfg;
     genrpc_node_config_init(&cfg);
     cfg.name = "ratelimiter-client@127.0.0.1";
     cfg.cookie = "genrpc-examples";
     cfg.tcp_server_port = 0; /* serves nothing; any port will do */
-    static const struct option opts[] = {{"cluster", required_argument, 0, 'C'},
+    static const struct option opts[] = {CLUSTER_LONG_OPTIONS,
                                          {"via", required_argument, 0, 'v'},
                                          {"ip", required_argument, 0, 'i'},
                                          {"count", required_argument, 0, 'k'},
@@ -43,29 +45,30 @@ main(int argc, char **argv)
                                          {0, 0, 0, 0}};
     for (int ch; (ch = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
         switch (ch) {
-        case 'C': cluster_spec = optarg; break;
         case 'v': via = optarg; break;
         case 'i': ip = optarg; break;
         case 'k': count = atoi(optarg); break;
         case 'c': cfg.cookie = optarg; break;
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        default:
+            if (!cluster_option(&ca, ch, optarg)) {
+                usage(stderr);
+                return 2;
+            }
         }
     }
     cluster c;
-    if (!cluster_spec || !via || !ip || !cluster_parse(&c, cluster_spec)) {
-        usage(stderr);
-        return 2;
+    int exit_code = 2;
+    genrpc_node *node = via && ip ? cluster_start("ratelimiter_client", &ca,
+                                                  "/genrpc/examples/ratelimiter/", true, &c, &cfg,
+                                                  &exit_code)
+                                  : NULL;
+    if (!node) {
+        if (exit_code == 2)
+            usage(stderr);
+        return exit_code;
     }
-    cfg.node_addrs = c.addrs;
-    cfg.n_node_addrs = c.n;
-
-    genrpc_node *node;
     genrpc_status st;
-    if (genrpc_node_start(&cfg, &node, &st) != GENRPC_OK) {
-        fprintf(stderr, "ratelimiter_client: cannot start: %s\n", st.message);
-        return 1;
-    }
     int failed = 0;
     char v[RING_NAME_MAX], on[RING_NAME_MAX];
     for (int i = 0; i < count; i++) {
@@ -86,6 +89,6 @@ main(int argc, char **argv)
                reply->fallback ? " (owner unreachable: local fallback)" : "");
         ratelimiter__check_reply__free_unpacked(reply, NULL);
     }
-    genrpc_node_stop(node);
+    cluster_stop(&c, node);
     return failed;
 }

@@ -4,11 +4,12 @@
  *   ratelimiter_node --name n1@127.0.0.1 \
  *       --cluster n1@127.0.0.1:7101,n2@127.0.0.1:7102,n3@127.0.0.1:7103 \
  *       [--limit 10] [--window 60]
+ *   ratelimiter_node --name n1@127.0.0.1 --etcd http://127.0.0.1:2379 [--port 7101] ...
  *
  * Every node serves the same module, ratelimiter.Limiter. Check(ip) may be
  * sent to any node: the node looks up the IP's owner on a consistent hash
- * ring of the cluster's nodes (kept current by node events, see
- * ../common/cluster.c) and forwards the check there, so each IP has one
+ * ring of the cluster's nodes (kept current by node events, or by etcd's
+ * member events, see ../common/cluster.c) and forwards the check there, so each IP has one
  * counter in the whole cluster. If the owner cannot be reached in 500 ms the
  * node checks locally instead (a degraded answer beats none).
  *
@@ -128,10 +129,10 @@ static void
 usage(FILE *out)
 {
     fprintf(out,
-            "usage: ratelimiter_node --name NODE --cluster LIST [--limit N] [--window SECONDS]\n"
-            "                        [--cookie SECRET] [--seconds N]\n"
+            "usage: ratelimiter_node --name NODE (--cluster LIST | --etcd URLS [--port N] [--ttl S])\n"
+            "                        [--limit N] [--window SECONDS] [--cookie SECRET] [--seconds N]\n"
             "  --name     this node's name, one of the cluster's (e.g. n1@127.0.0.1)\n"
-            "  --cluster  every node with its port: n1@127.0.0.1:7101,n2@127.0.0.1:7102,...\n"
+            CLUSTER_USAGE
             "  --limit    requests allowed per IP and window (default 10)\n"
             "  --window   window length in seconds (default 60)\n"
             "  --cookie   shared secret of the cluster (default genrpc-examples)\n"
@@ -143,30 +144,34 @@ main(int argc, char **argv)
 {
     static app a = {.limit = 10, .window_s = 60, .lock = PTHREAD_MUTEX_INITIALIZER};
     cluster c;
-    const char *cluster_spec = NULL;
+    cluster_args ca = {0};
     int seconds = -1;
     genrpc_node_config cfg;
     genrpc_node_config_init(&cfg);
     cfg.cookie = "genrpc-examples";
     static const struct option opts[] = {
-        {"name", required_argument, 0, 'n'},   {"cluster", required_argument, 0, 'C'},
+        {"name", required_argument, 0, 'n'},   CLUSTER_LONG_OPTIONS,
         {"limit", required_argument, 0, 'l'},  {"window", required_argument, 0, 'w'},
         {"cookie", required_argument, 0, 'c'}, {"seconds", required_argument, 0, 's'},
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     for (int ch; (ch = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
         switch (ch) {
         case 'n': cfg.name = optarg; break;
-        case 'C': cluster_spec = optarg; break;
         case 'l': a.limit = (unsigned)atoi(optarg); break;
         case 'w': a.window_s = atoi(optarg); break;
         case 'c': cfg.cookie = optarg; break;
         case 's': seconds = atoi(optarg); break;
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        default:
+            if (!cluster_option(&ca, ch, optarg)) {
+                usage(stderr);
+                return 2;
+            }
         }
     }
     int exit_code;
-    genrpc_node *node = cluster_node_start("ratelimiter_node", cluster_spec, &c, &cfg, &exit_code);
+    genrpc_node *node = cluster_start("ratelimiter_node", &ca, "/genrpc/examples/ratelimiter/",
+                                      false, &c, &cfg, &exit_code);
     if (!node) {
         if (exit_code == 2)
             usage(stderr);
@@ -177,7 +182,7 @@ main(int argc, char **argv)
     if (!a.ring || !membership_start(&m, node, &c, a.ring) ||
         ratelimiter__limiter__register(node, &limiter, &a) != GENRPC_OK) {
         fprintf(stderr, "ratelimiter_node: cannot set up\n");
-        genrpc_node_stop(node);
+        cluster_stop(&c, node);
         ring_free(a.ring);
         return 1;
     }
@@ -192,7 +197,7 @@ main(int argc, char **argv)
         usleep(200 * 1000);
     }
     membership_stop(&m);
-    genrpc_node_stop(node);
+    cluster_stop(&c, node);
     ring_free(a.ring);
     return 0;
 }

@@ -5,6 +5,8 @@
 # shows the hash ring sending its IPs to the other nodes.
 #
 #   examples/ratelimiter/run.sh [BUILD_DIR]      (default: build)
+#   CLUSTER_SOURCE=etcd examples/ratelimiter/run.sh    the nodes find each other
+#                                                   through etcd (../common/demo.sh)
 #
 # Ports: RATELIMITER_PORT (default 7101) and the next two.
 set -euo pipefail
@@ -14,12 +16,12 @@ port=${RATELIMITER_PORT:-7101}
 # shellcheck source=../common/demo.sh
 source "$(dirname "$0")/../common/demo.sh"
 check() { # check VIA IP COUNT
-    "$bin/ratelimiter_client" --cluster "$cluster" --via "$1@127.0.0.1" --ip "$2" --count "$3"
+    "$bin/ratelimiter_client" $(client_args) --via "$1@127.0.0.1" --ip "$2" --count "$3"
 }
 
 echo "== starting n1, n2, n3: 5 requests per IP per 60 s"
 for i in 1 2 3; do
-    "$bin/ratelimiter_node" --name "n$i@127.0.0.1" --cluster "$cluster" --limit 5 --window 60 \
+    "$bin/ratelimiter_node" $(node_args $i) --limit 5 --window 60 \
         --seconds 120 >"$logs/n$i.log" 2>&1 &
     pids+=($!)
 done

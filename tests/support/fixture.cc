@@ -297,6 +297,9 @@ std::unique_ptr<Node> Node::Start(const NodeOptions &o, std::string *error) {
   cfg.worker_threads = o.workers;
   cfg.max_protocol_version = o.max_protocol_version;
   cfg.default_client_driver = o.default_driver;
+  cfg.log_cb = o.log_cb;
+  cfg.log_arg = o.log_arg;
+  cfg.log_level = GENRPC_LOG_DEBUG;
   cfg.ssl_server_port = o.ssl_server_port;
   cfg.ssl_client_port = o.ssl_client_port;
   if (!o.tls_ca.empty()) cfg.tls_ca_file = o.tls_ca.c_str();

@@ -124,6 +124,8 @@ struct NodeOptions {
   int workers = 0;
   int max_protocol_version = 0;       // 0: the newest (genrpc_node_config)
   bool register_modules = true;       // genrpc_test_register_all
+  genrpc_log_cb log_cb = nullptr;     // the node's log sink (level: debug)
+  void *log_arg = nullptr;
 };
 
 // An in-process node with the test modules registered; stopped by the

@@ -14,7 +14,7 @@
 #include "net/handshake.h"
 
 /* driver and port for `name`: discovery callback, then the per-node map,
- * then the defaults. */
+ * then the defaults (checked by check_addr). */
 static int
 lookup_port(genrpc__net *net, const char *name, int *port, genrpc_driver *drv,
             genrpc_status *st)
@@ -36,16 +36,48 @@ lookup_port(genrpc__net *net, const char *name, int *port, genrpc_driver *drv,
     if (!found)
         *port = driver == GENRPC_DRIVER_TCP ? net->cfg->tcp_client_port
                                             : net->cfg->ssl_client_port;
+    *drv = driver;
+    return GENRPC_OK;
+}
+
+/* Whatever the source said: a transport this node has, a real port. */
+static int
+check_addr(genrpc__net *net, const char *name, genrpc_driver driver, int port, genrpc_status *st)
+{
     if (driver != GENRPC_DRIVER_TCP && driver != GENRPC_DRIVER_TLS)
         return genrpc__fail(st, GENRPC_E_DISCOVERY, "node %s: unknown driver %d", name, driver);
     if (driver == GENRPC_DRIVER_TLS && !net->tls_ctx)
         return genrpc__fail(st, GENRPC_E_TLS,
                             "node %s is reached by TLS but node %s has no TLS configuration",
                             name, net->cfg->name);
-    *drv = driver;
-    if (*port <= 0 || *port > 65535)
-        return genrpc__fail(st, GENRPC_E_DISCOVERY, "node %s: bad port %d", name, *port);
+    if (port <= 0 || port > 65535)
+        return genrpc__fail(st, GENRPC_E_DISCOVERY, "node %s: bad port %d", name, port);
     return GENRPC_OK;
+}
+
+bool
+genrpc__dial_set_resolver(genrpc__net *net, const genrpc__resolver *r)
+{
+    pthread_rwlock_wrlock(&net->resolver_mu);
+    bool ok = !r || !net->resolver.resolve;
+    if (ok)
+        net->resolver = r ? *r : (genrpc__resolver){0};
+    pthread_rwlock_unlock(&net->resolver_mu);
+    return ok;
+}
+
+/* The installed resolver's answer: GENRPC_OK (host, port and driver set),
+ * an error, or 1 when no resolver is installed. */
+static int
+ask_resolver(genrpc__net *net, const char *name, char *host, size_t hostlen, int *port,
+             genrpc_driver *drv, genrpc_status *st)
+{
+    int rc = 1;
+    pthread_rwlock_rdlock(&net->resolver_mu);
+    if (net->resolver.resolve)
+        rc = net->resolver.resolve(net->resolver.arg, name, host, hostlen, drv, port, st);
+    pthread_rwlock_unlock(&net->resolver_mu);
+    return rc;
 }
 
 int
@@ -55,7 +87,14 @@ genrpc__dial_resolve(genrpc__net *net, const char *name, genrpc__dial_addr *to,
     const char *at = strchr(name, '@');
     if (!at || at == name || !at[1])
         return genrpc__fail(st, GENRPC_E_INVAL, "node name '%s' is not name@host", name);
-    int port, rc = lookup_port(net, name, &port, &to->driver, st);
+    char host[256];
+    int port, rc = ask_resolver(net, name, host, sizeof host, &port, &to->driver, st);
+    if (rc == 1) {
+        snprintf(host, sizeof host, "%s", at + 1);
+        rc = lookup_port(net, name, &port, &to->driver, st);
+    }
+    if (rc == GENRPC_OK)
+        rc = check_addr(net, name, to->driver, port, st);
     if (rc != GENRPC_OK)
         return rc;
     char portstr[8];
@@ -64,7 +103,7 @@ genrpc__dial_resolve(genrpc__net *net, const char *name, genrpc__dial_addr *to,
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_NUMERICSERV;
     /* A host name (not an address) blocks this thread in the resolver. */
-    rc = getaddrinfo(at + 1, portstr, &hints, &res);
+    rc = getaddrinfo(host, portstr, &hints, &res);
     if (rc != 0)
         return genrpc__fail(st, GENRPC_E_CONNECT, "cannot resolve host of %s: %s", name,
                             gai_strerror(rc));

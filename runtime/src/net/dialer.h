@@ -16,10 +16,14 @@ typedef struct genrpc__dial_addr {
     genrpc_driver driver;
 } genrpc__dial_addr;
 
-/* name@host -> address and transport (discovery callback, the per-node
- * map, the defaults). A host name blocks this thread in the resolver. */
+/* name@host -> address and transport (the installed resolver, else the
+ * discovery callback, the per-node map, the defaults). A host name blocks this thread in the resolver. */
 int genrpc__dial_resolve(genrpc__net *net, const char *name, genrpc__dial_addr *to,
                          genrpc_status *st);
+/* Installs r (a copy is kept) as the resolver every later resolution asks
+ * first (false: one is installed already); NULL removes it, once no
+ * resolution is using it. */
+bool genrpc__dial_set_resolver(genrpc__net *net, const genrpc__resolver *r);
 /* Gives the client connection c its address and transport and has the loop
  * connect it (a posted command: cannot fail); c's state says how it goes,
  * its close reason why it failed. Takes a reference to c for the loop. */

@@ -35,6 +35,7 @@ genrpc__net_init(genrpc__net *net)
 {
     net->listen_fd = net->tls_listen_fd = -1;
     pthread_mutex_init(&net->conns_mu, NULL);
+    pthread_rwlock_init(&net->resolver_mu, NULL);
     genrpc__list_init(&net->clients);
     genrpc__list_init(&net->acceptors);
 }
@@ -50,6 +51,7 @@ genrpc__net_destroy(genrpc__net *net)
         close(net->tls_listen_fd);
     genrpc__tls_free(net);
     pthread_mutex_destroy(&net->conns_mu);
+    pthread_rwlock_destroy(&net->resolver_mu);
 }
 
 /* Loop only (the node's shutdown): closes every connection with err. */

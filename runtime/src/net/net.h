@@ -23,6 +23,18 @@
 
 typedef struct genrpc__conn_role genrpc__conn_role;
 
+/* An address source installed while the node runs (cluster/: etcd), asked
+ * before the discovery callback and the per-node map (dialer.c). resolve
+ * fills host (hostlen bytes, NUL-terminated), *driver and *port for `name`
+ * and returns GENRPC_OK, or fills st (GENRPC_E_DISCOVERY: no such node).
+ * Called on callers' threads with net->resolver_mu read-held: it must not
+ * block for long and takes only its own leaf lock. */
+typedef struct genrpc__resolver {
+    int (*resolve)(void *arg, const char *name, char *host, size_t hostlen,
+                   genrpc_driver *driver, int *port, genrpc_status *st);
+    void *arg;
+} genrpc__resolver;
+
 typedef struct genrpc__net {
     /* set by node.c, read-only afterwards */
     const genrpc_node_config *cfg; /* the node's copy: name, cookie, timeouts, addresses */
@@ -51,6 +63,10 @@ typedef struct genrpc__net {
     pthread_mutex_t conns_mu;
     genrpc__list clients;   /* genrpc__conn.list_link: the client map (few remote nodes) */
     genrpc__list acceptors; /* genrpc__conn.list_link */
+
+    /* dialer.c: the installed resolver (resolve NULL: none) */
+    pthread_rwlock_t resolver_mu;
+    genrpc__resolver resolver;
 
     /* counters (any file of net/, relaxed atomics) */
     atomic_int n_clients, n_clients_ready, n_acceptors;
