@@ -3,7 +3,9 @@
  *
  *   hello_server --name server@127.0.0.1 --port 5369 --cookie secret
  *
- * Runs until SIGINT/SIGTERM (or --seconds N), then stops cleanly.
+ * Runs until SIGINT/SIGTERM (or --seconds N), then drains: callers are
+ * told to go elsewhere, greetings already sent are answered, then the node
+ * stops (at most 5 s; docs/calls.md, "Drain").
  */
 #include <getopt.h>
 #include <signal.h>
@@ -99,7 +101,9 @@ main(int argc, char **argv)
     fflush(stdout);
     for (int waited = 0; !stop_requested && (seconds < 0 || waited < seconds * 10); waited++)
         usleep(100 * 1000);
-    genrpc_node_stop(node);
-    printf("hello_server: stopped after %lu greetings\n", (unsigned long)atomic_load(&greetings));
+    int drained = genrpc_node_drain(node, 5000);
+    printf("hello_server: drained (%s) and stopped after %lu greetings\n",
+           drained == GENRPC_OK ? "everything answered" : genrpc_err_name(drained),
+           (unsigned long)atomic_load(&greetings));
     return 0;
 }
