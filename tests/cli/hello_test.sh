@@ -15,6 +15,7 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
+: >"$tmp/server.log"  # exists before the loop reads it (a & job opens it in the child)
 "$server_bin" --name hello@127.0.0.1 --port 0 --cookie hello-cookie --seconds 120 >"$tmp/server.log" 2>&1 &
 server=$!
 port=
