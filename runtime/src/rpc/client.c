@@ -158,6 +158,7 @@ on_error(genrpc__conn *c, const uint8_t *body, size_t len)
         genrpc__conn_close(c, GENRPC_E_PROTOCOL, "malformed ERROR");
         return;
     }
+    genrpc__count1w(&genrpc__client_of(c)->errors, 1);
     genrpc__pending *p = genrpc__pending_take(c, e.req_id);
     if (!p) {
         atomic_fetch_add(&genrpc__node_of(c)->late_replies, 1);

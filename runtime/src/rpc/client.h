@@ -24,6 +24,7 @@ typedef struct genrpc__client {
     pthread_mutex_t pend_mu;
     bool pend_closed; /* no more inserts: the conn has closed (or went idle) */
     genrpc__idmap pending; /* request id -> genrpc__pending */
+    genrpc__counter errors; /* ERROR frames received (loop; rpc/stats.c reads) */
 } genrpc__client;
 
 static inline genrpc__client *
