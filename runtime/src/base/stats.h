@@ -7,10 +7,23 @@
 #ifndef GENRPC_BASE_STATS_H
 #define GENRPC_BASE_STATS_H
 
-#include <stdatomic.h>
 #include <stdint.h>
 
+/* C++ (the unit test, which includes <atomic> first, then this inside
+ * extern "C") sees std::atomic<uint64_t>: lock-free, the same size and
+ * layout as C11's atomic_uint_least64_t. */
+#ifdef __cplusplus
+typedef std::atomic<uint64_t> genrpc__counter;
+#define GENRPC__LOAD(c) (c)->load(std::memory_order_relaxed)
+#define GENRPC__STORE(c, v) (c)->store((v), std::memory_order_relaxed)
+#define GENRPC__ADD(c, v) (c)->fetch_add((v), std::memory_order_relaxed)
+#else
+#include <stdatomic.h>
 typedef atomic_uint_least64_t genrpc__counter;
+#define GENRPC__LOAD(c) atomic_load_explicit((c), memory_order_relaxed)
+#define GENRPC__STORE(c, v) atomic_store_explicit((c), (v), memory_order_relaxed)
+#define GENRPC__ADD(c, v) atomic_fetch_add_explicit((c), (v), memory_order_relaxed)
+#endif
 
 /* Adds n to a counter that only one thread at a time writes (the loop, or
  * whoever holds the lock that guards the counted thing): a load and a
@@ -18,36 +31,36 @@ typedef atomic_uint_least64_t genrpc__counter;
 static inline void
 genrpc__count1w(genrpc__counter *c, uint64_t n)
 {
-    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
-                          memory_order_relaxed);
+    GENRPC__STORE(c, GENRPC__LOAD(c) + n);
 }
 
 /* Adds n to a counter many threads write. */
 static inline void
 genrpc__count(genrpc__counter *c, uint64_t n)
 {
-    atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+    GENRPC__ADD(c, n);
 }
 
 static inline uint64_t
 genrpc__counter_get(const genrpc__counter *c)
 {
-    return atomic_load_explicit((genrpc__counter *)c, memory_order_relaxed);
+    return GENRPC__LOAD((genrpc__counter *)c);
 }
 
-/* A latency histogram with power-of-two buckets of nanoseconds: bucket 0
- * holds 0 ns, bucket b (1..) holds [2^(b-1), 2^b), the last one everything
- * above 2^(GENRPC__HIST_BUCKETS-2) ns (about 2.3 minutes). */
-#define GENRPC__HIST_BUCKETS 39
+/* A latency histogram with power-of-two buckets of some unit (the stats
+ * use ticks, base/clock.h): bucket 0 holds 0, bucket b (1..) holds
+ * [2^(b-1), 2^b), the last one everything from 2^(GENRPC__HIST_BUCKETS-2)
+ * (2^46 ticks: hours at a few GHz). */
+#define GENRPC__HIST_BUCKETS 48
 
 typedef struct genrpc__hist {
     genrpc__counter b[GENRPC__HIST_BUCKETS];
 } genrpc__hist;
 
 static inline void
-genrpc__hist_add(genrpc__hist *h, int64_t ns)
+genrpc__hist_add(genrpc__hist *h, uint64_t v)
 {
-    unsigned b = ns <= 0 ? 0 : 64u - (unsigned)__builtin_clzll((uint64_t)ns);
+    unsigned b = v == 0 ? 0 : 64u - (unsigned)__builtin_clzll(v);
     if (b >= GENRPC__HIST_BUCKETS)
         b = GENRPC__HIST_BUCKETS - 1;
     genrpc__count(&h->b[b], 1);
@@ -60,7 +73,7 @@ typedef struct genrpc__hist_copy {
 } genrpc__hist_copy;
 
 void genrpc__hist_read(const genrpc__hist *h, genrpc__hist_copy *out);
-/* The q-th quantile (0 < q <= 1) in ns, interpolated linearly inside its
+/* The q-th quantile (0 < q <= 1), interpolated linearly inside its
  * bucket; 0 when the histogram is empty. */
 uint64_t genrpc__hist_quantile(const genrpc__hist_copy *h, double q);
 

@@ -295,12 +295,12 @@ genrpc__server_run_job(genrpc__job *base)
     GENRPC__ARENA_INIT(&a);
     genrpc_status st;
     genrpc__backlog_started(job->conn);
-    /* statistics: the runner's clock reading when it took one */
-    int64_t t0 = -1;
+    uint64_t t0 = genrpc__ticks(); /* statistics (rpc/stats.h): one instruction */
+    bool ran = false;
     int err = job_still_wanted(job);
     if (err != GENRPC_OK)
         goto done;
-    t0 = genrpc__tl_job_started_ns ? genrpc__tl_job_started_ns : genrpc__now_ns();
+    ran = true;
 
     /* Large byte fields stay in the read chunk (the job holds it until it
      * is done). req NULL: undecodable. */
@@ -346,8 +346,8 @@ genrpc__server_run_job(genrpc__job *base)
         send_reply(job, reply, &a);
     }
 done:
-    genrpc__fn_stats_record(&job->reg->fn_stats[fn - job->reg->desc->functions], err,
-                            t0 < 0 ? -1 : genrpc__now_ns() - t0);
+    genrpc__fn_stats_record(&job->reg->fn_stats[fn - job->reg->desc->functions], err, ran,
+                            genrpc__ticks() - t0);
     genrpc__arena_release(&a);
     if (!job->is_cast)
         genrpc__request_cancelled(job->conn, job->req_id, true); /* forget its CANCEL, if any */

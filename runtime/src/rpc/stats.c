@@ -27,6 +27,8 @@
 void
 genrpc__stats_init(genrpc__stats *s)
 {
+    s->ticks0 = genrpc__ticks();
+    s->ns0 = genrpc__now_ns();
     pthread_mutex_init(&s->mu, NULL);
     s->peers = NULL;
     s->n_peers = s->cap_peers = 0;
@@ -72,13 +74,13 @@ genrpc__stats_conn_up(genrpc__conn *c)
 }
 
 void
-genrpc__stats_conn_down(genrpc__conn *c, int err)
+genrpc__stats_conn_down(genrpc__conn *c)
 {
     genrpc__stats *s = &genrpc__node_of(c)->stats;
     pthread_mutex_lock(&s->mu);
-    genrpc__peer_stats *p = err != GENRPC_OK ? peer_entry(s, c->peer) : NULL;
+    genrpc__peer_stats *p = peer_entry(s, c->peer);
     if (p)
-        p->drops[c->kind]++;
+        p->disconnects[c->kind]++;
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -203,12 +205,12 @@ peer_counters(builder *b, genrpc_node *node, genrpc_stat *peers)
         uint64_t cc = p->connects[GENRPC__CLIENT];
         counter(b, ps, "connects", E, cc, "client connections to it that became ready");
         counter(b, ps, "reconnects", E, cc ? cc - 1 : 0, "connects after the first");
-        counter(b, ps, "client_errors", E, p->drops[GENRPC__CLIENT],
-                "client connections that closed with an error");
+        counter(b, ps, "disconnects", E, p->disconnects[GENRPC__CLIENT],
+                "client connections to it that closed after they were ready");
         counter(b, ps, "accepts", E, p->connects[GENRPC__ACCEPTOR],
                 "connections from it that became ready");
-        counter(b, ps, "acceptor_errors", E, p->drops[GENRPC__ACCEPTOR],
-                "connections from it that closed with an error");
+        counter(b, ps, "accepts_closed", E, p->disconnects[GENRPC__ACCEPTOR],
+                "connections from it that closed after they were ready");
     }
     pthread_mutex_unlock(&s->mu);
 }
@@ -290,13 +292,25 @@ conns_of(builder *b, genrpc_node *node, genrpc_stat *peers, genrpc__list *list)
     free(v);
 }
 
+/* Nanoseconds per tick, measured since the node started (genrpc__ticks
+ * counts at a fixed rate; this is its rate against CLOCK_MONOTONIC). */
+static double
+ns_per_tick(const genrpc__stats *s)
+{
+    int64_t ns = genrpc__now_ns() - s->ns0;
+    uint64_t ticks = genrpc__ticks() - s->ticks0;
+    return ns > 0 && ticks > 0 ? (double)ns / (double)ticks : 1.0;
+}
+
 static void
 function_counters(builder *b, genrpc_stat *ms, const genrpc_function_desc *f,
-                  genrpc__fn_stats *fs)
+                  genrpc__fn_stats *fs, double ns_per_tick)
 {
     genrpc_stat *s = scope(b, ms, f->name, "");
     const genrpc_stat_unit_kind M = GENRPC_STAT_UNIT_MESSAGES, NS = GENRPC_STAT_UNIT_NANOS;
-    counter(b, s, "calls", M, U64(fs->calls), "requests for it, run or not");
+    genrpc__hist_copy h;
+    genrpc__hist_read(&fs->latency, &h);
+    counter(b, s, "calls", M, h.n + U64(fs->not_run), "requests for it, run or not");
     uint64_t errors = 0;
     for (int e = 0; e < GENRPC__STATS_ERR_MAX; e++)
         errors += U64(fs->errors[e]);
@@ -307,25 +321,25 @@ function_counters(builder *b, genrpc_stat *ms, const genrpc_function_desc *f,
         if (v)
             counter(b, by, genrpc_err_name(e), M, v, "");
     }
-    genrpc__hist_copy h;
-    genrpc__hist_read(&fs->latency, &h);
-    counter(b, s, "timed", M, h.n, "requests that ran, in the latency figures");
-    level(b, s, "p50_ns", NS, genrpc__hist_quantile(&h, 0.50),
+    counter(b, s, "ran", M, h.n, "requests whose handler ran (in the latencies)");
+    level(b, s, "p50_ns", NS, (uint64_t)((double)genrpc__hist_quantile(&h, 0.50) * ns_per_tick),
           "median time from handler start to reply sent");
-    level(b, s, "p99_ns", NS, genrpc__hist_quantile(&h, 0.99), "99th percentile of the same");
+    level(b, s, "p99_ns", NS, (uint64_t)((double)genrpc__hist_quantile(&h, 0.99) * ns_per_tick),
+          "99th percentile of the same");
 }
 
 static void
 module_counters(builder *b, genrpc_node *node, genrpc_stat *functions)
 {
     size_t n;
+    double rate = ns_per_tick(&node->stats);
     genrpc__regentry **v = genrpc__registry_snapshot(&node->modules, &n);
     for (size_t i = 0; i < n; i++) {
         genrpc__reg *r = GENRPC__CONTAINER_OF(v[i], genrpc__reg, e);
         genrpc_stat *ms = scope(b, functions, r->desc->name, "");
         level(b, ms, "version", GENRPC_STAT_UNIT_NONE, r->desc->version, "module version");
         for (size_t f = 0; f < r->desc->n_functions; f++)
-            function_counters(b, ms, &r->desc->functions[f], &r->fn_stats[f]);
+            function_counters(b, ms, &r->desc->functions[f], &r->fn_stats[f], rate);
         genrpc__reg_unref(node, r);
     }
     free(v);

@@ -9,7 +9,7 @@
  *                   genrpc__client.errors, genrpc__acceptor.errors (ERROR
  *                   frames received / sent); calls in flight and the
  *                   backlog are read from where they are kept
- *   per peer        genrpc__stats below: connects and drops, which outlive
+ *   per peer        genrpc__stats below: connects and disconnects, which outlive
  *                   the connections (stats.mu, a leaf; never on a call's path)
  *   per function    genrpc__fn_stats, one per function of a registered
  *                   module (genrpc__reg.fn_stats), bumped by handler.c
@@ -18,6 +18,7 @@
 #define GENRPC_RPC_STATS_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "genrpc/genrpc.h"
@@ -29,33 +30,39 @@ typedef struct genrpc__conn genrpc__conn;
 /* Errors are counted by genrpc error code, below this bound. */
 #define GENRPC__STATS_ERR_MAX 64
 
-/* One served function's counts. */
+/* One served function's counts. Its calls are latency's count plus
+ * not_run: one counter bumped per call, not two. */
 typedef struct genrpc__fn_stats {
-    genrpc__counter calls; /* requests it was asked, run or not */
+    genrpc__hist latency;    /* ticks from handler start to reply sent, per request run */
+    genrpc__counter not_run; /* requests dropped before their handler (deadline, cancel) */
     genrpc__counter errors[GENRPC__STATS_ERR_MAX]; /* by genrpc error code */
-    genrpc__hist latency; /* handler start to reply sent, of the calls it ran */
 } genrpc__fn_stats;
 
-/* A request of a function ended with err (GENRPC_OK: answered); ns: how
- * long it ran, < 0 if it did not run. Any thread. */
+/* A request of a function ended with err (GENRPC_OK: answered); `ticks`
+ * (genrpc__ticks) it ran for, if it ran. Any thread. */
 static inline void
-genrpc__fn_stats_record(genrpc__fn_stats *s, int err, int64_t ns)
+genrpc__fn_stats_record(genrpc__fn_stats *s, int err, bool ran, uint64_t ticks)
 {
-    genrpc__count(&s->calls, 1);
+    if (ran)
+        genrpc__hist_add(&s->latency, ticks);
+    else
+        genrpc__count(&s->not_run, 1);
     if (err != GENRPC_OK)
         genrpc__count(&s->errors[(unsigned)err < GENRPC__STATS_ERR_MAX ? err : 0], 1);
-    if (ns >= 0)
-        genrpc__hist_add(&s->latency, ns);
 }
 
 /* What is kept of a peer (a remote node's name) across its connections. */
 typedef struct genrpc__peer_stats {
     char name[GENRPC__NAME_MAX + 1];
     uint64_t connects[2]; /* [GENRPC__CLIENT], [GENRPC__ACCEPTOR]: became READY */
-    uint64_t drops[2];    /* ... and later closed with an error */
+    uint64_t disconnects[2]; /* ... and later closed (for any reason) */
 } genrpc__peer_stats;
 
 typedef struct genrpc__stats {
+    /* set at init: the ticks (genrpc__ticks) and ns (genrpc__now_ns) then,
+     * to convert ticks into ns by the rate measured since */
+    uint64_t ticks0;
+    int64_t ns0;
     pthread_mutex_t mu; /* a leaf */
     genrpc__peer_stats *peers;
     size_t n_peers, cap_peers;
@@ -66,7 +73,7 @@ void genrpc__stats_destroy(genrpc__stats *s);
 
 /* c became READY / closed after it had been (rpc/events.c, on the loop). */
 void genrpc__stats_conn_up(genrpc__conn *c);
-void genrpc__stats_conn_down(genrpc__conn *c, int err);
+void genrpc__stats_conn_down(genrpc__conn *c);
 
 /* Registers genrpc.Stats on `node` (node.c, at start, unless the
  * configuration switches it off). A genrpc error. */
