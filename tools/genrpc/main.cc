@@ -82,7 +82,8 @@ const std::map<std::string, std::string> kHelp = {
     {"top",
      "genrpc top NODE [--interval MS] [--once] [--count N]\n"
      "  A live view of NODE's statistics, refreshed every interval: per served function\n"
-     "  its calls and errors per second, totals and p50/p99 latency; per peer connection\n"
+     "  called so far its calls and errors per second, totals and p50/p99 latency (from\n"
+     "  handler start to reply sent, since NODE started); per peer connection\n"
      "  bytes in and out per second, frames per second, calls in flight, queued requests,\n"
      "  errors and reconnects. Stop it with Ctrl-C.\n"
      "  --interval MS           time between frames, and the span of the rates (default 1000)\n"

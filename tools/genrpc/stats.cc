@@ -126,6 +126,7 @@ std::string Frame(const std::string &target, const genrpc::Stat &root, const Cou
         if (f.type() != genrpc::Stat::SCOPE) continue;  // "version"
         std::string path = m.name() + "/" + f.name();
         uint64_t calls = Value(&f, "calls"), errors = Value(&f, "errors");
+        if (calls == 0) continue;  // never called: not worth a line
         double cr = Rate(before, now, path + "/calls", calls, secs);
         double er = Rate(before, now, path + "/errors", errors, secs);
         snprintf(line, sizeof line, "%-40s %9.1f %8.1f %10" PRIu64 " %8" PRIu64 " %9s %9s\n",

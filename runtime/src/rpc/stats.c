@@ -41,13 +41,31 @@ genrpc__stats_destroy(genrpc__stats *s)
     pthread_mutex_destroy(&s->mu);
 }
 
-/* The entry of `name`, added if new; NULL without memory. Under s->mu. */
+static bool
+peer_gone(const genrpc__peer_stats *p)
+{
+    return p->connects[0] == p->disconnects[0] && p->connects[1] == p->disconnects[1];
+}
+
+/* The entry of `name`, added if new; NULL without memory, or when the
+ * table is full of peers still connected. A full table forgets its oldest
+ * peer with no connection left (a `genrpc` command names itself after its
+ * pid: each run is a new peer). Under s->mu. */
 static genrpc__peer_stats *
 peer_entry(genrpc__stats *s, const char *name)
 {
     for (size_t i = 0; i < s->n_peers; i++)
         if (strcmp(s->peers[i].name, name) == 0)
             return &s->peers[i];
+    if (s->n_peers == GENRPC__STATS_PEERS_MAX) {
+        size_t i = 0;
+        while (i < s->n_peers && !peer_gone(&s->peers[i]))
+            i++;
+        if (i == s->n_peers)
+            return NULL;
+        memmove(&s->peers[i], &s->peers[i + 1], (s->n_peers - i - 1) * sizeof *s->peers);
+        s->n_peers--;
+    }
     if (s->n_peers == s->cap_peers) {
         size_t cap = s->cap_peers ? 2 * s->cap_peers : 8;
         genrpc__peer_stats *v = realloc(s->peers, cap * sizeof *v);

@@ -58,6 +58,9 @@ typedef struct genrpc__peer_stats {
     uint64_t disconnects[2]; /* ... and later closed (for any reason) */
 } genrpc__peer_stats;
 
+/* The most peers remembered (stats.c, peer_entry). */
+#define GENRPC__STATS_PEERS_MAX 256
+
 typedef struct genrpc__stats {
     /* set at init: the ticks (genrpc__ticks) and ns (genrpc__now_ns) then,
      * to convert ticks into ns by the rate measured since */
