@@ -27,11 +27,9 @@ genrpc__hist_quantile(const genrpc__hist_copy *h, double q)
             seen += h->b[b];
             continue;
         }
-        if (b == 0)
-            return 0;
-        uint64_t lo = 1ull << (b - 1), width = lo; /* [lo, 2 lo) */
+        uint64_t lo = b ? 1ull << b : 0, width = b ? lo : 2; /* [lo, lo + width) */
         double frac = (double)(rank - seen) / (double)h->b[b];
         return lo + (uint64_t)(frac * (double)(width - 1));
     }
-    return 1ull << (GENRPC__HIST_BUCKETS - 2);
+    return 0; /* not reached: the buckets hold n */
 }

@@ -48,10 +48,10 @@ genrpc__counter_get(const genrpc__counter *c)
 }
 
 /* A latency histogram with power-of-two buckets of some unit (the stats
- * use ticks, base/clock.h): bucket 0 holds 0, bucket b (1..) holds
- * [2^(b-1), 2^b), the last one everything from 2^(GENRPC__HIST_BUCKETS-2)
- * (2^46 ticks: hours at a few GHz). */
-#define GENRPC__HIST_BUCKETS 48
+ * use ticks, base/clock.h): bucket 0 holds [0, 2), bucket b (1..63)
+ * [2^b, 2^(b+1)). One per bit: every value has its bucket, no bounds
+ * check on the way. */
+#define GENRPC__HIST_BUCKETS 64
 
 typedef struct genrpc__hist {
     genrpc__counter b[GENRPC__HIST_BUCKETS];
@@ -60,10 +60,7 @@ typedef struct genrpc__hist {
 static inline void
 genrpc__hist_add(genrpc__hist *h, uint64_t v)
 {
-    unsigned b = v == 0 ? 0 : 64u - (unsigned)__builtin_clzll(v);
-    if (b >= GENRPC__HIST_BUCKETS)
-        b = GENRPC__HIST_BUCKETS - 1;
-    genrpc__count(&h->b[b], 1);
+    genrpc__count(&h->b[63 - __builtin_clzll(v | 1)], 1);
 }
 
 /* A copy of a histogram, taken bucket by bucket (stats.c). */

@@ -320,7 +320,6 @@ static void
 dispatch(genrpc__conn *c, const uint8_t *body, size_t len)
 {
     genrpc__state s = atomic_load(&c->state);
-    genrpc__count1w(&c->frames_in, 1);
     if (s == GENRPC__READY) {
         genrpc__conn_active(c);
         c->role->frame(c, c->rchunk, body, len);
@@ -334,6 +333,7 @@ dispatch(genrpc__conn *c, const uint8_t *body, size_t len)
 static void
 parse(genrpc__conn *c)
 {
+    uint64_t frames = 0; /* counted once per read (statistics) */
     while (atomic_load(&c->state) != GENRPC__CLOSED) {
         size_t have = c->rend - c->rstart, body;
         const uint8_t *p = c->rchunk->data + c->rstart;
@@ -343,13 +343,16 @@ parse(genrpc__conn *c)
             atomic_fetch_add(&c->net->protocol_errors, 1);
             genrpc__conn_close(c, GENRPC_E_PROTOCOL, "frame of %zu bytes (limit %zu)", body,
                                frame_limit(c));
+            genrpc__count1w(&c->frames_in, frames);
             return;
         }
         if (have < GENRPC__LEN_PREFIX + body)
             break;
         c->rstart += GENRPC__LEN_PREFIX + body;
+        frames++;
         dispatch(c, p + GENRPC__LEN_PREFIX, body);
     }
+    genrpc__count1w(&c->frames_in, frames);
     if (c->rstart == c->rend && atomic_load(&c->rchunk->refs) == 1)
         c->rstart = c->rend = 0;
 }
