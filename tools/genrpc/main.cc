@@ -85,7 +85,8 @@ const std::map<std::string, std::string> kHelp = {
      "  called so far its calls and errors per second, totals and p50/p99 latency (from\n"
      "  handler start to reply sent, since NODE started); per peer connection\n"
      "  bytes in and out per second, frames per second, calls in flight, queued requests,\n"
-     "  errors and reconnects. Stop it with Ctrl-C.\n"
+     "  errors, reconnects and, for NODE's calls to the peer, p50/p99 round trip.\n"
+     "  Stop it with Ctrl-C.\n"
      "  --interval MS           time between frames, and the span of the rates (default 1000)\n"
      "  --once                  print one frame (rates over one interval) and exit\n"
      "  --count N               exit after N frames (default 0: never)\n"},

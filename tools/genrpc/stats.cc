@@ -137,9 +137,9 @@ std::string Frame(const std::string &target, const genrpc::Stat &root, const Cou
     }
   }
   out << "\n";
-  snprintf(line, sizeof line, "%-32s %-11s %9s %9s %9s %9s %7s %7s %6s %5s\n", "PEER",
+  snprintf(line, sizeof line, "%-32s %-11s %9s %9s %9s %9s %7s %7s %6s %5s %9s %9s\n", "PEER",
            "CONNECTION", "IN B/S", "OUT B/S", "FRAMES/S", "IN-FLIGHT", "QUEUED", "ERR/S",
-           "ERRORS", "RECON");
+           "ERRORS", "RECON", "P50", "P99");
   out << line;
   if (const genrpc::Stat *peers = Child(root, "peers")) {
     for (const auto &p : peers->children()) {
@@ -153,18 +153,22 @@ std::string Frame(const std::string &target, const genrpc::Stat &root, const Cou
         double frames = Rate(before, now, path + "/frames_in", Value(&c, "frames_in"), secs);
         uint64_t errors = Value(&c, "errors");
         double er = Rate(before, now, path + "/errors", errors, secs);
+        bool client = Child(c, "p50_ns") != nullptr;  // round trips: the calls we make
         snprintf(line, sizeof line,
                  "%-32s %-11s %9.0f %9.0f %9.1f %9" PRIu64 " %7" PRIu64 " %7.1f %6" PRIu64
-                 " %5" PRIu64 "\n",
+                 " %5" PRIu64 " %9s %9s\n",
                  p.name().c_str(), c.name().c_str(), in, outb, frames,
                  Value(&c, "calls_in_flight"), Value(&c, "queued_requests"), er, errors,
-                 Value(&p, "reconnects"));
+                 Value(&p, "reconnects"),
+                 client ? Duration(Value(&c, "p50_ns")).c_str() : "-",
+                 client ? Duration(Value(&c, "p99_ns")).c_str() : "-");
         out << line;
       }
       if (!any) {  // remembered, no connection now
-        snprintf(line, sizeof line, "%-32s %-11s %9s %9s %9s %9s %7s %7s %6s %5" PRIu64 "\n",
+        snprintf(line, sizeof line,
+                 "%-32s %-11s %9s %9s %9s %9s %7s %7s %6s %5" PRIu64 " %9s %9s\n",
                  p.name().c_str(), "-", "-", "-", "-", "-", "-", "-", "-",
-                 Value(&p, "reconnects"));
+                 Value(&p, "reconnects"), "-", "-");
         out << line;
       }
     }

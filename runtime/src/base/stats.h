@@ -63,6 +63,13 @@ genrpc__hist_add(genrpc__hist *h, uint64_t v)
     genrpc__count(&h->b[63 - __builtin_clzll(v | 1)], 1);
 }
 
+/* The same, for a histogram only one thread at a time writes. */
+static inline void
+genrpc__hist_add1w(genrpc__hist *h, uint64_t v)
+{
+    genrpc__count1w(&h->b[63 - __builtin_clzll(v | 1)], 1);
+}
+
 /* A copy of a histogram, taken bucket by bucket (stats.c). */
 typedef struct genrpc__hist_copy {
     uint64_t b[GENRPC__HIST_BUCKETS];

@@ -182,6 +182,16 @@ child_named(const genrpc_stat *st, const char *name, size_t len)
 
 #define U64(x) ((uint64_t)atomic_load_explicit(&(x), memory_order_relaxed))
 
+/* Nanoseconds per tick, measured since the node started (genrpc__ticks
+ * counts at a fixed rate; this is its rate against CLOCK_MONOTONIC). */
+static double
+ns_per_tick(const genrpc__stats *s)
+{
+    int64_t ns = genrpc__now_ns() - s->ns0;
+    uint64_t ticks = genrpc__ticks() - s->ticks0;
+    return ns > 0 && ticks > 0 ? (double)ns / (double)ticks : 1.0;
+}
+
 static void
 node_counters(builder *b, genrpc_node *node, genrpc_stat *root)
 {
@@ -262,7 +272,7 @@ ready_conns(genrpc__net *net, genrpc__list *list, size_t *n)
 
 /* One connection, under its peer's scope (made if the peer has none). */
 static void
-conn_counters(builder *b, genrpc__conn *c, genrpc_stat *peers, unsigned ordinal)
+conn_counters(builder *b, genrpc__conn *c, genrpc_stat *peers, unsigned ordinal, double rate)
 {
     genrpc_stat *ps = child_named(peers, c->peer, strlen(c->peer));
     if (!ps)
@@ -284,8 +294,17 @@ conn_counters(builder *b, genrpc__conn *c, genrpc_stat *peers, unsigned ordinal)
         size_t inflight = genrpc__idmap_count(&cl->pending);
         pthread_mutex_unlock(&cl->pend_mu);
         level(b, cs, "calls_in_flight", M, inflight, "calls sent and not answered");
+        genrpc__hist_copy h;
+        genrpc__hist_read(&cl->round_trips, &h);
+        counter(b, cs, "calls", M, h.n, "calls answered (a reply or an error)");
         counter(b, cs, "errors", GENRPC_STAT_UNIT_EVENTS, U64(cl->errors),
                 "calls answered with an error");
+        level(b, cs, "p50_ns", GENRPC_STAT_UNIT_NANOS,
+              (uint64_t)((double)genrpc__hist_quantile(&h, 0.50) * rate),
+              "median round trip: call sent to answer read");
+        level(b, cs, "p99_ns", GENRPC_STAT_UNIT_NANOS,
+              (uint64_t)((double)genrpc__hist_quantile(&h, 0.99) * rate),
+              "99th percentile of the same");
     } else {
         genrpc__acceptor *ac = genrpc__acceptor_of(c);
         level(b, cs, "queued_requests", M, (uint64_t)atomic_load(&ac->backlog),
@@ -304,20 +323,10 @@ conns_of(builder *b, genrpc_node *node, genrpc_stat *peers, genrpc__list *list)
         unsigned ordinal = 0; /* how many of this peer's came before */
         for (size_t j = 0; j < i; j++)
             ordinal += strcmp(v[j]->peer, v[i]->peer) == 0;
-        conn_counters(b, v[i], peers, ordinal);
+        conn_counters(b, v[i], peers, ordinal, ns_per_tick(&node->stats));
         genrpc__conn_unref(v[i]);
     }
     free(v);
-}
-
-/* Nanoseconds per tick, measured since the node started (genrpc__ticks
- * counts at a fixed rate; this is its rate against CLOCK_MONOTONIC). */
-static double
-ns_per_tick(const genrpc__stats *s)
-{
-    int64_t ns = genrpc__now_ns() - s->ns0;
-    uint64_t ticks = genrpc__ticks() - s->ticks0;
-    return ns > 0 && ticks > 0 ? (double)ns / (double)ticks : 1.0;
 }
 
 static void
