@@ -28,7 +28,9 @@ genrpc__hist_quantile(const genrpc__hist_copy *h, double q)
             continue;
         }
         uint64_t lo = b ? 1ull << b : 0, width = b ? lo : 2; /* [lo, lo + width) */
-        double frac = (double)(rank - seen) / (double)h->b[b];
+        /* the samples spread evenly over the bucket, each in the middle
+         * of its share: a lone sample reads as the bucket's middle */
+        double frac = ((double)(rank - seen) - 0.5) / (double)h->b[b];
         return lo + (uint64_t)(frac * (double)(width - 1));
     }
     return 0; /* not reached: the buckets hold n */

@@ -78,7 +78,8 @@ typedef struct genrpc__hist_copy {
 
 void genrpc__hist_read(const genrpc__hist *h, genrpc__hist_copy *out);
 /* The q-th quantile (0 < q <= 1), interpolated linearly inside its
- * bucket; 0 when the histogram is empty. */
+ * bucket (so within a factor of two of the truth); 0 when the histogram
+ * is empty. */
 uint64_t genrpc__hist_quantile(const genrpc__hist_copy *h, double q);
 
 #endif /* GENRPC_BASE_STATS_H */

@@ -7,8 +7,9 @@
  *   per node        node->calls_served... (rpc/node.h), net->auth_failures...
  *   per connection  genrpc__conn: bytes and frames in and out (net/conn.c);
  *                   genrpc__client.errors, genrpc__acceptor.errors (ERROR
- *                   frames received / sent); calls in flight and the
- *                   backlog are read from where they are kept
+ *                   frames received / sent); genrpc__client.round_trips
+ *                   (client.c, from genrpc__pending.sent_ticks); calls in
+ *                   flight and the backlog are read from where they are kept
  *   per peer        genrpc__stats below: connects and disconnects, which outlive
  *                   the connections (stats.mu, a leaf; never on a call's path)
  *   per function    genrpc__fn_stats, one per function of a registered
