@@ -35,8 +35,25 @@ TEST(Abi, NodeConfigInitZeroesReservedAndMatchesTheMacro) {
   EXPECT_EQ(init.tls_verify_depth, macro.tls_verify_depth);
   EXPECT_EQ(init.log_level, macro.log_level);
   EXPECT_EQ(init.tls_ciphers, macro.tls_ciphers);
-  EXPECT_EQ(init.builtins_off, 0u);  // both built-in modules on by default
+  EXPECT_EQ(init.builtins_off, 0u);  // every built-in module on by default
   EXPECT_EQ(macro.builtins_off, 0u);
+}
+
+// Values callers compile in: the builtins_off bits, and the statistics'
+// types and units (genrpc/stats.h; the same numbers as idl/genrpc/stats.proto).
+TEST(Abi, ConstantsOfSoname1) {
+  EXPECT_EQ(GENRPC_BUILTIN_REFLECTION, 0x1u);
+  EXPECT_EQ(GENRPC_BUILTIN_HEALTH, 0x2u);
+  EXPECT_EQ(GENRPC_BUILTIN_STATS, 0x4u);
+  EXPECT_EQ(GENRPC_STAT_SCOPE, 0);
+  EXPECT_EQ(GENRPC_STAT_COUNTER, 1);
+  EXPECT_EQ(GENRPC_STAT_LEVEL, 2);
+  EXPECT_EQ(GENRPC_STAT_STRING, 3);
+  EXPECT_EQ(GENRPC_STAT_UNIT_NONE, 0);
+  EXPECT_EQ(GENRPC_STAT_UNIT_BYTES, 1);
+  EXPECT_EQ(GENRPC_STAT_UNIT_MESSAGES, 2);
+  EXPECT_EQ(GENRPC_STAT_UNIT_NANOS, 3);
+  EXPECT_EQ(GENRPC_STAT_UNIT_EVENTS, 4);
 }
 
 TEST(Abi, CallOptsInitIsAllZero) {

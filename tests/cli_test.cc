@@ -180,7 +180,7 @@ TEST(Cli, ListNamesEveryRemoteModuleWithItsFunctionsAndTypes) {
   ASSERT_TRUE(j.v) << r.out;
   EXPECT_EQ(Str(json_object_get(j.v, "node")), "shop@127.0.0.1");
   json_t *modules = json_object_get(j.v, "modules");
-  ASSERT_EQ(json_array_size(modules), 3u) << r.out;  // by name: clitest.Shop, genrpc.*
+  ASSERT_EQ(json_array_size(modules), 4u) << r.out;  // by name: clitest.Shop, genrpc.*
   json_t *shop = json_array_get(modules, 0);
   EXPECT_EQ(Str(json_object_get(shop, "name")), "clitest.Shop");
   EXPECT_EQ(json_integer_value(json_object_get(shop, "version")), 2);
@@ -192,6 +192,7 @@ TEST(Cli, ListNamesEveryRemoteModuleWithItsFunctionsAndTypes) {
   EXPECT_EQ(Str(json_object_get(json_array_get(fs, 0), "output")), "clitest.Receipt");
   EXPECT_EQ(Str(json_object_get(json_array_get(modules, 1), "name")), "genrpc.Health");
   EXPECT_EQ(Str(json_object_get(json_array_get(modules, 2), "name")), "genrpc.Reflection");
+  EXPECT_EQ(Str(json_object_get(json_array_get(modules, 3), "name")), "genrpc.Stats");
   EXPECT_EQ(r.out.find("Secret"), std::string::npos);
 }
 

@@ -145,6 +145,10 @@ class NetnsTest : public ::testing::Test {
     o.keepalive_idle_s = 1;
     o.keepalive_interval_s = 1;
     o.keepalive_count = 1;
+    // The fixture's 500 ms (gen_rpc's) is short for a first connect across
+    // a fresh bridge (ARP first) on a CI machine busy with the ASan build:
+    // seen to fail once; nothing here measures connect times.
+    o.connect_timeout_ms = 3000;
     std::string error;
     master_ = Node::Start(o, &error);
     ASSERT_NE(master_, nullptr) << error;

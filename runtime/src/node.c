@@ -18,6 +18,7 @@
 #include "rpc/node.h"
 #include "rpc/reflection.h"
 #include "rpc/server.h"
+#include "rpc/stats.h"
 
 /* call_receive_timeout and sbcast_receive_timeout when 0 (docs/node.md) */
 #define DEFAULT_RECEIVE_TIMEOUT_MS 15000
@@ -62,7 +63,8 @@ check_config(const genrpc_node_config *cfg, genrpc_status *st)
     if (cfg->max_frame_size < 1024 || cfg->max_frame_size > UINT32_MAX)
         return genrpc__fail(st, GENRPC_E_INVAL, "max_frame_size %zu out of range [1024, 4 GiB)",
                             cfg->max_frame_size);
-    if (cfg->builtins_off & ~(GENRPC_BUILTIN_REFLECTION | GENRPC_BUILTIN_HEALTH))
+    if (cfg->builtins_off &
+        ~(GENRPC_BUILTIN_REFLECTION | GENRPC_BUILTIN_HEALTH | GENRPC_BUILTIN_STATS))
         return genrpc__fail(st, GENRPC_E_INVAL, "unknown builtins_off bits 0x%x",
                             (unsigned)cfg->builtins_off);
     if ((cfg->n_module_list && !cfg->module_list) || (cfg->n_node_addrs && !cfg->node_addrs))
@@ -140,6 +142,7 @@ free_node(genrpc_node *node)
     genrpc__events_free(node);
     genrpc__registry_destroy(&node->handlers);
     genrpc__health_destroy(&node->health);
+    genrpc__stats_destroy(&node->stats);
     genrpc__runner_destroy(&node->runner);
     pthread_mutex_destroy(&node->mon_mu);
     pthread_cond_destroy(&node->mon_cond);
@@ -220,7 +223,8 @@ genrpc_node_drain(genrpc_node *node, int64_t timeout_ms)
     return left > 0 ? GENRPC_E_TIMEOUT : GENRPC_OK;
 }
 
-/* The built-in modules the configuration leaves on (docs/reflection.md). */
+/* The built-in modules the configuration leaves on (docs/reflection.md,
+ * docs/stats.md). */
 static int
 serve_builtins(genrpc_node *node, genrpc_status *st)
 {
@@ -229,6 +233,8 @@ serve_builtins(genrpc_node *node, genrpc_status *st)
         rc = genrpc__reflection_serve(node);
     if (rc == GENRPC_OK && !(node->cfg.builtins_off & GENRPC_BUILTIN_HEALTH))
         rc = genrpc__health_serve(node);
+    if (rc == GENRPC_OK && !(node->cfg.builtins_off & GENRPC_BUILTIN_STATS))
+        rc = genrpc__stats_serve(node);
     if (rc != GENRPC_OK)
         return genrpc__fail(st, rc, "cannot register the built-in modules");
     return GENRPC_OK;
@@ -254,6 +260,7 @@ genrpc_node_start(const genrpc_node_config *cfg, genrpc_node **out, genrpc_statu
     genrpc__registry_init(&node->modules);
     genrpc__registry_init(&node->handlers);
     genrpc__health_init(&node->health);
+    genrpc__stats_init(&node->stats);
     genrpc__runner_init(&node->runner, &node->loop);
     genrpc__cmd_init(&node->shutdown_cmd, shutdown_cmd);
     genrpc__cmd_init(&node->drain_cmd, drain_cmd);

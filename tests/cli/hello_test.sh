@@ -57,4 +57,7 @@ expect 4 'has no function Wave' call hello@127.0.0.1 hello.Greeter/Wave '{}'
 expect 0 '^SERVING$' health hello@127.0.0.1
 expect 0 '^SERVING$' health hello@127.0.0.1 hello.Greeter
 expect 4 '^SERVICE_UNKNOWN$' health hello@127.0.0.1 hello.Nope
+expect 0 '"HANDLER": 1' stats hello@127.0.0.1 --json   # the Greet call without a name
+expect 0 '^      Greet$' stats hello@127.0.0.1
+expect 0 '^hello.Greeter/Greet  *0.0  *0.0  *5  *1 ' top hello@127.0.0.1 --once --interval 100
 echo "all subcommands answered"

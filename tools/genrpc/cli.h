@@ -63,6 +63,10 @@ struct Options {
   bool emit_defaults = false;       // --emit-defaults: print fields at their default
   bool proto_text = false;          // describe --proto: .proto text instead of JSON
   std::string descriptor_set_out;   // describe --descriptor-set-out FILE
+  bool json = false;                // stats --json
+  bool once = false;                // top --once: one frame, no screen clearing
+  int64_t interval_ms = 1000;       // top --interval MS
+  int64_t top_frames = 0;           // top --count N (0: until interrupted)
 };
 
 // The command's own node (no listener) and the calls it makes.
@@ -155,6 +159,8 @@ int List(const Options &opts);
 int Describe(const Options &opts);
 int CallCommand(const Options &opts, bool cast);
 int Health(const Options &opts);
+int Stats(const Options &opts);  // stats.cc
+int Top(const Options &opts);    // stats.cc
 
 }  // namespace genrpc_cli
 

@@ -1,5 +1,5 @@
 // main.cc - `genrpc`: look into and call running genrpc nodes (docs/cli.md).
-//   genrpc ping|list|describe|call|cast|health ... [options]
+//   genrpc ping|list|describe|call|cast|health|stats|top ... [options]
 // Parses the command line (options may come anywhere after the
 // subcommand), finds the cookie, runs the subcommand and turns an Error
 // into a message on stderr and its exit status.
@@ -72,6 +72,24 @@ const std::map<std::string, std::string> kHelp = {
      "genrpc health NODE [MODULE]\n"
      "  NODE's serving status (genrpc.Health/Check), for MODULE or for the whole node:\n"
      "  prints SERVING (exit 0), NOT_SERVING (exit 9) or SERVICE_UNKNOWN (exit 4).\n"},
+    {"stats",
+     "genrpc stats NODE [--json]\n"
+     "  NODE's statistics (genrpc.Stats/Get, docs/stats.md): the whole tree of counters\n"
+     "  per node, peer, connection and served function, with latency percentiles;\n"
+     "  one line per value, indented by depth.\n"
+     "  --json                  the same tree as one JSON object (scopes as objects,\n"
+     "                          values as numbers)\n"},
+    {"top",
+     "genrpc top NODE [--interval MS] [--once] [--count N]\n"
+     "  A live view of NODE's statistics, refreshed every interval: per served function\n"
+     "  called so far its calls and errors per second, totals and p50/p99 latency (from\n"
+     "  handler start to reply sent, since NODE started); per peer connection\n"
+     "  bytes in and out per second, frames per second, calls in flight, queued requests,\n"
+     "  errors, reconnects and, for NODE's calls to the peer, p50/p99 round trip.\n"
+     "  Stop it with Ctrl-C.\n"
+     "  --interval MS           time between frames, and the span of the rates (default 1000)\n"
+     "  --once                  print one frame (rates over one interval) and exit\n"
+     "  --count N               exit after N frames (default 0: never)\n"},
 };
 
 void Usage(std::ostream &out) {
@@ -83,6 +101,8 @@ void Usage(std::ostream &out) {
          "  call NODE MODULE/FUNCTION '{json}' call a function, JSON in and out\n"
          "  cast NODE MODULE/FUNCTION '{json}' the same without a reply\n"
          "  health NODE [MODULE]               serving status (grpc.health.v1 semantics)\n"
+         "  stats NODE [--json]                the node's statistics tree\n"
+         "  top NODE                           live calls/s, errors, latencies, traffic\n"
       << kCommonHelp;
 }
 
@@ -175,6 +195,14 @@ bool Parse(int argc, char **argv, Options *o) {
       flag(&o->emit_defaults);
     } else if (a == "--proto") {
       flag(&o->proto_text);
+    } else if (a == "--json") {
+      flag(&o->json);
+    } else if (a == "--once") {
+      flag(&o->once);
+    } else if (a == "--interval") {
+      o->interval_ms = Number(a, arg(), 10, 3600 * 1000);
+    } else if (a == "--count") {
+      o->top_frames = Number(a, arg(), 0, INT32_MAX);
     } else {
       throw Error(kUsage, "unknown option " + a + " (genrpc --help)");
     }
@@ -211,6 +239,8 @@ int Run(const Options &o) {
   if (o.command == "describe") return Describe(o);
   if (o.command == "call") return CallCommand(o, false);
   if (o.command == "cast") return CallCommand(o, true);
+  if (o.command == "stats") return Stats(o);
+  if (o.command == "top") return Top(o);
   return Health(o);
 }
 

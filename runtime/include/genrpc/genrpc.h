@@ -7,6 +7,7 @@
  *   genrpc/node.h    node configuration, start/stop, introspection
  *   genrpc/multi.h   connected nodes, multicall, eval everywhere
  *   genrpc/broadcast.h named handlers, abcast, sbcast
+ *   genrpc/stats.h   statistics: counters and latencies as a tree
  *   genrpc/export.h  GENRPC_API, the export mark of public functions
  */
 #ifndef GENRPC_GENRPC_H
@@ -18,6 +19,7 @@
 #include "genrpc/node.h"
 #include "genrpc/multi.h"
 #include "genrpc/broadcast.h"
+#include "genrpc/stats.h"
 
 #define GENRPC_VERSION_MAJOR 0
 #define GENRPC_VERSION_MINOR 1

@@ -120,9 +120,10 @@ typedef struct genrpc_node_config {
     const char *tls_ciphers;     /* NULL: ECDHE + AES-GCM/ChaCha20-Poly1305 (TLS 1.2 list;
                                     TLS 1.3 suites are OpenSSL's, all AEAD) */
 
-    /* 0: the node serves both built-in modules (docs/reflection.md),
-     * genrpc.Reflection and genrpc.Health, subject to module_control like
-     * any module. GENRPC_BUILTIN_* bits switch them off. */
+    /* 0: the node serves the built-in modules (docs/reflection.md,
+     * docs/stats.md), genrpc.Reflection, genrpc.Health and genrpc.Stats,
+     * subject to module_control like any module. GENRPC_BUILTIN_* bits
+     * switch them off. */
     uint32_t builtins_off;
 
     /* Highest wire protocol version this node offers and accepts
@@ -142,6 +143,7 @@ typedef struct genrpc_node_config {
 /* genrpc_node_config.builtins_off bits. */
 #define GENRPC_BUILTIN_REFLECTION 0x1u /* module genrpc.Reflection */
 #define GENRPC_BUILTIN_HEALTH 0x2u     /* module genrpc.Health */
+#define GENRPC_BUILTIN_STATS 0x4u      /* module genrpc.Stats (genrpc/stats.h) */
 
 #define GENRPC_NODE_CONFIG_INIT                                                          \
     {                                                                                    \

@@ -333,6 +333,7 @@ dispatch(genrpc__conn *c, const uint8_t *body, size_t len)
 static void
 parse(genrpc__conn *c)
 {
+    uint64_t frames = 0; /* counted once per read (statistics) */
     while (atomic_load(&c->state) != GENRPC__CLOSED) {
         size_t have = c->rend - c->rstart, body;
         const uint8_t *p = c->rchunk->data + c->rstart;
@@ -342,13 +343,16 @@ parse(genrpc__conn *c)
             atomic_fetch_add(&c->net->protocol_errors, 1);
             genrpc__conn_close(c, GENRPC_E_PROTOCOL, "frame of %zu bytes (limit %zu)", body,
                                frame_limit(c));
+            genrpc__count1w(&c->frames_in, frames);
             return;
         }
         if (have < GENRPC__LEN_PREFIX + body)
             break;
         c->rstart += GENRPC__LEN_PREFIX + body;
+        frames++;
         dispatch(c, p + GENRPC__LEN_PREFIX, body);
     }
+    genrpc__count1w(&c->frames_in, frames);
     if (c->rstart == c->rend && atomic_load(&c->rchunk->refs) == 1)
         c->rstart = c->rend = 0;
 }
@@ -383,6 +387,7 @@ conn_read(genrpc__conn *c)
         ssize_t n = c->tp->read(c, c->rchunk->data + c->rend, room);
         if (n > 0) {
             c->net->loop->reads_done++;
+            genrpc__count1w(&c->bytes_in, (uint64_t)n);
             c->rend += (size_t)n;
             if ((size_t)n == room && c->chunk_size < CHUNK_MAX)
                 c->chunk_size *= 2; /* more was waiting: read bigger */
@@ -483,6 +488,7 @@ genrpc__conn_send(genrpc__conn *c, genrpc__out *out, genrpc__flush how)
         return;
     }
     c->queued_bytes += out->total;
+    genrpc__count1w(&c->frames_out, 1);
     if (s != GENRPC__READY) {
         genrpc__list_push_back(&c->held_q, &out->link);
         pthread_mutex_unlock(&c->out_mu);
@@ -537,6 +543,7 @@ genrpc__conn_send_ctl(genrpc__conn *c, genrpc__out *out)
     GENRPC__ASSERT_ON_LOOP(c->net->loop);
     pthread_mutex_lock(&c->out_mu);
     c->queued_bytes += out->total;
+    genrpc__count1w(&c->frames_out, 1);
     genrpc__list_push_back(&c->out_q, &out->link);
     pthread_mutex_unlock(&c->out_mu);
     genrpc__conn_flush(c);
@@ -680,6 +687,7 @@ flush_claimed(genrpc__conn *c, bool queued_borrowed)
         pthread_mutex_lock(&c->out_mu);
         c->in_writev = false;
         if (w >= 0) {
+            genrpc__count1w(&c->bytes_out, (uint64_t)w);
             consume(c, (size_t)w);
         } else if (w == GENRPC__IO_WANT_WRITE) {
             c->write_wait = wait_writable = true;

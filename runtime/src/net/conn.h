@@ -26,6 +26,7 @@
 #include "base/chunk.h"
 #include "base/clock.h"
 #include "base/list.h"
+#include "base/stats.h"
 #include "loop/loop.h"
 #include "net/net.h"
 #include "net/transport.h"
@@ -128,6 +129,11 @@ struct genrpc__conn {
     bool was_ready; /* authenticated once: a later close makes it stale */
     int close_err;  /* why it closed: pending calls fail with this */
     char close_msg[GENRPC_MESSAGE_MAX];
+
+    /* statistics (rpc/stats.c reads them; each has one writer at a time):
+     * the loop counts what it reads, whoever writes (out_mu, or the flush
+     * claim) what is sent */
+    genrpc__counter bytes_in, frames_in, bytes_out, frames_out;
 
     /* node's lists (node->conns_mu) */
     genrpc__list list_link; /* node->clients or node->acceptors; unlinked: neither */

@@ -127,6 +127,13 @@ remote_error_ok(const genrpc__conn *c, int err)
     return genrpc_err_class_of(err) == GENRPC_CLASS_BADRPC && err != GENRPC_E_DISCOVERY;
 }
 
+/* Statistics: p was answered; its round trip (loop only: one writer). */
+static void
+count_answer(genrpc__conn *c, const genrpc__pending *p)
+{
+    genrpc__hist_add1w(&genrpc__client_of(c)->round_trips, genrpc__ticks() - p->sent_ticks);
+}
+
 static void
 on_reply(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len)
 {
@@ -141,6 +148,7 @@ on_reply(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len)
         atomic_fetch_add(&genrpc__node_of(c)->late_replies, 1);
         return;
     }
+    count_answer(c, p);
     genrpc__chunk_ref(chunk);
     p->reply.chunk = chunk;
     p->reply.data = r.payload;
@@ -158,11 +166,13 @@ on_error(genrpc__conn *c, const uint8_t *body, size_t len)
         genrpc__conn_close(c, GENRPC_E_PROTOCOL, "malformed ERROR");
         return;
     }
+    genrpc__count1w(&genrpc__client_of(c)->errors, 1);
     genrpc__pending *p = genrpc__pending_take(c, e.req_id);
     if (!p) {
         atomic_fetch_add(&genrpc__node_of(c)->late_replies, 1);
         return;
     }
+    count_answer(c, p);
     genrpc__fail(&p->status, e.err, "%.*s", (int)e.message.len, e.message.p);
     p->status.handler_code = e.handler_code;
     genrpc__pending_complete(p);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "base/idmap.h"
+#include "base/stats.h"
 #include "net/conn.h"
 
 typedef struct genrpc__pending genrpc__pending;
@@ -24,6 +25,8 @@ typedef struct genrpc__client {
     pthread_mutex_t pend_mu;
     bool pend_closed; /* no more inserts: the conn has closed (or went idle) */
     genrpc__idmap pending; /* request id -> genrpc__pending */
+    genrpc__counter errors; /* ERROR frames received (loop; rpc/stats.c reads) */
+    genrpc__hist round_trips; /* ticks from insert to answer, per call answered (loop) */
 } genrpc__client;
 
 static inline genrpc__client *

@@ -79,6 +79,7 @@ genrpc__events_conn_up(genrpc__conn *c)
 {
     genrpc_node *node = genrpc__node_of(c);
     GENRPC__ASSERT_ON_LOOP(&node->loop);
+    genrpc__stats_conn_up(c);
     if (!counts(c))
         return;
     for (size_t i = 0; i < node->n_peers_up; i++) {
@@ -110,6 +111,7 @@ genrpc__events_conn_down(genrpc__conn *c)
 {
     genrpc_node *node = genrpc__node_of(c);
     GENRPC__ASSERT_ON_LOOP(&node->loop);
+    genrpc__stats_conn_down(c);
     if (!counts(c))
         return;
     for (size_t i = 0; i < node->n_peers_up; i++) {

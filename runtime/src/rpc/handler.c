@@ -123,6 +123,7 @@ genrpc__send_error(genrpc__conn *c, uint64_t req_id, const genrpc_status *st, ge
     if (!o)
         return; /* the caller times out: nothing better to do without memory */
     o->len = genrpc__encode_error(o->data, cap, &e);
+    genrpc__count(&genrpc__acceptor_of(c)->errors, 1);
     genrpc__conn_send(c, o, how);
 }
 
@@ -258,8 +259,8 @@ genrpc__server_job_free(genrpc__server_job *job)
 /* A worker picked the request up: is it still worth running? Not once its
  * deadline has passed (a call is answered TIMEOUT, a cast dropped) or its
  * caller cancelled it (dropped: nobody waits for the answer). Both are
- * counted. */
-static bool
+ * counted. GENRPC_OK, or why not (TIMEOUT, CANCELLED). */
+static int
 job_still_wanted(genrpc__server_job *job)
 {
     genrpc_node *node = genrpc__node_of(job->conn);
@@ -275,13 +276,13 @@ job_still_wanted(genrpc__server_job *job)
                      node->cfg.name);
         atomic_fetch_add_explicit(&node->expired_requests, 1, memory_order_relaxed);
         genrpc__answer_failure(job, &st);
-        return false;
+        return GENRPC_E_TIMEOUT;
     }
     if (!job->is_cast && genrpc__request_cancelled(job->conn, job->req_id, false)) {
         atomic_fetch_add_explicit(&node->cancelled_requests, 1, memory_order_relaxed);
-        return false;
+        return GENRPC_E_CANCELLED;
     }
-    return true;
+    return GENRPC_OK;
 }
 
 void
@@ -294,8 +295,12 @@ genrpc__server_run_job(genrpc__job *base)
     GENRPC__ARENA_INIT(&a);
     genrpc_status st;
     genrpc__backlog_started(job->conn);
-    if (!job_still_wanted(job))
+    uint64_t t0 = genrpc__ticks(); /* statistics (rpc/stats.h): one instruction */
+    bool ran = false;
+    int err = job_still_wanted(job);
+    if (err != GENRPC_OK)
         goto done;
+    ran = true;
 
     /* Large byte fields stay in the read chunk (the job holds it until it
      * is done). req NULL: undecodable. */
@@ -306,6 +311,7 @@ genrpc__server_run_job(genrpc__job *base)
         genrpc__fail(&st, GENRPC_E_BADARGS, "cannot decode the %s request of %s:%s",
                      fn->input->name, job->reg->desc->name, fn->name);
         genrpc__answer_failure(job, &st);
+        err = GENRPC_E_BADARGS;
         goto done;
     }
     protobuf_c_message_init(fn->output, reply);
@@ -327,6 +333,7 @@ genrpc__server_run_job(genrpc__job *base)
     genrpc__tl_deadline_ms = outer;
     atomic_fetch_add_explicit(&node->calls_served, 1, memory_order_relaxed);
     if (rc != 0) {
+        err = GENRPC_E_HANDLER;
         genrpc__fail(&st, GENRPC_E_HANDLER, "%s",
                      ctx.failed ? ctx.message : "handler returned an error");
         st.handler_code = ctx.failed ? ctx.code : rc;
@@ -339,6 +346,8 @@ genrpc__server_run_job(genrpc__job *base)
         send_reply(job, reply, &a);
     }
 done:
+    genrpc__fn_stats_record(&job->reg->fn_stats[fn - job->reg->desc->functions], err, ran,
+                            genrpc__ticks() - t0);
     genrpc__arena_release(&a);
     if (!job->is_cast)
         genrpc__request_cancelled(job->conn, job->req_id, true); /* forget its CANCEL, if any */

@@ -27,7 +27,9 @@ valid_module(const genrpc_module_desc *m)
 static void
 reg_free(genrpc__regentry *e)
 {
-    free(GENRPC__CONTAINER_OF(e, genrpc__reg, e));
+    genrpc__reg *r = GENRPC__CONTAINER_OF(e, genrpc__reg, e);
+    free(r->fn_stats);
+    free(r);
 }
 
 int
@@ -37,8 +39,13 @@ genrpc_node_register(genrpc_node *node, const genrpc_module_desc *module, const 
     if (!node || !impl || !valid_module(module))
         return GENRPC_E_INVAL;
     genrpc__reg *r = malloc(sizeof *r);
-    if (!r)
+    genrpc__fn_stats *fs = r ? calloc(module->n_functions ? module->n_functions : 1, sizeof *fs)
+                             : NULL;
+    if (!fs) {
+        free(r);
         return GENRPC_E_NOMEM;
+    }
+    r->fn_stats = fs;
     r->e.name = module->name;
     r->e.version = module->version;
     r->e.free = reg_free;
@@ -47,7 +54,7 @@ genrpc_node_register(genrpc_node *node, const genrpc_module_desc *module, const 
     r->user = user;
     int rc = genrpc__registry_add(&node->modules, &r->e);
     if (rc != GENRPC_OK)
-        free(r);
+        reg_free(&r->e);
     return rc;
 }
 

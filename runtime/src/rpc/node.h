@@ -25,6 +25,7 @@
 #include "net/net.h"
 #include "wire/frame.h"
 #include "rpc/health.h"
+#include "rpc/stats.h"
 
 /* node.c: its own copies of every string and array of the configuration
  * (cfg's pointers lead to them). */
@@ -62,6 +63,8 @@ struct genrpc_node {
 
     genrpc__health health;       /* rpc/health.c: statuses the application set; every
                                     known one reads NOT_SERVING while net.draining */
+
+    genrpc__stats stats;         /* rpc/stats.c: what is kept of each peer */
 
     /* rpc/: counters (relaxed atomics; net's own are in net) */
     atomic_uint_least64_t calls_served, casts_dropped, late_replies, reads_paused,

@@ -13,6 +13,7 @@ int
 genrpc__pending_insert(genrpc__conn *conn, genrpc__pending *p)
 {
     genrpc__client *c = genrpc__client_of(conn);
+    p->sent_ticks = genrpc__ticks();
     pthread_mutex_lock(&c->pend_mu);
     if (c->pend_closed) {
         pthread_mutex_unlock(&c->pend_mu);

@@ -36,6 +36,7 @@ genrpc__waiter *genrpc__thread_waiter(void);
  * removes it completes it. */
 typedef struct genrpc__pending {
     uint64_t req_id;
+    uint64_t sent_ticks; /* genrpc__ticks() when inserted: the round trip's start (stats) */
     genrpc__pmode mode;
     const genrpc_function_desc *fn;
     /* result, written by the completer before signalling */

@@ -11,6 +11,7 @@
 #include "genrpc/genrpc.h"
 #include "base/registry.h"
 #include "base/str.h"
+#include "rpc/stats.h"
 #include "wire/frame.h"
 
 typedef struct genrpc__reg {
@@ -18,6 +19,7 @@ typedef struct genrpc__reg {
     const genrpc_module_desc *desc;
     const void *impl;
     void *user;
+    genrpc__fn_stats *fn_stats; /* one per desc->functions[i] (handler.c counts) */
 } genrpc__reg;
 
 void genrpc__reg_unref(genrpc_node *node, genrpc__reg *r);

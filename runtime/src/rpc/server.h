@@ -60,6 +60,7 @@ typedef struct genrpc__acceptor {
     bool goaway_sent;     /* GOAWAY(all) sent */
     uint64_t drain_seen;  /* n_requests at the last drain tick */
     int quiet_ticks;      /* drain ticks in a row with nothing to do */
+    genrpc__counter errors; /* ERROR frames sent (handler.c; rpc/stats.c reads) */
 } genrpc__acceptor;
 
 /* The most request ids a connection remembers as cancelled: the backlog's
