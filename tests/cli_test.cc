@@ -592,6 +592,27 @@ TEST(Cli, HealthFollowsWhatTheApplicationSetsAndTheDrain) {
   EXPECT_EQ(genrpc_node_set_health(node.get(), "x", (genrpc_health)7), GENRPC_E_INVAL);
 }
 
+// --addr names a node's port (and TLS); the host is the name's own.
+TEST(Cli, AddrGivesTheNodesAddress) {
+  ShopNode node;
+  std::string addr = "shop@127.0.0.1=" + node.port();
+  Result r = RunCli({"ping", "shop@127.0.0.1", "--cookie", kCookie, "--addr", addr});
+  EXPECT_EQ(r.status, 0) << r.err;
+  r = RunCli({"ping", "shop@127.0.0.1", "--cookie", kCookie, "--addr",
+              "shop@127.0.0.1=127.0.0.1:" + node.port()});
+  EXPECT_EQ(r.status, 0) << r.err;
+  // An --addr for NODE wins over --port.
+  r = RunCli({"ping", "shop@127.0.0.1", "--cookie", kCookie, "--port", "1", "--addr", addr});
+  EXPECT_EQ(r.status, 0) << r.err;
+  r = RunCli({"ping", "shop@127.0.0.1", "--cookie", kCookie, "--addr",
+              "shop@127.0.0.1=10.9.9.9:" + node.port()});
+  EXPECT_EQ(r.status, kUsage);
+  EXPECT_NE(r.err.find("at its host 127.0.0.1"), std::string::npos) << r.err;
+  r = RunCli({"ping", "shop@127.0.0.1", "--cookie", kCookie, "--addr", "shop@127.0.0.1=x"});
+  EXPECT_EQ(r.status, kUsage);
+  EXPECT_NE(r.err.find("bad port"), std::string::npos) << r.err;
+}
+
 // ---- reflection off, policies ---------------------------------------------
 
 TEST(Cli, WithoutReflectionDescriptorSetsDoTheJob) {

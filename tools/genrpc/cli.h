@@ -15,6 +15,11 @@
 #include <google/protobuf/dynamic_message.h>
 
 #include "genrpc/genrpc.h"
+#ifdef GENRPC_HAVE_CLUSTER
+#include "genrpc/cluster.h"
+#else
+typedef struct genrpc_cluster genrpc_cluster;
+#endif
 
 namespace genrpc_cli {
 
@@ -52,6 +57,9 @@ struct Options {
   std::string cookie;               // --cookie, --cookie-file, GENRPC_COOKIE
   std::string name;                 // --name: the command's own node name
   int port = 0;                     // --port; 0: 5369 (tcp) / 5370 (tls)
+  std::vector<std::string> addrs;   // --addr NAME=[HOST:][tls:]PORT, repeatable
+  std::vector<std::string> etcd;    // --etcd URL,...: names resolved through etcd
+  std::string etcd_prefix;          // --etcd-prefix (default: the runtime's)
   bool tls = false;                 // --tls (implied by --tls-ca/-cert/-key)
   std::string tls_ca, tls_cert, tls_key;
   int64_t timeout_ms = 5000;        // --timeout
@@ -100,8 +108,11 @@ class Client {
   genrpc_call_opts CallOpts(uint32_t version) const;
 
   const Options &opts_;
+  void JoinEtcd();  // --etcd: resolve names through the cluster (throws Error)
+
   std::string target_;
   genrpc_node *node_ = nullptr;
+  genrpc_cluster *cluster_ = nullptr;  // --etcd: observing the cluster's members
 };
 
 // One module's functions and message types: from the node's reflection or

@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include "cli.h"
 
@@ -45,6 +46,41 @@ int ExitFor(int err) {
   }
 }
 
+namespace {
+
+// The host part of "name@host".
+std::string HostOf(const std::string &node) { return node.substr(node.find('@') + 1); }
+
+// --addr NAME=[HOST:][tls:]PORT: where to reach NAME. genrpc dials the host
+// part of a node's name (docs/naming.md), so HOST, when given, must be it.
+genrpc_node_addr ParseAddr(const std::string &spec, std::string *name) {
+  size_t eq = spec.find('=');
+  if (eq == std::string::npos || eq == 0 || spec.find('@') > eq)
+    throw Error(kUsage, "--addr takes NAME@HOST=[HOST:][tls:]PORT, not '" + spec + "'");
+  *name = spec.substr(0, eq);
+  std::string rest = spec.substr(eq + 1);
+  size_t colon = rest.rfind(':');
+  bool tls = false;
+  if (colon != std::string::npos) {
+    std::string head = rest.substr(0, colon);
+    if (head == "tls" || (head.size() > 4 && head.compare(head.size() - 4, 4, ":tls") == 0)) {
+      tls = true;
+      head = head == "tls" ? "" : head.substr(0, head.size() - 4);
+    }
+    if (!head.empty() && head != HostOf(*name))
+      throw Error(kUsage, "--addr " + spec + ": genrpc reaches " + *name + " at its host " +
+                              HostOf(*name) + " (the part after @), not " + head);
+    rest = rest.substr(colon + 1);
+  }
+  char *end = nullptr;
+  long port = strtol(rest.c_str(), &end, 10);
+  if (rest.empty() || *end || port < 1 || port > 65535)
+    throw Error(kUsage, "--addr " + spec + ": bad port '" + rest + "'");
+  return genrpc_node_addr{nullptr, tls ? GENRPC_DRIVER_TLS : GENRPC_DRIVER_TCP, (int)port};
+}
+
+}  // namespace
+
 Client::Client(const Options &opts) : opts_(opts) {
   if (opts.args.empty()) throw Error(kUsage, "no NODE given");
   target_ = opts.args[0];
@@ -60,16 +96,28 @@ Client::Client(const Options &opts) : opts_(opts) {
   cfg.cookie = opts.cookie.c_str();
   cfg.tcp_server_port = GENRPC_PORT_DISABLED;
   cfg.ssl_server_port = GENRPC_PORT_DISABLED;
-  genrpc_node_addr addr = {target_.c_str(), opts.tls ? GENRPC_DRIVER_TLS : GENRPC_DRIVER_TCP,
-                           opts.port ? opts.port : (opts.tls ? 5370 : 5369)};
-  cfg.node_addrs = &addr;
-  cfg.n_node_addrs = 1;
+  // Addresses: every --addr, and NODE's from --port / --tls unless an
+  // --addr names it (or etcd resolves it).
+  std::vector<std::string> names(opts.addrs.size());
+  std::vector<genrpc_node_addr> addrs;
+  bool target_given = false;
+  for (size_t i = 0; i < opts.addrs.size(); i++) {
+    addrs.push_back(ParseAddr(opts.addrs[i], &names[i]));
+    target_given = target_given || names[i] == target_;
+  }
+  for (size_t i = 0; i < addrs.size(); i++) addrs[i].node = names[i].c_str();
+  if (!target_given)
+    addrs.push_back({target_.c_str(), opts.tls ? GENRPC_DRIVER_TLS : GENRPC_DRIVER_TCP,
+                     opts.port ? opts.port : (opts.tls ? 5370 : 5369)});
+  cfg.node_addrs = addrs.data();
+  cfg.n_node_addrs = addrs.size();
   cfg.connect_timeout_ms = opts.timeout_ms;
   cfg.send_timeout_ms = opts.timeout_ms;
   cfg.authentication_timeout_ms = opts.timeout_ms;
   cfg.call_receive_timeout_ms = opts.timeout_ms;
   cfg.worker_threads = 1;
-  cfg.builtins_off = GENRPC_BUILTIN_REFLECTION | GENRPC_BUILTIN_HEALTH;  // it serves nothing
+  // it serves nothing
+  cfg.builtins_off = GENRPC_BUILTIN_REFLECTION | GENRPC_BUILTIN_HEALTH | GENRPC_BUILTIN_STATS;
   if (opts.tls) {
     cfg.tls_ca_file = opts.tls_ca.c_str();
     cfg.tls_cert_file = opts.tls_cert.c_str();
@@ -79,9 +127,34 @@ Client::Client(const Options &opts) : opts_(opts) {
   if (genrpc_node_start(&cfg, &node_, &st) != GENRPC_OK)
     throw Error(st.err == GENRPC_E_TLS || st.err == GENRPC_E_INVAL ? kUsage : kFailure,
                 std::string("cannot start the command's node: ") + st.message);
+  if (!opts.etcd.empty()) JoinEtcd();
+}
+
+void Client::JoinEtcd() {
+#ifdef GENRPC_HAVE_CLUSTER
+  // Names resolve through the cluster's member list; the command registers
+  // nothing (observe_only).
+  std::vector<const char *> urls;
+  for (const std::string &u : opts_.etcd) urls.push_back(u.c_str());
+  genrpc_cluster_config cc = GENRPC_CLUSTER_CONFIG_INIT;
+  cc.endpoints = urls.data();
+  cc.n_endpoints = urls.size();
+  cc.prefix = opts_.etcd_prefix.empty() ? nullptr : opts_.etcd_prefix.c_str();
+  cc.observe_only = true;
+  cc.join_timeout_ms = opts_.timeout_ms;
+  genrpc_status st;
+  if (genrpc_cluster_join(node_, &cc, &cluster_, &st) != GENRPC_OK)
+    throw Error(st.err == GENRPC_E_INVAL ? kUsage : kUnreachable,
+                std::string("cannot read the cluster from etcd: ") + st.message);
+#else
+  throw Error(kUsage, "--etcd: this genrpc was built without etcd support (GENRPC_CLUSTER)");
+#endif
 }
 
 Client::~Client() {
+#ifdef GENRPC_HAVE_CLUSTER
+  if (cluster_) genrpc_cluster_leave(cluster_);
+#endif
   if (node_) genrpc_node_stop(node_);
 }
 

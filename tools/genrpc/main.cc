@@ -22,6 +22,10 @@ const char kCommonHelp[] =
     "  --cookie COOKIE      the cookie itself (visible in ps; prefer the file or\n"
     "                       GENRPC_COOKIE); order: --cookie, --cookie-file, GENRPC_COOKIE\n"
     "  --port PORT          the port NODE listens on (default 5369, 5370 with --tls)\n"
+    "  --addr NAME@HOST=[HOST:][tls:]PORT  where to reach a node (repeatable; NODE's\n"
+    "                       replaces --port/--tls); genrpc dials the name's host\n"
+    "  --etcd URL[,URL...]  resolve node names from an etcd cluster's member list\n"
+    "                       (docs/naming.md); --etcd-prefix P: the cluster's prefix\n"
     "  --tls                dial NODE's TLS listener; needs the three files below\n"
     "  --tls-ca FILE        CA certificate(s) NODE's certificate must chain to (PEM)\n"
     "  --tls-cert FILE      this command's certificate, issued to its --name (PEM)\n"
@@ -170,6 +174,18 @@ bool Parse(int argc, char **argv, Options *o) {
       o->name = arg();
     } else if (a == "--port") {
       o->port = (int)Number(a, arg(), 1, 65535);
+    } else if (a == "--addr") {
+      o->addrs.push_back(arg());
+    } else if (a == "--etcd") {
+      std::string urls = arg();
+      for (size_t b = 0, e; b <= urls.size(); b = e + 1) {
+        e = urls.find(',', b);
+        if (e == std::string::npos) e = urls.size();
+        if (e > b) o->etcd.push_back(urls.substr(b, e - b));
+      }
+      if (o->etcd.empty()) throw Error(kUsage, "--etcd needs at least one URL");
+    } else if (a == "--etcd-prefix") {
+      o->etcd_prefix = arg();
     } else if (a == "--tls") {
       flag(&o->tls);
     } else if (a == "--tls-ca") {
