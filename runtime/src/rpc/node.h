@@ -23,8 +23,10 @@
 #include "loop/runner.h"
 #include "net/conn.h"
 #include "net/net.h"
+#include "wire/compress.h"
 #include "wire/frame.h"
 #include "rpc/health.h"
+#include "rpc/intercept.h"
 
 /* node.c: its own copies of every string and array of the configuration
  * (cfg's pointers lead to them). */
@@ -63,6 +65,9 @@ struct genrpc_node {
     genrpc__health health;       /* rpc/health.c: statuses the application set; every
                                     known one reads NOT_SERVING while net.draining */
 
+    /* rpc/intercept.c: the interceptor chains (set before calls run) */
+    genrpc__icpt_chain client_icpt, server_icpt;
+
     /* rpc/: counters (relaxed atomics; net's own are in net) */
     atomic_uint_least64_t calls_served, casts_dropped, late_replies, reads_paused,
         broadcasts_dropped, expired_requests, cancelled_requests, retried_calls;
@@ -82,6 +87,23 @@ genrpc__node_proto(const genrpc_node *node)
 {
     int v = node->cfg.max_protocol_version;
     return v >= GENRPC__PROTO_MIN && v < GENRPC__PROTO_MAX ? (uint8_t)v : GENRPC__PROTO_MAX;
+}
+
+/* The frame to send on c in place of o (given up): compressed when c is
+ * ready with zstd agreed and o's payload is big enough (a frame queued
+ * before its connection is ready goes as it is). Inline: every call and
+ * reply asks, and without compression the answer is one load. */
+static inline genrpc__out *
+genrpc__maybe_compress(genrpc__conn *c, genrpc__out *o)
+{
+    if (atomic_load(&c->state) != GENRPC__READY || __builtin_expect(!c->zstd, 1) ||
+        o->total < c->net->cfg->compression_min_bytes)
+        return o;
+    genrpc__out *z = genrpc__out_compress(o, c->net->cfg->compression_min_bytes);
+    if (!z)
+        return o;
+    genrpc__out_free(o);
+    return z;
 }
 
 /* handler.c: the deadline (coarse monotonic ms) of the request whose
