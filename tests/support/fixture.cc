@@ -296,6 +296,8 @@ std::unique_ptr<Node> Node::Start(const NodeOptions &o, std::string *error) {
   cfg.n_module_list = mods.size();
   cfg.worker_threads = o.workers;
   cfg.max_protocol_version = o.max_protocol_version;
+  cfg.compression = o.compression;
+  cfg.max_frame_size = o.max_frame_size ? o.max_frame_size : cfg.max_frame_size;
   cfg.default_client_driver = o.default_driver;
   cfg.ssl_server_port = o.ssl_server_port;
   cfg.ssl_client_port = o.ssl_client_port;

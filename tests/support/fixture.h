@@ -123,6 +123,8 @@ struct NodeOptions {
   std::vector<std::string> modules;
   int workers = 0;
   int max_protocol_version = 0;       // 0: the newest (genrpc_node_config)
+  uint32_t compression = GENRPC_COMPRESSION_OFF;
+  size_t max_frame_size = 0;          // 0: the default
   bool register_modules = true;       // genrpc_test_register_all
 };
 

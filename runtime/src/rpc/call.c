@@ -304,7 +304,8 @@ genrpc_call(genrpc_node *node, genrpc_target target, const genrpc_module_desc *m
     int rc = check_blocking_call(node, reply, st);
     if (rc != GENRPC_OK)
         return rc;
-    genrpc_metadata_clear(opts ? opts->trailers : NULL);
+    if (opts && opts->trailers)
+        genrpc_metadata_clear(opts->trailers);
     int64_t timeout_ms = genrpc__call_timeout_ms(node, opts);
     int64_t deadline = genrpc__deadline_after_ms(timeout_ms);
     genrpc__icpt_call *ic = NULL;
@@ -395,7 +396,8 @@ genrpc_call_raw(genrpc_node *node, genrpc_target target, const char *module,
     int rc = check_blocking_call(node, reply_len ? reply : NULL, st);
     if (rc != GENRPC_OK)
         return rc;
-    genrpc_metadata_clear(opts ? opts->trailers : NULL);
+    if (opts && opts->trailers)
+        genrpc_metadata_clear(opts->trailers);
     int64_t timeout_ms = genrpc__call_timeout_ms(node, opts);
     int64_t deadline = genrpc__deadline_after_ms(timeout_ms);
     genrpc__icpt_call *ic = NULL;

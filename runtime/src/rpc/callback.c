@@ -179,7 +179,8 @@ genrpc_call_async_typed(genrpc_node *node, genrpc_target target,
     genrpc__icpt_call *ic = NULL;
     genrpc_call_opts icopts;
     int rc;
-    genrpc_metadata_clear(opts ? opts->trailers : NULL);
+    if (opts && opts->trailers)
+        genrpc_metadata_clear(opts->trailers);
     if (node && GENRPC__ICPT_ON(node, client_icpt) &&
         (rc = genrpc__icpt_client_fn(node, target, module, fn, false, timeout_ms, &opts, &icopts,
                                      &ic, &st)) != GENRPC_OK)
