@@ -149,8 +149,10 @@ genrpc__icpt_server_before(genrpc__icpt_call *ic, genrpc_metadata *trailers, gen
 {
     int n = __atomic_load_n(&ic->chain->n, __ATOMIC_ACQUIRE);
     int rc = run_before(ic, n, trailers, st);
-    if (rc != GENRPC_OK && (genrpc_err_class_of(rc) != GENRPC_CLASS_BADRPC ||
-                            rc == GENRPC_E_DISCOVERY || rc == GENRPC_E_TIMEOUT))
+    if (rc == GENRPC_OK)
+        return GENRPC_OK;
+    if (genrpc_err_class_of(rc) != GENRPC_CLASS_BADRPC || rc == GENRPC_E_DISCOVERY ||
+        rc == GENRPC_E_TIMEOUT)
         st->err = GENRPC_E_UNAUTHORIZED; /* what may travel in an ERROR */
     return st->err;
 }
