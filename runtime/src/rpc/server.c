@@ -166,16 +166,28 @@ request_read(genrpc__conn *c, uint64_t req_id)
         a->max_req_id = req_id;
 }
 
-bool
-genrpc__server_payload(genrpc__conn *c, genrpc__chunk *chunk, uint8_t flags, genrpc__str metadata,
-                       const uint8_t *payload, size_t len, genrpc__server_job *job)
+/* Loop: the job's payload and headers, in the read chunk (inline: every
+ * request's path), or decompressed into a chunk of their own (false: the
+ * frame is bad, close). */
+static bool server_payload_compressed(genrpc__conn *c, genrpc__str metadata,
+                                      const uint8_t *payload, size_t len, genrpc__server_job *job);
+
+static inline __attribute__((always_inline)) bool
+server_payload(genrpc__conn *c, genrpc__chunk *chunk, uint8_t flags, genrpc__str metadata,
+               const uint8_t *payload, size_t len, genrpc__server_job *job)
 {
-    if (!(flags & GENRPC__F_COMPRESSED)) {
-        genrpc__chunk_ref(chunk);
-        job->payload = (genrpc__slice){chunk, payload, len};
-        job->metadata = metadata;
-        return true;
-    }
+    if (__builtin_expect(flags & GENRPC__F_COMPRESSED, 0))
+        return server_payload_compressed(c, metadata, payload, len, job);
+    genrpc__chunk_ref(chunk);
+    job->payload = (genrpc__slice){chunk, payload, len};
+    job->metadata = metadata;
+    return true;
+}
+
+static bool
+server_payload_compressed(genrpc__conn *c, genrpc__str metadata, const uint8_t *payload,
+                          size_t len, genrpc__server_job *job)
+{
     genrpc__chunk *plain;
     size_t plain_len;
     if (!genrpc__decompress(payload, len, c->net->cfg->max_frame_size,
@@ -214,7 +226,7 @@ on_request(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t le
         return;
     }
     job->reg = reg;
-    if (!genrpc__server_payload(c, chunk, h.flags, h.metadata, h.payload, h.payload_len, job)) {
+    if (!server_payload(c, chunk, h.flags, h.metadata, h.payload, h.payload_len, job)) {
         genrpc__server_job_free(job); /* its reference to reg too */
         atomic_fetch_add(&node->net.protocol_errors, 1);
         genrpc__conn_close(c, GENRPC_E_PROTOCOL, "compressed payload does not decompress within "
@@ -314,7 +326,7 @@ on_bcast(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len)
         return;
     }
     job->handler = hd;
-    if (!genrpc__server_payload(c, chunk, h.flags, h.metadata, h.payload, h.payload_len, job)) {
+    if (!server_payload(c, chunk, h.flags, h.metadata, h.payload, h.payload_len, job)) {
         genrpc__server_job_free(job);
         atomic_fetch_add(&node->net.protocol_errors, 1);
         genrpc__conn_close(c, GENRPC_E_PROTOCOL, "compressed payload does not decompress within "

@@ -114,11 +114,6 @@ void genrpc__send_error(genrpc__conn *c, uint64_t req_id, const genrpc_status *s
 /* ... with trailers (a checked block; empty: none; dropped over v1). */
 void genrpc__send_error_md(genrpc__conn *c, uint64_t req_id, const genrpc_status *st,
                            genrpc__flush how, genrpc__str trailers);
-/* Loop: a received payload as the job's, decompressed if COMPRESSED
- * (the metadata moves along with it); false: the frame is bad (close). */
-bool genrpc__server_payload(genrpc__conn *c, genrpc__chunk *chunk, uint8_t flags,
-                            genrpc__str metadata, const uint8_t *payload, size_t len,
-                            genrpc__server_job *job);
 void genrpc__answer_failure(genrpc__server_job *job, genrpc_status *st);
 void genrpc__server_job_free(genrpc__server_job *job);
 /* A call or cast request's run (handler.c): decode, run, encode. */
