@@ -316,7 +316,7 @@ typedef struct genrpc_call_info {
     genrpc_node *node;
     const char *peer;     /* client chain: the target node; server: the caller */
     const char *module;   /* wire name ("kv.Store") */
-    uint32_t version;     /* the version asked for; 0: any */
+    uint32_t version;     /* client: the version asked for (0: any); server: the one serving */
     const char *function; /* "Get" */
     bool is_cast;
     bool is_server;       /* which chain */
