@@ -207,8 +207,10 @@ on_goaway(genrpc__conn *c, const uint8_t *body, size_t len)
     genrpc__log(c->net->cfg, GENRPC_LOG_DEBUG, "%s goes away (reason %d: %.*s)%s", c->peer,
                 g.reason, (int)g.text.len, g.text.p,
                 g.last_req_id == GENRPC__GOAWAY_ALL ? "" : ": closing");
-    genrpc__pending_goaway(c, g.last_req_id);
+    /* out of the map first: a caller woken by pending_goaway sends its call
+     * again at once, and must not find this connection */
     genrpc__conns_unlink(c->net, c);
+    genrpc__pending_goaway(c, g.last_req_id);
 }
 
 static void
