@@ -72,18 +72,10 @@ class MetadataTest : public ::testing::TestWithParam<Peer> {
     ASSERT_NE(callee_, nullptr) << error;
     NodeOptions o;
     o.compression = compression;
-    if (GetParam().tls) {
-      o.addrs = {{kCallee, callee_->ssl_port()}};
-      o.addr_driver = GENRPC_DRIVER_TLS;
-      o.tls_ca = CertFile("ca.pem");
-      o.tls_cert = CertFile("master.pem");
-      o.tls_key = CertFile("master.key");
-    } else if (proxy) {
-      proxy_ = std::make_unique<RecordingProxy>(callee_->port());
-      o.addrs = {{kCallee, proxy_->port()}};
-    } else {
-      o.addrs = {{kCallee, callee_->port()}};
-    }
+    if (proxy && !GetParam().tls) proxy_ = std::make_unique<RecordingProxy>(callee_->port());
+    Reach(&o, kCallee,
+          GetParam().tls ? callee_->ssl_port() : proxy_ ? proxy_->port() : callee_->port(),
+          GetParam().tls);
     caller_ = Node::Start(o, &error);
     ASSERT_NE(caller_, nullptr) << error;
   }

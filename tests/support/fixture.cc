@@ -27,6 +27,15 @@
 #endif
 
 namespace genrpc_test {
+
+void Reach(NodeOptions *o, const std::string &name, int port, bool tls) {
+  o->addrs = {{name, port}};
+  if (!tls) return;
+  o->addr_driver = GENRPC_DRIVER_TLS;
+  o->tls_ca = CertFile("ca.pem");
+  o->tls_cert = CertFile("master.pem");
+  o->tls_key = CertFile("master.key");
+}
 namespace {
 
 int64_t NowMs() {

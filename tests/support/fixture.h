@@ -99,6 +99,12 @@ const char *HelperPath();
 std::string CertDir();
 std::string CertFile(const std::string &name);
 
+struct NodeOptions;
+
+// A caller's options to reach node `name` at `port` over TLS (driver TLS,
+// the test PKI's CA and master certificate: tls_certs fixture) or TCP.
+void Reach(NodeOptions *o, const std::string &name, int port, bool tls);
+
 // How to start an in-process node.
 struct NodeOptions {
   std::string name = "master@127.0.0.1";

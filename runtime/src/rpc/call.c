@@ -304,15 +304,12 @@ genrpc_call(genrpc_node *node, genrpc_target target, const genrpc_module_desc *m
     int rc = check_blocking_call(node, reply, st);
     if (rc != GENRPC_OK)
         return rc;
-    if (opts && opts->trailers)
-        genrpc_metadata_clear(opts->trailers);
     int64_t timeout_ms = genrpc__call_timeout_ms(node, opts);
     int64_t deadline = genrpc__deadline_after_ms(timeout_ms);
-    genrpc__icpt_call *ic = NULL;
+    genrpc__icpt_call *ic;
     genrpc_call_opts icopts;
-    if (GENRPC__ICPT_ON(node, client_icpt) &&
-        (rc = genrpc__icpt_client_fn(node, target, module, fn, false, timeout_ms, &opts, &icopts,
-                                     &ic, st)) != GENRPC_OK)
+    rc = genrpc__call_start(node, target, module, fn, false, timeout_ms, &opts, &icopts, &ic, st);
+    if (rc != GENRPC_OK)
         return rc;
     rc = call_once(node, target, module, fn, request, reply, opts, timeout_ms, deadline, st);
     if (send_again(node, rc, deadline, fn ? fn->name : "a call", target.node))
@@ -452,12 +449,11 @@ genrpc_cast(genrpc_node *node, genrpc_target target, const genrpc_module_desc *m
             const genrpc_call_opts *opts, genrpc_status *st)
 {
     genrpc__out *o;
-    genrpc__icpt_call *ic = NULL;
+    genrpc__icpt_call *ic;
     genrpc_call_opts icopts;
-    int rc;
-    if (node && GENRPC__ICPT_ON(node, client_icpt) &&
-        (rc = genrpc__icpt_client_fn(node, target, module, fn, true, genrpc__cast_timeout_ms(opts),
-                                     &opts, &icopts, &ic, st)) != GENRPC_OK)
+    int rc = genrpc__call_start(node, target, module, fn, true, genrpc__cast_timeout_ms(opts),
+                                &opts, &icopts, &ic, st);
+    if (rc != GENRPC_OK)
         return rc;
     rc = genrpc__encode_request(node, GENRPC__K_CAST, module, fn, request, opts,
                                 genrpc__cast_timeout_ms(opts), GENRPC__BORROW_WHILE_SENDING, &o,

@@ -106,6 +106,26 @@ genrpc__maybe_compress(genrpc__conn *c, genrpc__out *o)
     return z;
 }
 
+/* The start every typed call shares (call.c, promise.c, callback.c): the
+ * caller's trailers cleared, and the client interceptors run when there
+ * are any (on GENRPC_OK *opts may then point at `copy`, with the merged
+ * headers, and *ic is the record to end). Inline: without interceptors it
+ * is two tests. */
+static inline int
+genrpc__call_start(genrpc_node *node, genrpc_target target, const genrpc_module_desc *module,
+                   const genrpc_function_desc *fn, bool is_cast, int64_t timeout_ms,
+                   const genrpc_call_opts **opts, genrpc_call_opts *copy,
+                   genrpc__icpt_call **ic, genrpc_status *st)
+{
+    *ic = NULL;
+    if (*opts && (*opts)->trailers && !is_cast)
+        genrpc_metadata_clear((*opts)->trailers);
+    if (!node || !GENRPC__ICPT_ON(node, client_icpt))
+        return GENRPC_OK;
+    return genrpc__icpt_client_fn(node, target, module, fn, is_cast, timeout_ms, opts, copy, ic,
+                                  st);
+}
+
 /* handler.c: the deadline (coarse monotonic ms) of the request whose
  * handler this thread is running; 0 outside a handler, or none. Calls made
  * from a handler inherit it. initial-exec: one load, no __tls_get_addr,

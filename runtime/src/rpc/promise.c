@@ -124,14 +124,11 @@ genrpc__call_async(genrpc_node *node, genrpc_target target, const genrpc_module_
     *out = NULL;
     genrpc__out *o;
     int64_t timeout_ms = node ? genrpc__call_timeout_ms(node, opts) : 0;
-    genrpc__icpt_call *ic = NULL;
+    genrpc__icpt_call *ic;
     genrpc_call_opts icopts;
-    int rc;
-    if (opts && opts->trailers)
-        genrpc_metadata_clear(opts->trailers);
-    if (node && GENRPC__ICPT_ON(node, client_icpt) &&
-        (rc = genrpc__icpt_client_fn(node, target, module, fn, false, timeout_ms, &opts, &icopts,
-                                     &ic, st)) != GENRPC_OK)
+    int rc = genrpc__call_start(node, target, module, fn, false, timeout_ms, &opts, &icopts, &ic,
+                                st);
+    if (rc != GENRPC_OK)
         return rc;
     rc = genrpc__encode_request(node, GENRPC__K_CALL, module, fn, request, opts, timeout_ms,
                                 GENRPC__BORROW_WHILE_SENDING, &o, st);
