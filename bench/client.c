@@ -78,7 +78,19 @@ typedef struct opts {
     double seconds, warmup;
     uint64_t calls, cast_window;
     bool verify;
+    bool tls;         /* --tls: dial the server over TLS (certificates: tls_file) */
+    bool compression; /* --compression: zstd payloads (protocol v2, setting 1) */
 } opts;
+
+/* $GENRPC_BENCH_TLS_DIR/<name>: ca.pem, client.pem/.key, server.pem/.key,
+ * made by bench/v2cells (CN = the node names). */
+static const char *
+tls_file(char *buf, size_t cap, const char *name)
+{
+    const char *dir = getenv("GENRPC_BENCH_TLS_DIR");
+    snprintf(buf, cap, "%s/%s", dir ? dir : ".", name);
+    return buf;
+}
 
 static char server_name_buf[300];
 
@@ -204,8 +216,16 @@ start_node(const opts *o, const char *name, genrpc_node_addr *addr)
     cfg.cookie = "genrpc-bench";
     cfg.tcp_server_port = 0;
     cfg.busy_poll_us = o->busy_poll_us;
+    if (o->compression)
+        cfg.compression = GENRPC_COMPRESSION_ZSTD;
+    static char ca[512], cert[512], key[512];
+    if (o->tls) {
+        cfg.tls_ca_file = tls_file(ca, sizeof ca, "ca.pem");
+        cfg.tls_cert_file = tls_file(cert, sizeof cert, "client.pem");
+        cfg.tls_key_file = tls_file(key, sizeof key, "client.key");
+    }
     addr->node = o->server;
-    addr->driver = GENRPC_DRIVER_TCP;
+    addr->driver = o->tls ? GENRPC_DRIVER_TLS : GENRPC_DRIVER_TCP;
     addr->port = o->port;
     cfg.node_addrs = addr;
     cfg.n_node_addrs = 1;
@@ -593,7 +613,9 @@ usage(FILE *out)
             "         [--mode echo|cast|fanin|isolation] [--clients K] [--cast-window C]\n"
             "         [--flood-concurrency N] [--name NODE] [--server NODE]\n"
             "         [--busy-poll-us U]  (the nodes' busy_poll_us; default:\n"
-            "                              $GENRPC_BENCH_BUSY_POLL_US or 0)\n");
+            "                              $GENRPC_BENCH_BUSY_POLL_US or 0)\n"
+            "         [--tls]  (dial --port over TLS; certificates in $GENRPC_BENCH_TLS_DIR)\n"
+            "         [--compression]  (zstd payloads where the server agrees)\n");
 }
 
 int
@@ -627,6 +649,8 @@ main(int argc, char **argv)
                                        {"name", required_argument, 0, 'N'},
                                        {"server", required_argument, 0, 'S'},
                                        {"busy-poll-us", required_argument, 0, 'B'},
+                                       {"tls", no_argument, 0, 'T'},
+                                       {"compression", no_argument, 0, 'Z'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     for (int ch; (ch = getopt_long(argc, argv, "", lo, NULL)) != -1;) {
@@ -648,6 +672,8 @@ main(int argc, char **argv)
         case 'N': o.name = optarg; break;
         case 'S': o.server = optarg; break;
         case 'B': o.busy_poll_us = atoi(optarg); break;
+        case 'T': o.tls = true; break;
+        case 'Z': o.compression = true; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

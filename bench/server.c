@@ -61,7 +61,10 @@ static void
 usage(FILE *out)
 {
     fprintf(out, "usage: genrpc_bench_server --port P [--host H] [--seconds S] [--workers N]\n"
-                 "         [--busy-poll-us U]\n"
+                 "         [--busy-poll-us U] [--ssl-port P] [--compression]\n"
+                 "  --ssl-port TLS port too (certificates: $GENRPC_BENCH_TLS_DIR/ca.pem,\n"
+                 "             server.pem, server.key; bench/v2cells makes them)\n"
+                 "  --compression  zstd payloads with clients that agree (protocol v2)\n"
                  "  --port     TCP port (0 = any free port, printed on stderr)\n"
                  "  --host     address to listen on and node host (default 127.0.0.1)\n"
                  "  --seconds  stop after S seconds (default: until SIGINT/SIGTERM)\n"
@@ -73,7 +76,7 @@ int
 main(int argc, char **argv)
 {
     const char *host = "127.0.0.1";
-    int port = 5369, workers = 0;
+    int port = 5369, workers = 0, ssl_port = GENRPC_PORT_DISABLED, compression = 0;
     const char *busy_env = getenv("GENRPC_BENCH_BUSY_POLL_US");
     int busy_poll_us = busy_env ? atoi(busy_env) : 0;
     double seconds = -1;
@@ -82,6 +85,8 @@ main(int argc, char **argv)
                                          {"seconds", required_argument, 0, 's'},
                                          {"workers", required_argument, 0, 'w'},
                                          {"busy-poll-us", required_argument, 0, 'b'},
+                                         {"ssl-port", required_argument, 0, 'S'},
+                                         {"compression", no_argument, 0, 'Z'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     for (int ch; (ch = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
@@ -91,6 +96,8 @@ main(int argc, char **argv)
         case 's': seconds = atof(optarg); break;
         case 'w': workers = atoi(optarg); break;
         case 'b': busy_poll_us = atoi(optarg); break;
+        case 'S': ssl_port = atoi(optarg); break;
+        case 'Z': compression = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -105,6 +112,19 @@ main(int argc, char **argv)
     cfg.tcp_server_port = port;
     cfg.worker_threads = workers;
     cfg.busy_poll_us = busy_poll_us;
+    if (compression)
+        cfg.compression = GENRPC_COMPRESSION_ZSTD;
+    char ca[512], cert[512], key[512];
+    if (ssl_port != GENRPC_PORT_DISABLED) {
+        const char *dir = getenv("GENRPC_BENCH_TLS_DIR");
+        snprintf(ca, sizeof ca, "%s/ca.pem", dir ? dir : ".");
+        snprintf(cert, sizeof cert, "%s/server.pem", dir ? dir : ".");
+        snprintf(key, sizeof key, "%s/server.key", dir ? dir : ".");
+        cfg.ssl_server_port = ssl_port;
+        cfg.tls_ca_file = ca;
+        cfg.tls_cert_file = cert;
+        cfg.tls_key_file = key;
+    }
 
     genrpc_node *node;
     genrpc_status st;

@@ -37,6 +37,8 @@ TEST(Abi, NodeConfigInitZeroesReservedAndMatchesTheMacro) {
   EXPECT_EQ(init.tls_ciphers, macro.tls_ciphers);
   EXPECT_EQ(init.builtins_off, 0u);  // every built-in module on by default
   EXPECT_EQ(macro.builtins_off, 0u);
+  EXPECT_EQ(macro.compression, GENRPC_COMPRESSION_OFF);
+  EXPECT_EQ(init.compression, GENRPC_COMPRESSION_OFF);
 }
 
 // Values callers compile in: the builtins_off bits, and the statistics'
@@ -81,10 +83,14 @@ TEST(Abi, SizesAndOffsetsOfSoname1) {
   EXPECT_EQ(sizeof(genrpc_node_info), 136u);
   EXPECT_EQ(offsetof(genrpc_node_info, broadcasts_dropped), 64u);
   EXPECT_EQ(offsetof(genrpc_node_config, max_protocol_version), 268u);
+  EXPECT_EQ(offsetof(genrpc_node_config, compression), 272u);  // from reserved
+  EXPECT_EQ(offsetof(genrpc_node_config, compression_min_bytes), 276u);
   EXPECT_EQ(offsetof(genrpc_node_info, retried_calls), 88u);
   // genrpc_call_opts grows into its reserved room the same way (SONAME 1).
   EXPECT_EQ(sizeof(genrpc_call_opts), 64u);
   EXPECT_EQ(offsetof(genrpc_call_opts, cancel), 16u);
+  EXPECT_EQ(offsetof(genrpc_call_opts, headers), 24u);  // from reserved
+  EXPECT_EQ(offsetof(genrpc_call_opts, trailers), 32u);
   // Frozen within SONAME 1 (passed by value, in arrays, or filled by the
   // library): changing one needs libgenrpc.so.2.
   EXPECT_EQ(sizeof(genrpc_status), 8u + GENRPC_MESSAGE_MAX);

@@ -83,15 +83,7 @@ class CallsTest : public ::testing::TestWithParam<Peer> {
     callee_ = HelperProcess::Spawn(args, &error);
     ASSERT_NE(callee_, nullptr) << error;
     NodeOptions o;
-    if (GetParam().tls) {
-      o.addrs = {{kCallee, callee_->ssl_port()}};
-      o.addr_driver = GENRPC_DRIVER_TLS;
-      o.tls_ca = CertFile("ca.pem");
-      o.tls_cert = CertFile("master.pem");
-      o.tls_key = CertFile("master.key");
-    } else {
-      o.addrs = {{kCallee, callee_->port()}};
-    }
+    Reach(&o, kCallee, GetParam().tls ? callee_->ssl_port() : callee_->port(), GetParam().tls);
     caller_ = Node::Start(o, &error);
     ASSERT_NE(caller_, nullptr) << error;
   }

@@ -11,6 +11,7 @@
 // handshake included, using the runtime's private frame.h and auth.h.
 // Every wait is bounded.
 #include <gtest/gtest.h>
+#include <zstd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -40,6 +41,9 @@ namespace {
 
 using Bytes = std::vector<uint8_t>;
 
+// docs/protocol.md, version 2 settings: id 1 (compression), bit 0 = zstd
+constexpr uint8_t kSettingCompression = 1;
+constexpr uint32_t kZstd = 1;
 constexpr const char *kVictim = "victim@127.0.0.1";
 constexpr const char *kGood = "good@127.0.0.1";
 constexpr const char *kRaw = "raw@127.0.0.1";
@@ -164,11 +168,13 @@ class RawPeer {
 
   // Client side of the handshake. Returns true on AUTH_OK (its proof
   // checked); on REJECT stores the reason in *rejected.
+  // version 2: AUTH carries setting 1 = `zstd` (0: no setting).
   bool Handshake(const std::string &to, const std::string &cookie = kCookie,
-                 uint8_t *rejected = nullptr, const std::string &from = kRaw) {
+                 uint8_t *rejected = nullptr, const std::string &from = kRaw,
+                 uint8_t version = 1, uint32_t zstd = 0) {
     uint8_t nonce[GENRPC__NONCE_LEN];
     if (!genrpc__auth_nonce(nonce)) return false;
-    genrpc__hello h{1, 1, nonce, {from.data(), from.size()}, {to.data(), to.size()}};
+    genrpc__hello h{version, version, nonce, {from.data(), from.size()}, {to.data(), to.size()}};
     Bytes f(GENRPC__PREAUTH_MAX);
     f.resize(genrpc__encode_hello(f.data(), f.size(), &h));
     if (f.empty() || !Send(f)) return false;
@@ -176,18 +182,28 @@ class RawPeer {
     if (Read(&body, kReplyWait) != kFrame) return false;
     if (RejectReason(body, rejected)) return false;
     genrpc__challenge ch;
-    if (!genrpc__decode_challenge(body.data(), body.size(), &ch) || ch.version != 1) return false;
+    if (!genrpc__decode_challenge(body.data(), body.size(), &ch) || ch.version != version)
+      return false;
     if (std::string(ch.name.p, ch.name.len) != to) return false;
     uint8_t snonce[GENRPC__NONCE_LEN], mac[GENRPC__MAC_LEN];
     std::memcpy(snonce, ch.nonce, sizeof snonce);
     genrpc__auth_mac(cookie.data(), cookie.size(), GENRPC__AUTH_CLIENT, nonce, snonce,
                      from.data(), from.size(), to.data(), to.size(), mac);
-    f.assign(4 + 1 + GENRPC__MAC_LEN, 0);
-    genrpc__encode_mac(f.data(), f.size(), GENRPC__K_AUTH, mac);
+    genrpc__auth_body a{};
+    a.mac = mac;
+    if (zstd) a.settings[a.n_settings++] = {kSettingCompression, zstd};
+    f.assign(GENRPC__PREAUTH_MAX, 0);
+    f.resize(version >= 2 ? genrpc__encode_auth(f.data(), f.size(), GENRPC__K_AUTH, &a)
+                          : genrpc__encode_mac(f.data(), f.size(), GENRPC__K_AUTH, mac));
     if (!Send(f) || Read(&body, kReplyWait) != kFrame) return false;
     if (RejectReason(body, rejected)) return false;
-    const uint8_t *proof;
-    return genrpc__decode_mac(body.data(), body.size(), GENRPC__K_AUTH_OK, &proof) &&
+    const uint8_t *proof = nullptr;
+    genrpc__auth_body ok{};
+    bool decoded = version >= 2
+                       ? genrpc__decode_auth(body.data(), body.size(), GENRPC__K_AUTH_OK, &ok) &&
+                             (proof = ok.mac) != nullptr
+                       : genrpc__decode_mac(body.data(), body.size(), GENRPC__K_AUTH_OK, &proof);
+    return decoded &&
            genrpc__auth_check(cookie.data(), cookie.size(), GENRPC__AUTH_SERVER, nonce, snonce,
                               from.data(), from.size(), to.data(), to.size(), proof);
   }
@@ -296,6 +312,7 @@ class HostileTest : public ::testing::Test {
     cfg.tcp_server_port = 0;
     cfg.authentication_timeout_ms = kAuthMs;
     cfg.max_frame_size = kMaxFrame;
+    cfg.compression = GENRPC_COMPRESSION_ZSTD;  // for the compressed-frame tests
     cfg.worker_threads = 4;
     cfg.log_cb = &HostileTest::Log;
     cfg.log_arg = this;
@@ -883,4 +900,105 @@ TEST_F(HostileTest, ReplyForARequestIdNeverSent) {
 }
 
 }  // namespace
+}  // namespace genrpc_test
+
+namespace genrpc_test {
+// ---- compressed payloads (protocol version 2, zstd) -----------------------------
+
+namespace {
+
+// A version-2 CALL of test.Test:Ping whose payload is `zpayload`, flagged
+// COMPRESSED.
+Bytes CompressedPing(uint64_t id, const Bytes &zpayload) {
+  genrpc__request_hdr h{};
+  h.proto = 2;
+  h.req_id = id;
+  h.flags = GENRPC__F_COMPRESSED;
+  h.module = {"test.Test", 9};
+  h.function = {"Ping", 4};
+  h.payload_len = zpayload.size();
+  Bytes f(4 + genrpc__request_hdr_size(2, 9, 4, 0));
+  EXPECT_EQ(genrpc__encode_request_hdr(f.data(), f.size(), GENRPC__K_CALL, &h), f.size());
+  f.insert(f.end(), zpayload.begin(), zpayload.end());
+  return f;
+}
+
+Bytes Zstd(const Bytes &plain) {
+  Bytes z(ZSTD_compressBound(plain.size()));
+  size_t n = ZSTD_compress(z.data(), z.size(), plain.data(), plain.size(), 3);
+  EXPECT_FALSE(ZSTD_isError(n));
+  z.resize(n);
+  return z;
+}
+
+}  // namespace
+
+// A compressed request that agreed on zstd is served like any other.
+TEST_F(HostileTest, CompressedRequestIsServedWhereAgreed) {
+  auto p = RawPeer::Connect(port());
+  ASSERT_NE(p, nullptr);
+  ASSERT_TRUE(p->Handshake(kVictim, kCookie, nullptr, kRaw, 2, kZstd));
+  ASSERT_TRUE(p->Send(CompressedPing(1, Zstd(PingPayload(std::string(4000, 'z'))))));
+  Bytes body;
+  ASSERT_EQ(p->Read(&body, kReplyWait), RawPeer::kFrame);
+  genrpc__reply_body rb;
+  ASSERT_TRUE(genrpc__decode_reply(2, body.data(), body.size(), &rb));
+  EXPECT_EQ(rb.req_id, 1u);
+  EXPECT_EQ(ProtocolErrors(), 0u);
+}
+
+// The bomb: 150 bytes that expand to 16 MiB, past the victim's 1 MiB
+// max_frame_size. Refused from the size the zstd frame declares, before
+// anything is allocated for it: the connection closes.
+TEST_F(HostileTest, DecompressionBombClosesTheConnection) {
+  auto p = RawPeer::Connect(port());
+  ASSERT_NE(p, nullptr);
+  ASSERT_TRUE(p->Handshake(kVictim, kCookie, nullptr, kRaw, 2, kZstd));
+  Bytes bomb = Zstd(Bytes(16u << 20, 0));
+  ASSERT_LT(bomb.size(), 1024u);
+  ASSERT_TRUE(p->Send(CompressedPing(1, bomb)));
+  EXPECT_TRUE(p->Closed(kClosedFast));
+  EXPECT_EQ(ProtocolErrors(), 1u);
+  EXPECT_TRUE(EventuallyLogged("decompress")) << AllLogs();
+  GoodCall();
+}
+
+// Just past the limit is refused too; a frame of exactly max_frame_size
+// bytes decompressed is not (the bound is the node's frame limit).
+TEST_F(HostileTest, DecompressedSizeLimitIsMaxFrameSize) {
+  auto p = RawPeer::Connect(port());
+  ASSERT_NE(p, nullptr);
+  ASSERT_TRUE(p->Handshake(kVictim, kCookie, nullptr, kRaw, 2, kZstd));
+  ASSERT_TRUE(p->Send(CompressedPing(1, Zstd(Bytes(kMaxFrame + 1, 0)))));
+  EXPECT_TRUE(p->Closed(kClosedFast));
+  EXPECT_EQ(ProtocolErrors(), 1u);
+  auto q = RawPeer::Connect(port());
+  ASSERT_NE(q, nullptr);
+  ASSERT_TRUE(q->Handshake(kVictim, kCookie, nullptr, kRaw, 2, kZstd));
+  ASSERT_TRUE(q->Send(CompressedPing(2, Zstd(Bytes(kMaxFrame, 0)))));
+  Bytes body;
+  // not a Ping request (zeros): BADARGS, and the connection stays
+  ASSERT_EQ(q->Read(&body, kReplyWait), RawPeer::kFrame);
+  genrpc__error_body e;
+  ASSERT_TRUE(genrpc__decode_error(2, body.data(), body.size(), &e));
+  EXPECT_EQ(e.err, GENRPC_E_BADARGS);
+  EXPECT_EQ(ProtocolErrors(), 1u);
+}
+
+// COMPRESSED where zstd was not agreed (no setting in AUTH), or a payload
+// that is not zstd: closed.
+TEST_F(HostileTest, CompressedFrameNotAgreedOrNotZstdClosesTheConnection) {
+  auto p = RawPeer::Connect(port());
+  ASSERT_NE(p, nullptr);
+  ASSERT_TRUE(p->Handshake(kVictim, kCookie, nullptr, kRaw, 2, 0));
+  ASSERT_TRUE(p->Send(CompressedPing(1, Zstd(PingPayload("x")))));
+  EXPECT_TRUE(p->Closed(kClosedFast));
+  auto q = RawPeer::Connect(port());
+  ASSERT_NE(q, nullptr);
+  ASSERT_TRUE(q->Handshake(kVictim, kCookie, nullptr, kRaw, 2, kZstd));
+  ASSERT_TRUE(q->Send(CompressedPing(2, PingPayload("not zstd at all"))));
+  EXPECT_TRUE(q->Closed(kClosedFast));
+  EXPECT_EQ(ProtocolErrors(), 2u);
+}
+
 }  // namespace genrpc_test

@@ -226,7 +226,7 @@ TEST_F(TwoNodes, AsyncCallbackTimesOut) {
     CallbackResult r;
     Relay__Hop req = RELAY__HOP__INIT;
     req.sleep_ms = 500;
-    genrpc_call_opts opts = {50, 0, 0, nullptr, {}};
+    genrpc_call_opts opts = {50, 0, 0, nullptr, nullptr, nullptr, {}};
     auto t0 = Clock::now();
     ASSERT_EQ(relay__relay__forward_async_cb(a(), tb(), &req, &opts, OnForward, &r), GENRPC_OK);
     ASSERT_TRUE(WaitCallback(r, 1, std::chrono::seconds(5)));
@@ -427,7 +427,7 @@ TEST_F(TwoNodes, BackloggedPeerDoesNotDelayAnotherPeer) {
     };
     Relay__Hop slow = RELAY__HOP__INIT;
     slow.sleep_ms = 20;
-    genrpc_call_opts long_timeout = {30000, 0, 0, nullptr, {}};
+    genrpc_call_opts long_timeout = {30000, 0, 0, nullptr, nullptr, nullptr, {}};
     for (int i = 0; i < 100; i++)
         ASSERT_EQ(relay__relay__forward_async_cb(a(), tb(), &slow, &long_timeout, count, &done),
                   GENRPC_OK);

@@ -49,7 +49,7 @@ TEST_P(PayloadTest, EchoReturnsTheSameBytes) {
     req.payload.len = data.size();
     Test__EchoReply *reply = nullptr;
     genrpc_status st;
-    genrpc_call_opts opts = {10000, 0, 0, nullptr, {}};
+    genrpc_call_opts opts = {10000, 0, 0, nullptr, nullptr, nullptr, {}};
     ASSERT_EQ(test__test__echo_call(node_->get(), genrpc_node_target(node_->name().c_str()), &req,
                                     &reply, &opts, &st),
               GENRPC_OK)
@@ -96,7 +96,7 @@ void EchoManyAtOnce(genrpc_node *node, const std::string &target, uint32_t flags
         m.sent.push_back(Pattern(20000 + i * 7919, uint32_t(i)));  // 20 KB .. 390 KB
         slots[i] = {&m, i};
     }
-    genrpc_call_opts opts = {20000, 0, flags, nullptr, {}};
+    genrpc_call_opts opts = {20000, 0, flags, nullptr, nullptr, nullptr, {}};
     int started = 0;
     for (size_t i = 0; i < n; i++) {
         Test__EchoRequest req = TEST__ECHO_REQUEST__INIT;
@@ -194,7 +194,7 @@ TEST(LentRequestTest, EveryCallbackRunsWhenTheServerStopsMidTransfer) {
         l->cv->notify_all();
         delete l;  // the lent request's memory goes with it
     };
-    genrpc_call_opts opts = {10000, 0, GENRPC_CALL_LEND_REQUEST, nullptr, {}};
+    genrpc_call_opts opts = {10000, 0, GENRPC_CALL_LEND_REQUEST, nullptr, nullptr, nullptr, {}};
     int started = 0;
     for (int i = 0; i < n; i++) {
         auto *l = new Lent{Pattern(1 << 20, uint32_t(i)), &mu, &cv, &done, &odd};
@@ -237,7 +237,7 @@ TEST(LentRequestTest, TimedOutCallCallsBackAtOnceAndItsRequestGoesOutWhole) {
     req.payload.len = buf.size();
     Outcome lent;
     auto t0 = std::chrono::steady_clock::now();
-    genrpc_call_opts lending = {100, 0, GENRPC_CALL_LEND_REQUEST, nullptr, {}};
+    genrpc_call_opts lending = {100, 0, GENRPC_CALL_LEND_REQUEST, nullptr, nullptr, nullptr, {}};
     ASSERT_EQ(test__test__echo_async_cb(client->get(), genrpc_node_target(kSlave), &req,
                                         &lending, OnOutcome, &lent),
               GENRPC_OK);
@@ -263,7 +263,7 @@ TEST(LentRequestTest, TimedOutCallCallsBackAtOnceAndItsRequestGoesOutWhole) {
 TEST_F(PayloadTest, UnknownCallFlagsAreRefused) {
     Test__EchoRequest req = TEST__ECHO_REQUEST__INIT;
     genrpc_target t = genrpc_node_target(node_->name().c_str());
-    genrpc_call_opts bad = {1000, 0, 0x80, nullptr, {}};
+    genrpc_call_opts bad = {1000, 0, 0x80, nullptr, nullptr, nullptr, {}};
     genrpc_status st{};
     Test__EchoReply *reply = nullptr;
     EXPECT_EQ(test__test__echo_call(node_->get(), t, &req, &reply, &bad, &st), GENRPC_E_INVAL);
@@ -279,7 +279,7 @@ TEST_F(PayloadTest, UnknownCallFlagsAreRefused) {
               GENRPC_E_INVAL);
     // The one known flag is accepted by every kind of call (and ignored
     // by all but callback calls).
-    genrpc_call_opts lend = {5000, 0, GENRPC_CALL_LEND_REQUEST, nullptr, {}};
+    genrpc_call_opts lend = {5000, 0, GENRPC_CALL_LEND_REQUEST, nullptr, nullptr, nullptr, {}};
     ASSERT_EQ(test__test__echo_call(node_->get(), t, &req, &reply, &lend, &st), GENRPC_OK)
         << st.message;
     test__echo_reply__free_unpacked(reply, nullptr);

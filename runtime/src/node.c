@@ -63,6 +63,9 @@ check_config(const genrpc_node_config *cfg, genrpc_status *st)
     if (cfg->max_frame_size < 1024 || cfg->max_frame_size > UINT32_MAX)
         return genrpc__fail(st, GENRPC_E_INVAL, "max_frame_size %zu out of range [1024, 4 GiB)",
                             cfg->max_frame_size);
+    if (cfg->compression > GENRPC_COMPRESSION_ZSTD)
+        return genrpc__fail(st, GENRPC_E_INVAL, "unknown compression %u",
+                            (unsigned)cfg->compression);
     if (cfg->builtins_off &
         ~(GENRPC_BUILTIN_REFLECTION | GENRPC_BUILTIN_HEALTH | GENRPC_BUILTIN_STATS))
         return genrpc__fail(st, GENRPC_E_INVAL, "unknown builtins_off bits 0x%x",
@@ -117,6 +120,8 @@ copy_config(genrpc_node *node, const genrpc_node_config *cfg)
         node->cfg.call_receive_timeout_ms = DEFAULT_RECEIVE_TIMEOUT_MS;
     if (node->cfg.sbcast_receive_timeout_ms == 0)
         node->cfg.sbcast_receive_timeout_ms = DEFAULT_RECEIVE_TIMEOUT_MS;
+    if (node->cfg.compression_min_bytes == 0)
+        node->cfg.compression_min_bytes = GENRPC_COMPRESSION_MIN_DEFAULT;
     return true;
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wire/compress.h"
 #include "wire/frame.h"
 
 #define CHECK(x)                                                                               \
@@ -34,6 +35,47 @@ same(const uint8_t *frame, size_t n, const uint8_t *body, size_t len)
     CHECK(memcmp(frame + GENRPC__LEN_PREFIX, body, len) == 0);
 }
 
+/* A COMPRESSED payload decompresses within the bound or not at all; an
+ * uncompressed one survives compression: out_compress's frame decodes
+ * again (flag set, same header) and decompresses to the same bytes. */
+#define FUZZ_MAX_PLAIN (1u << 20)
+
+static void
+compressed(uint8_t proto, const uint8_t *body, size_t size, const genrpc__request_hdr *r)
+{
+    genrpc__chunk *ch;
+    size_t n;
+    if (r->flags & GENRPC__F_COMPRESSED) {
+        if (genrpc__decompress(r->payload, r->payload_len, FUZZ_MAX_PLAIN,
+                               (const uint8_t *)r->metadata.p, r->metadata.len, &ch, &n)) {
+            CHECK(n <= FUZZ_MAX_PLAIN && ch->cap >= r->metadata.len + n);
+            CHECK(!r->metadata.len || memcmp(ch->data, r->metadata.p, r->metadata.len) == 0);
+            genrpc__chunk_unref(ch);
+        }
+        return;
+    }
+    if (proto < 2)
+        return;
+    genrpc__out *o = genrpc__out_new(GENRPC__LEN_PREFIX + size);
+    if (!o)
+        return;
+    genrpc__put_u32(o->data, (uint32_t)size);
+    memcpy(o->data + GENRPC__LEN_PREFIX, body, size);
+    genrpc__out *z = genrpc__out_compress(o, 0);
+    if (z) {
+        genrpc__request_hdr zr;
+        CHECK(genrpc__decode_request(2, z->data + GENRPC__LEN_PREFIX, z->total - GENRPC__LEN_PREFIX,
+                                     &zr));
+        CHECK(zr.flags == (r->flags | GENRPC__F_COMPRESSED) && zr.req_id == r->req_id);
+        CHECK(zr.payload_len < r->payload_len);
+        CHECK(genrpc__decompress(zr.payload, zr.payload_len, r->payload_len, NULL, 0, &ch, &n));
+        CHECK(n == r->payload_len && (!n || memcmp(ch->data, r->payload, n) == 0));
+        genrpc__chunk_unref(ch);
+        genrpc__out_free(z);
+    }
+    genrpc__out_free(o);
+}
+
 /* The frames of a READY connection, in version `proto`: whatever decodes
  * stays inside the input and encodes back to the same bytes. */
 static void
@@ -57,6 +99,7 @@ versioned(uint8_t proto, const uint8_t *body, size_t size, uint8_t *out)
         CHECK(n == GENRPC__LEN_PREFIX + size - r.payload_len);
         CHECK(genrpc__get_u32(out) == size);
         CHECK(memcmp(out + GENRPC__LEN_PREFIX, body, size - r.payload_len) == 0);
+        compressed(proto, body, size, &r);
     }
     genrpc__bcast_hdr b;
     if (genrpc__decode_bcast(proto, body, size, &b)) {

@@ -14,9 +14,10 @@
  *   mode & 4   the bytes are [u16 len][body]... units, each sent as one
  *              frame with a correct 4-byte prefix (lets mutations reach
  *              the bodies instead of breaking lengths); else sent raw.
- *   mode & 8   the handshake (mode & 2) agrees on protocol version 2, so
- *              the frames that follow are read in its layouts (flags,
- *              metadata, CANCEL, GOAWAY); else version 1.
+ *   mode & 8   the handshake (mode & 2) agrees on protocol version 2 and
+ *              on zstd, so the frames that follow are read in its layouts
+ *              (flags, metadata, COMPRESSED payloads, CANCEL, GOAWAY);
+ *              else version 1.
  * After the bytes, we shut our side's writing down and read until the node
  * closes: a node that never closes within 10 s is reported as a hang.
  *
@@ -199,6 +200,8 @@ start_node(void)
     cfg.tcp_server_port = GENRPC_PORT_DISABLED; /* connections come from socketpairs */
     cfg.worker_threads = 2;
     cfg.max_frame_size = 256 * 1024;
+    cfg.compression = GENRPC_COMPRESSION_ZSTD; /* mode & 8: compressed frames both ways */
+    cfg.compression_min_bytes = 64;
     cfg.authentication_timeout_ms = 5000;
     cfg.send_timeout_ms = 5000;
     genrpc_status st;
@@ -349,7 +352,9 @@ static uint8_t g_proto = 1;
 static size_t
 encode_proof(uint8_t *f, size_t cap, genrpc__kind kind, const uint8_t *mac)
 {
-    genrpc__auth_body a = {.mac = mac};
+    /* version 2 also agrees on zstd (setting 1), so COMPRESSED payloads
+     * reach the decompressor */
+    genrpc__auth_body a = {.mac = mac, .n_settings = 1, .settings = {{1, 1}}};
     return g_proto >= 2 ? genrpc__encode_auth(f, cap, kind, &a) : genrpc__encode_mac(f, cap, kind, mac);
 }
 

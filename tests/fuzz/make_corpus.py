@@ -86,16 +86,27 @@ def md(pairs):
     return b"".join(s8(k) + struct.pack(">H", len(v)) + v for k, v in pairs)
 
 
-def request2(kind, rid, version, timeout, module, function, payload, meta=b""):
-    flags = 1 if meta else 0
+def zstd_raw(data):
+    """A zstd frame holding data (< 256 bytes) in one raw block, content
+    size declared (single segment): what a compressed payload must be."""
+    assert len(data) < 256
+    return (struct.pack("<I", 0xFD2FB528) + b"\x20" + bytes([len(data)]) +
+            struct.pack("<I", 1 | (len(data) << 3))[:3] + data)
+
+
+def request2(kind, rid, version, timeout, module, function, payload, meta=b"", zstd=False):
+    flags = (1 if meta else 0) | (2 if zstd else 0)
+    if zstd:
+        payload = zstd_raw(payload)
     block = struct.pack(">H", len(meta)) + meta if meta else b""
     return (bytes([kind]) + struct.pack(">QIIB", rid, version, timeout, flags) + s8(module) +
             s8(function) + block + payload)
 
 
-def reply2(rid, payload, meta=b""):
+def reply2(rid, payload, meta=b"", zstd=False):
     block = struct.pack(">H", len(meta)) + meta if meta else b""
-    return b"\x12" + struct.pack(">QB", rid, 1 if meta else 0) + block + payload
+    flags = (1 if meta else 0) | (2 if zstd else 0)
+    return b"\x12" + struct.pack(">QB", rid, flags) + block + (zstd_raw(payload) if zstd else payload)
 
 
 def error2(rid, err, code, msg):
@@ -116,10 +127,14 @@ CALLS2 = [
     request2(0x11, 0, 0, 100, b"test.Test", b"Count", b"\x08\x05"),
     request2(0x10, 4, 0, 0, b"calls.Calls", b"Watch", pb_str(1, b"w") + b"\x10\x0a"),
     b"\x14" + struct.pack(">Q", 4),
+    request2(0x10, 5, 0, 0, b"test.Test", b"Ping", pb_str(1, b"z" * 100), zstd=True),
+    request2(0x10, 6, 0, 0, b"test.Test", b"Echo", pb_str(1, b"y" * 40),
+             md([(b"trace-id", b"t")]), zstd=True),
 ]
 REPLIES2 = [reply2(1, pb_str(1, b"hello")), reply2(2, b"", md([(b"server-ms", b"3")])),
             error2(3, 9, 0, b"draining"), b"\x15" + struct.pack(">QB", 1, 1) + s8(b"draining"),
-            b"\x15" + struct.pack(">QB", 2**64 - 1, 1) + s8(b"")]
+            b"\x15" + struct.pack(">QB", 2**64 - 1, 1) + s8(b""),
+            reply2(3, pb_str(1, b"q" * 90), md([(b"k", b"v")]), zstd=True)]
 
 
 def units(bodies):
@@ -141,6 +156,8 @@ def main():
                        ("error", REPLIES[2]), ("framed_call", frame(CALLS[1])),
                        ("call_v2", CALLS2[0]), ("call_v2_metadata", CALLS2[3]),
                        ("reply_v2", REPLIES2[1]), ("error_v2", REPLIES2[2]),
+                       ("call_v2_zstd", CALLS2[7]), ("call_v2_zstd_metadata", CALLS2[8]),
+                       ("reply_v2_zstd", REPLIES2[5]),
                        ("goaway", REPLIES2[3]), ("cancel", CALLS2[6]),
                        ("auth_v2", auth2(0x03, [(1, 1), (200, 7)])), ("metadata",
                         md([(b"k", b"v"), (b"trace-id", b"abc")]))]:

@@ -51,6 +51,9 @@ typedef struct options {
     const char *handlers[MAX_LIST]; /* --handler: named handlers for test.Note */
     size_t n_handlers;
     int max_protocol; /* --max-protocol; 0: the newest */
+    int compression;  /* --compression */
+    const char *token; /* --require-token */
+    int trace;        /* --trace */
 } options;
 
 static volatile sig_atomic_t g_stop;
@@ -80,6 +83,9 @@ static void usage(FILE *out) {
           "  --handler NAME         named handler for test.Note broadcasts (repeatable;\n"
           "                         what it gets is read with test.NodeInfo.Notes)\n"
           "  --max-protocol N       highest wire protocol version (default: newest)\n"
+          "  --compression          zstd payloads (compression = ZSTD, 1024 B threshold)\n"
+          "  --require-token T      refuse requests without authorization: Bearer T\n"
+          "  --trace                pass a request's trace-id on to its nested calls\n"
           "  --verbose              runtime log on stderr\n"
           "  --help                 this text\n"
           "Prints \"PORT <n>\" on stdout once serving; stops on stdin EOF or SIGTERM.\n"
@@ -132,6 +138,10 @@ static int parse_args(int argc, char **argv, options *o) {
             o->verbose = 1;
             continue;
         }
+        if (strcmp(a, "--compression") == 0 || strcmp(a, "--trace") == 0) {
+            *(a[2] == 'c' ? &o->compression : &o->trace) = 1;
+            continue;
+        }
         if (v == NULL)
             return -1;
         i++;
@@ -172,6 +182,8 @@ static int parse_args(int argc, char **argv, options *o) {
             o->client_idle_ms = n;
         else if (strcmp(a, "--server-inactivity-ms") == 0 && parse_int(v, 1, 3600000, &n) == 0)
             o->server_idle_ms = n;
+        else if (strcmp(a, "--require-token") == 0 && v)
+            o->token = v;
         else if (strcmp(a, "--handler") == 0 && o->n_handlers < MAX_LIST)
             o->handlers[o->n_handlers++] = v;
         else
@@ -296,6 +308,8 @@ main(int argc, char **argv) {
     cfg.connect_timeout_ms = 500;
     cfg.send_timeout_ms = 500;
     cfg.max_protocol_version = o.max_protocol;
+    if (o.compression)
+        cfg.compression = GENRPC_COMPRESSION_ZSTD;
     if (o.workers > 0)
         cfg.worker_threads = o.workers;
     if (o.auth_timeout_ms > 0)
@@ -325,6 +339,10 @@ main(int argc, char **argv) {
         return 1;
     }
     err = genrpc_test_register_all(node, &state);
+    if (err == GENRPC_OK && o.token)
+        err = genrpc_test_add_token_check(node, o.token);
+    if (err == GENRPC_OK && o.trace)
+        err = genrpc_test_add_tracing(node);
     for (size_t i = 0; err == GENRPC_OK && i < o.n_handlers; i++)
         err = genrpc_test_register_handler(node, o.handlers[i], &state);
     if (err != GENRPC_OK) {

@@ -27,6 +27,15 @@
 #endif
 
 namespace genrpc_test {
+
+void Reach(NodeOptions *o, const std::string &name, int port, bool tls) {
+  o->addrs = {{name, port}};
+  if (!tls) return;
+  o->addr_driver = GENRPC_DRIVER_TLS;
+  o->tls_ca = CertFile("ca.pem");
+  o->tls_cert = CertFile("master.pem");
+  o->tls_key = CertFile("master.key");
+}
 namespace {
 
 int64_t NowMs() {
@@ -296,6 +305,8 @@ std::unique_ptr<Node> Node::Start(const NodeOptions &o, std::string *error) {
   cfg.n_module_list = mods.size();
   cfg.worker_threads = o.workers;
   cfg.max_protocol_version = o.max_protocol_version;
+  cfg.compression = o.compression;
+  cfg.max_frame_size = o.max_frame_size ? o.max_frame_size : cfg.max_frame_size;
   cfg.default_client_driver = o.default_driver;
   cfg.log_cb = o.log_cb;
   cfg.log_arg = o.log_arg;

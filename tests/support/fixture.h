@@ -99,6 +99,12 @@ const char *HelperPath();
 std::string CertDir();
 std::string CertFile(const std::string &name);
 
+struct NodeOptions;
+
+// A caller's options to reach node `name` at `port` over TLS (driver TLS,
+// the test PKI's CA and master certificate: tls_certs fixture) or TCP.
+void Reach(NodeOptions *o, const std::string &name, int port, bool tls);
+
 // How to start an in-process node.
 struct NodeOptions {
   std::string name = "master@127.0.0.1";
@@ -123,6 +129,8 @@ struct NodeOptions {
   std::vector<std::string> modules;
   int workers = 0;
   int max_protocol_version = 0;       // 0: the newest (genrpc_node_config)
+  uint32_t compression = GENRPC_COMPRESSION_OFF;
+  size_t max_frame_size = 0;          // 0: the default
   bool register_modules = true;       // genrpc_test_register_all
   genrpc_log_cb log_cb = nullptr;     // the node's log sink (level: debug)
   void *log_arg = nullptr;

@@ -349,11 +349,140 @@ static int calls_read_log(const Calls__Nothing *req, Calls__Log *reply, genrpc_c
     return copy_lines(ctx, &st->log, &st->n_log, &reply->lines, &reply->n_lines);
 }
 
+/* The metadata md as "key=value" strings in the call's arena. */
+static int md_lines(genrpc_ctx *ctx, const genrpc_metadata *md, char ***out, size_t *n) {
+    *n = genrpc_metadata_count(md);
+    *out = genrpc_ctx_alloc(ctx, (*n ? *n : 1) * sizeof **out);
+    for (size_t i = 0; i < *n; i++) {
+        char key[GENRPC_METADATA_KEY_MAX + 1];
+        const void *v;
+        size_t len;
+        genrpc_metadata_at(md, i, key, &v, &len);
+        size_t kl = strlen(key);
+        char *line = genrpc_ctx_alloc(ctx, kl + 1 + len + 1);
+        memcpy(line, key, kl);
+        line[kl] = '=';
+        memcpy(line + kl + 1, v, len);
+        line[kl + 1 + len] = '\0';
+        (*out)[i] = line;
+    }
+    return 0;
+}
+
+static int calls_meta(const Calls__Probe *req, Calls__Seen *reply, genrpc_ctx *ctx) {
+    const genrpc_metadata *h = genrpc_ctx_headers(ctx);
+    md_lines(ctx, h, &reply->headers, &reply->n_headers);
+    for (size_t i = 0; i < genrpc_metadata_count(h); i++) {
+        char key[GENRPC_METADATA_KEY_MAX + 1], echo[GENRPC_METADATA_KEY_MAX + 8];
+        const void *v;
+        size_t len;
+        genrpc_metadata_at(h, i, key, &v, &len);
+        snprintf(echo, sizeof echo, "echo-%s", key);
+        genrpc_ctx_add_trailer(ctx, echo, v, len);
+    }
+    genrpc_ctx_add_trailer(ctx, "handled-by", genrpc_node_name(genrpc_ctx_node(ctx)),
+                           strlen(genrpc_node_name(genrpc_ctx_node(ctx))));
+    reply->blob = req->blob;
+    if (req->via[0] != '\0') {
+        genrpc_call_opts opts = GENRPC_CALL_OPTS_INIT;
+        Calls__Probe probe = CALLS__PROBE__INIT;
+        probe.tag = (char *)"nested";
+        Calls__Seen *seen = NULL;
+        genrpc_status st;
+        reply->nested_err = calls__calls__meta_call(genrpc_ctx_node(ctx),
+                                                    genrpc_node_target(req->via), &probe, &seen,
+                                                    &opts, &st);
+        if (seen != NULL) {
+            reply->nested_headers = genrpc_ctx_alloc(ctx, (seen->n_headers + 1) * sizeof(char *));
+            for (size_t i = 0; i < seen->n_headers; i++)
+                reply->nested_headers[i] = ctx_strdup(ctx, seen->headers[i]);
+            reply->n_nested_headers = seen->n_headers;
+            calls__seen__free_unpacked(seen, NULL);
+        }
+    }
+    if (req->fail)
+        return genrpc_fail(ctx, 7, "failed on purpose");
+    return 0;
+}
+
 static const Calls__Calls__Impl calls_impl = {
     .deadline = calls_deadline,
     .watch = calls_watch,
     .read_log = calls_read_log,
+    .meta = calls_meta,
 };
+
+/* ---- interceptors (docs/calls.md, "Interceptors": the two examples) ------ */
+
+/* A bearer-token check: a request without "authorization: Bearer <token>"
+ * is refused with UNAUTHORIZED before its handler runs. */
+static int check_token(void *arg, const genrpc_call_info *info, genrpc_metadata *trailers,
+                       genrpc_status *st) {
+    (void)info;
+    (void)trailers;
+    const char *token = arg;
+    const void *v;
+    size_t len;
+    char want[300];
+    snprintf(want, sizeof want, "Bearer %s", token);
+    if (genrpc_metadata_get(info->headers, "authorization", &v, &len) && len == strlen(want) &&
+        memcmp(v, want, len) == 0)
+        return GENRPC_OK;
+    snprintf(st->message, sizeof st->message, "missing or wrong bearer token");
+    return GENRPC_E_UNAUTHORIZED;
+}
+
+int
+genrpc_test_add_token_check(genrpc_node *node, const char *token) {
+    genrpc_interceptor i = {.before = check_token, .arg = (void *)token};
+    return genrpc_node_add_server_interceptor(node, &i);
+}
+
+/* A trace id that follows a call through nested calls: the server chain
+ * keeps the request's "trace-id" for the worker thread running it, the
+ * client chain adds it to every call that thread makes. */
+static __thread char tl_trace[65];
+
+static int trace_in(void *arg, const genrpc_call_info *info, genrpc_metadata *trailers,
+                    genrpc_status *st) {
+    (void)arg;
+    (void)trailers;
+    (void)st;
+    const void *v;
+    size_t len;
+    tl_trace[0] = '\0';
+    if (genrpc_metadata_get(info->headers, "trace-id", &v, &len) && len < sizeof tl_trace) {
+        memcpy(tl_trace, v, len);
+        tl_trace[len] = '\0';
+    }
+    return GENRPC_OK;
+}
+
+static void trace_done(void *arg, const genrpc_call_info *info, const genrpc_status *st,
+                       int64_t latency_ns) {
+    (void)arg;
+    (void)info;
+    (void)st;
+    (void)latency_ns;
+    tl_trace[0] = '\0';
+}
+
+static int trace_out(void *arg, const genrpc_call_info *info, genrpc_metadata *headers,
+                     genrpc_status *st) {
+    (void)arg;
+    (void)st;
+    if (tl_trace[0] && !genrpc_metadata_get(info->headers, "trace-id", NULL, NULL))
+        return genrpc_metadata_add_str(headers, "trace-id", tl_trace);
+    return GENRPC_OK;
+}
+
+int
+genrpc_test_add_tracing(genrpc_node *node) {
+    genrpc_interceptor in = {.before = trace_in, .after = trace_done};
+    genrpc_interceptor out = {.before = trace_out};
+    int err = genrpc_node_add_server_interceptor(node, &in);
+    return err == GENRPC_OK ? genrpc_node_add_client_interceptor(node, &out) : err;
+}
 
 void
 genrpc_test_state_destroy(genrpc_test_state *st) {

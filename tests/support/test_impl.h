@@ -46,6 +46,11 @@ int genrpc_test_register_all(genrpc_node *node, genrpc_test_state *st);
 /* Registers a named handler `name` for test.Note messages that appends
  * "<name> <from> <text>" to st->notes (read remotely with
  * test.NodeInfo.Notes). Returns what genrpc_handler_register returns. */
+/* Interceptors (docs/calls.md): a server-side bearer-token check (token
+ * borrowed), and a trace id ("trace-id") passed on to nested calls. */
+int genrpc_test_add_token_check(genrpc_node *node, const char *token);
+int genrpc_test_add_tracing(genrpc_node *node);
+
 int genrpc_test_register_handler(genrpc_node *node, const char *name, genrpc_test_state *st);
 
 #ifdef __cplusplus

@@ -59,6 +59,43 @@ static inline genrpc_target genrpc_key_target(const char *node, const void *key,
  * their options are cancelled together by genrpc_cancel. */
 typedef struct genrpc_cancel_token genrpc_cancel_token;
 
+/* ---- metadata (docs/calls.md, "Metadata") ---------------------------------
+ * Key/value pairs that travel with a call: headers with the request, trailers
+ * with its answer (protocol version 2; over a version-1 connection they are
+ * dropped without a word). Keys are 1-64 bytes of [a-z0-9._-] (keys
+ * starting "genrpc-" are reserved), values any bytes; a set holds at most
+ * 64 entries and 8,192 bytes of encoded entries (1 + key + 2 + value each).
+ * A key may repeat; genrpc_metadata_get finds the first. The type is
+ * declared in module.h (a handler reads headers and adds trailers). */
+
+#define GENRPC_METADATA_MAX_ENTRIES 64
+#define GENRPC_METADATA_MAX_BYTES 8192
+#define GENRPC_METADATA_KEY_MAX 64
+
+/* A new empty set that the caller owns (genrpc_metadata_free). */
+GENRPC_API int genrpc_metadata_new(genrpc_metadata **out);
+GENRPC_API void genrpc_metadata_free(genrpc_metadata *md); /* NULL: no-op */
+GENRPC_API void genrpc_metadata_clear(genrpc_metadata *md);
+/* Appends key = value (len bytes, copied). GENRPC_E_INVAL: a bad or
+ * reserved key (or md is a handler's read-only headers);
+ * GENRPC_E_TOO_BIG: the set would pass a limit above (md unchanged). */
+GENRPC_API int genrpc_metadata_add(genrpc_metadata *md, const char *key, const void *value,
+                                   size_t len);
+GENRPC_API int genrpc_metadata_add_str(genrpc_metadata *md, const char *key, const char *value);
+/* Entries in the set (NULL: 0). */
+GENRPC_API size_t genrpc_metadata_count(const genrpc_metadata *md);
+/* The first value under key: true and *value, *len (pointing into md,
+ * valid until md changes), or false. */
+GENRPC_API bool genrpc_metadata_get(const genrpc_metadata *md, const char *key,
+                                    const void **value, size_t *len);
+/* Entry i (0 <= i < count), in the order added: its key as a C string
+ * (copied into key[GENRPC_METADATA_KEY_MAX + 1]) and its value. */
+GENRPC_API bool genrpc_metadata_at(const genrpc_metadata *md, size_t i,
+                                   char key[GENRPC_METADATA_KEY_MAX + 1], const void **value,
+                                   size_t *len);
+/* Copies src's entries after dst's (limits as genrpc_metadata_add). */
+GENRPC_API int genrpc_metadata_append(genrpc_metadata *dst, const genrpc_metadata *src);
+
 /* Per-call options; NULL means all defaults. Initialise with
  * GENRPC_CALL_OPTS_INIT (or zero it): fields added later take their place
  * from `reserved`, their zero meaning what the library did before. */
@@ -84,11 +121,22 @@ typedef struct genrpc_call_opts {
      * cancels it while in flight; the token must outlive the call's start
      * (genrpc_cancel_token_free may come before the call ends). */
     genrpc_cancel_token *cancel;
+    /* NULL: none. Headers sent with the request (protocol version 2;
+     * dropped over version 1). Read while the call starts: it may be
+     * freed or changed once the call function returns. */
+    const genrpc_metadata *headers;
+    /* NULL: not wanted. Else the answer's trailers are put here (cleared
+     * when the call starts; left empty when the answer had none, the call
+     * failed before an answer, or the connection is version 1). Blocking
+     * calls: read it after the call returns; promises: after the promise
+     * completes; callbacks: from the callback on. It must outlive the
+     * call. */
+    genrpc_metadata *trailers;
     /* Room for options added later (docs/install.md, "ABI"); leave zero. */
-    uint64_t reserved[5];
+    uint64_t reserved[3];
 } genrpc_call_opts;
 
-#define GENRPC_CALL_OPTS_INIT {0, 0, 0, NULL, {0}}
+#define GENRPC_CALL_OPTS_INIT {0, 0, 0, NULL, NULL, NULL, {0}}
 
 /* genrpc_call_opts.version: call whichever version of the module the
  * callee serves, the highest if it serves several (no module may register
@@ -255,6 +303,68 @@ GENRPC_API int genrpc_call_async_typed(genrpc_node *node, genrpc_target target,
                                        const ProtobufCMessage *request,
                                        const genrpc_call_opts *opts, genrpc_reply_thunk thunk,
                                        genrpc_generic_fn user_cb, void *arg);
+
+/* ---- interceptors (docs/calls.md, "Interceptors") --------------------------
+ * Hooks run around every call a node makes (client chain) and every request
+ * it serves (server chain): authentication, tracing, metrics. Each chain
+ * runs in registration order before the call and in reverse order after
+ * it (the first registered is the outermost). With none registered a call
+ * pays one test of a counter. */
+
+/* What an interceptor sees of a call. Valid during the hook only. */
+typedef struct genrpc_call_info {
+    genrpc_node *node;
+    const char *peer;     /* client chain: the target node; server: the caller */
+    const char *module;   /* wire name ("kv.Store") */
+    uint32_t version;     /* client: the version asked for (0: any); server: the one serving */
+    const char *function; /* "Get" */
+    bool is_cast;
+    bool is_server;       /* which chain */
+    /* Client chain: the call's timeout (GENRPC_INFINITY: none); server
+     * chain: the request's deadline as genrpc_ctx_deadline gives it
+     * (GENRPC_NO_DEADLINE: none). */
+    int64_t deadline;
+    /* The request's headers: client chain, what the caller passed (NULL:
+     * none); server chain, what arrived (never NULL, maybe empty). */
+    const genrpc_metadata *headers;
+} genrpc_call_info;
+
+typedef struct genrpc_interceptor {
+    /* Before the call is sent (client) or the handler runs (server). `md`
+     * may be added to: client chain, the request's headers; server chain,
+     * the answer's trailers. Return GENRPC_OK to let the call go on, or a
+     * genrpc_err to refuse it, with st->message saying why: the client
+     * call then fails with it at once (nothing is sent); the server
+     * answers it as an ERROR (a cast is dropped) and runs nothing. A server
+     * refusal must be a remote error (GENRPC_E_UNAUTHORIZED,
+     * GENRPC_E_OVERLOAD, GENRPC_E_UNAVAILABLE, GENRPC_E_BADARGS,
+     * GENRPC_E_HANDLER, ...); others are sent as GENRPC_E_UNAUTHORIZED.
+     * NULL: nothing to do before. The hooks after it in the chain do not
+     * run; the `after` hooks of those before it do. */
+    int (*before)(void *arg, const genrpc_call_info *info, genrpc_metadata *md,
+                  genrpc_status *st);
+    /* After the outcome: st is how it ended (client: what the caller gets;
+     * server: what was answered, GENRPC_OK for a reply), latency_ns from
+     * the `before` hooks to the end. Client chain: on the thread that
+     * completes the call (the caller's, or the node's loop for async
+     * calls); a cast ends once it is queued. NULL: nothing. */
+    void (*after)(void *arg, const genrpc_call_info *info, const genrpc_status *st,
+                  int64_t latency_ns);
+    void *arg;
+} genrpc_interceptor;
+
+/* At most this many per chain. */
+#define GENRPC_INTERCEPTORS_MAX 8
+
+/* Adds an interceptor (copied) to the node's client or server chain.
+ * Before genrpc_node_start's first call or request runs: register them
+ * right after genrpc_node_start, before calling or being called (the
+ * chains are read without a lock). GENRPC_E_INVAL: no hook, or node NULL;
+ * GENRPC_E_TOO_BIG: the chain is full. */
+GENRPC_API int genrpc_node_add_client_interceptor(genrpc_node *node,
+                                                  const genrpc_interceptor *icpt);
+GENRPC_API int genrpc_node_add_server_interceptor(genrpc_node *node,
+                                                  const genrpc_interceptor *icpt);
 
 #ifdef __cplusplus
 }

@@ -140,6 +140,20 @@ GENRPC_API bool genrpc_ctx_deadline_passed(const genrpc_ctx *ctx);
  * until done; this is how a C handler learns to stop. */
 GENRPC_API bool genrpc_ctx_cancelled(const genrpc_ctx *ctx);
 
+/* ---- metadata (protocol version 2; docs/calls.md, "Metadata") -------------
+ * genrpc_metadata and its functions are in call.h. */
+typedef struct genrpc_metadata genrpc_metadata;
+
+/* The request's headers: read-only, never NULL (empty when it had none or
+ * came over a version-1 connection). Valid while the handler runs. */
+GENRPC_API const genrpc_metadata *genrpc_ctx_headers(const genrpc_ctx *ctx);
+
+/* Adds a trailer to the answer (a REPLY or an ERROR; a cast's are
+ * dropped), as genrpc_metadata_add: GENRPC_E_INVAL for a bad key,
+ * GENRPC_E_TOO_BIG past the limits (the trailers added before stay). */
+GENRPC_API int genrpc_ctx_add_trailer(genrpc_ctx *ctx, const char *key, const void *value,
+                                      size_t len);
+
 /* ---- registration ------------------------------------------------------ */
 
 /* Installs `impl` (the generated implementation struct of `module`, every

@@ -133,12 +133,26 @@ typedef struct genrpc_node_config {
      * and for caution during an upgrade). */
     int max_protocol_version;
 
+    /* Payload compression (protocol version 2; docs/protocol.md, setting
+     * 1): GENRPC_COMPRESSION_OFF (0, the default) or GENRPC_COMPRESSION_ZSTD.
+     * On a connection where both nodes say ZSTD, a request or reply
+     * payload of at least compression_min_bytes is sent zstd-compressed
+     * (when that makes it smaller); a node that says OFF gets none. What
+     * arrives compressed is decompressed within max_frame_size. */
+    uint32_t compression;
+    uint32_t compression_min_bytes; /* 0: 1024 */
+
     /* Room to grow without changing the size or the layout of this struct
      * (docs/install.md, "ABI"): a field added later takes its place from
      * here, and its zero value means what the library did before it.
      * Leave it zero (genrpc_node_config_init and GENRPC_NODE_CONFIG_INIT do). */
-    uint64_t reserved[15];
+    uint64_t reserved[14];
 } genrpc_node_config;
+
+/* genrpc_node_config.compression */
+#define GENRPC_COMPRESSION_OFF 0u
+#define GENRPC_COMPRESSION_ZSTD 1u
+#define GENRPC_COMPRESSION_MIN_DEFAULT 1024u
 
 /* genrpc_node_config.builtins_off bits. */
 #define GENRPC_BUILTIN_REFLECTION 0x1u /* module genrpc.Reflection */
@@ -151,7 +165,7 @@ typedef struct genrpc_node_config {
             0, NULL, NULL, GENRPC_CONTROL_DISABLED, NULL, 0, 5000, 5000, 5000, 15000,    \
             15000, GENRPC_INFINITY, GENRPC_INFINITY, GENRPC_INFINITY, 5, 5, 2,           \
             (size_t)64 << 20, 0, 0, NULL, NULL, GENRPC_LOG_INFO, NULL, NULL, NULL, 99, NULL, \
-            0, 0, {0}                                                                    \
+            0, 0, 0, 0, {0}                                                              \
     }
 
 /* Sets every field of *cfg to its default (same as GENRPC_NODE_CONFIG_INIT).

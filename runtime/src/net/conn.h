@@ -97,6 +97,7 @@ struct genrpc__conn {
 
     /* handshake (loop only) */
     uint8_t proto; /* the protocol version agreed (set before READY, then fixed) */
+    bool zstd;     /* v2 setting 1: both sides take zstd payloads (set before READY) */
     uint8_t my_nonce[GENRPC__NONCE_LEN];
     uint8_t peer_nonce[GENRPC__NONCE_LEN];
 

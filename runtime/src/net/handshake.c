@@ -16,6 +16,7 @@
 #include "wire/auth.h"
 #include "net/conn.h"
 #include "net/handshake.h"
+#include "wire/compress.h"
 
 static void
 send_ctl(genrpc__conn *c, const uint8_t *buf, size_t n)
@@ -38,20 +39,24 @@ proto_max(const genrpc__net *net)
 }
 
 /* AUTH or AUTH_OK in the connection's version: v1 the proof alone, v2 the
- * proof and this node's settings (none yet: part 2 adds compression). */
+ * proof and this node's settings (setting 1 when it takes compressed
+ * payloads). */
 static void
 send_proof(genrpc__conn *c, genrpc__kind kind, const uint8_t *mac)
 {
     uint8_t buf[GENRPC__LEN_PREFIX + 2 + GENRPC__MAC_LEN + 5 * GENRPC__SETTINGS_MAX];
     genrpc__auth_body a = {.mac = mac};
+    if (c->net->cfg->compression == GENRPC_COMPRESSION_ZSTD)
+        a.settings[a.n_settings++] = (genrpc__setting){GENRPC__SETTING_COMPRESSION,
+                                                       GENRPC__COMPRESS_ZSTD};
     send_ctl(c, buf, c->proto >= 2 ? genrpc__encode_auth(buf, sizeof buf, kind, &a)
                                    : genrpc__encode_mac(buf, sizeof buf, kind, mac));
 }
 
-/* The proof of a v1 or v2 AUTH / AUTH_OK (settings are read and, unknown,
- * ignored). */
+/* The proof of a v1 or v2 AUTH / AUTH_OK, and the peer's settings: zstd
+ * is on when both sides take it (unknown settings are ignored). */
 static bool
-read_proof(const genrpc__conn *c, const uint8_t *body, size_t len, genrpc__kind kind,
+read_proof(genrpc__conn *c, const uint8_t *body, size_t len, genrpc__kind kind,
            const uint8_t **mac)
 {
     genrpc__auth_body a;
@@ -60,6 +65,11 @@ read_proof(const genrpc__conn *c, const uint8_t *body, size_t len, genrpc__kind 
     if (!genrpc__decode_auth(body, len, kind, &a))
         return false;
     *mac = a.mac;
+    bool peer_zstd = false;
+    for (size_t i = 0; i < a.n_settings; i++)
+        if (a.settings[i].id == GENRPC__SETTING_COMPRESSION)
+            peer_zstd = (a.settings[i].value & GENRPC__COMPRESS_ZSTD) != 0;
+    c->zstd = peer_zstd && c->net->cfg->compression == GENRPC_COMPRESSION_ZSTD;
     return true;
 }
 

@@ -121,7 +121,7 @@ sbcast_send(genrpc__fanout *f, size_t i, int64_t timeout_ms, genrpc_promise **p,
     if (!o)
         genrpc__fail(s, GENRPC_E_NOMEM, "no memory for the message to %s", f->targets[i].node);
     else
-        genrpc__call_async_frame(f->node, f->targets[i], NULL, o, timeout_ms, NULL, true, p, s);
+        genrpc__call_async_frame(f->node, f->targets[i], NULL, o, timeout_ms, NULL, true, NULL, p, s);
 }
 
 static void

@@ -54,7 +54,9 @@ request_header(genrpc_node *node, const char *module, const char *function, size
     if (mlen > GENRPC__NAME_MAX || flen > GENRPC__NAME_MAX)
         return genrpc__fail(st, GENRPC_E_INVAL, "module or function name too long");
     uint8_t proto = genrpc__node_proto(node);
-    *hdr = GENRPC__LEN_PREFIX + genrpc__request_hdr_size(proto, mlen, flen, 0);
+    /* headers: version 2 only (a version-1 connection drops them: out.c) */
+    genrpc__str md = proto >= 2 && opts ? genrpc__md_block(opts->headers) : (genrpc__str){0};
+    *hdr = GENRPC__LEN_PREFIX + genrpc__request_hdr_size(proto, mlen, flen, md.len);
     if (*hdr - GENRPC__LEN_PREFIX + size > node->cfg.max_frame_size)
         return genrpc__fail(st, GENRPC_E_TOO_BIG, "request of %zu bytes exceeds max_frame_size %zu",
                             size, node->cfg.max_frame_size);
@@ -62,8 +64,10 @@ request_header(genrpc_node *node, const char *module, const char *function, size
     *h = (genrpc__request_hdr){.proto = proto,
                                .version = version,
                                .timeout_ms = genrpc__wire_timeout(timeout_ms),
+                               .flags = md.len ? GENRPC__F_METADATA : 0,
                                .module = {module, mlen},
                                .function = {function, flen},
+                               .metadata = md,
                                .payload_len = size};
     return GENRPC_OK;
 }
@@ -216,7 +220,7 @@ call_and_wait(genrpc_node *node, genrpc_target target, genrpc__out *o, genrpc__p
         genrpc__out_free(o);
         return rc;
     }
-    genrpc__conn_send(conn, o, GENRPC__FLUSH_NOW);
+    genrpc__conn_send(conn, genrpc__maybe_compress(conn, o), GENRPC__FLUSH_NOW);
     wait_waiter(p, deadline);
     if (!p->done) {
         if (genrpc__pending_remove(conn, p))
@@ -252,7 +256,8 @@ call_once(genrpc_node *node, genrpc_target target, const genrpc_module_desc *mod
                                     GENRPC__BORROW_WHILE_SENDING, &o, st);
     if (rc != GENRPC_OK)
         return rc;
-    genrpc__pending p = {.mode = GENRPC__WAITER, .fn = fn, .waiter = genrpc__thread_waiter()};
+    genrpc__pending p = {.mode = GENRPC__WAITER, .fn = fn, .waiter = genrpc__thread_waiter(),
+                         .trailers = opts ? opts->trailers : NULL};
     if ((rc = call_and_wait(node, target, o, &p, timeout_ms, deadline, opts)) != GENRPC_OK) {
         if (st)
             *st = p.status;
@@ -275,6 +280,20 @@ send_again(genrpc_node *node, int rc, int64_t deadline, const char *what, const 
     return true;
 }
 
+/* The outcome of an intercepted call for its `after` hooks (st may be
+ * NULL: the caller did not ask for it). */
+static int
+icpt_done(genrpc__icpt_call *ic, int rc, const genrpc_status *st)
+{
+    genrpc_status mine;
+    if (!st) {
+        genrpc__fail(&mine, rc, "%s", genrpc_strerror(rc));
+        st = &mine;
+    }
+    genrpc__icpt_end(ic, st);
+    return rc;
+}
+
 int
 genrpc_call(genrpc_node *node, genrpc_target target, const genrpc_module_desc *module,
             const genrpc_function_desc *fn, const ProtobufCMessage *request,
@@ -287,11 +306,16 @@ genrpc_call(genrpc_node *node, genrpc_target target, const genrpc_module_desc *m
         return rc;
     int64_t timeout_ms = genrpc__call_timeout_ms(node, opts);
     int64_t deadline = genrpc__deadline_after_ms(timeout_ms);
+    genrpc__icpt_call *ic;
+    genrpc_call_opts icopts;
+    rc = genrpc__call_start(node, target, module, fn, false, timeout_ms, &opts, &icopts, &ic, st);
+    if (rc != GENRPC_OK)
+        return rc;
     rc = call_once(node, target, module, fn, request, reply, opts, timeout_ms, deadline, st);
     if (send_again(node, rc, deadline, fn ? fn->name : "a call", target.node))
         rc = call_once(node, target, module, fn, request, reply, opts,
                        genrpc__ms_until(deadline), deadline, st);
-    return rc;
+    return ic ? icpt_done(ic, rc, st) : rc;
 }
 
 /* ---- calls by name with encoded payloads (genrpc_call_raw) ----------------- */
@@ -334,7 +358,8 @@ call_raw_once(genrpc_node *node, genrpc_target target, const char *module, const
                         &o, st);
     if (rc != GENRPC_OK)
         return rc;
-    genrpc__pending p = {.mode = GENRPC__WAITER, .fn = NULL, .waiter = genrpc__thread_waiter()};
+    genrpc__pending p = {.mode = GENRPC__WAITER, .fn = NULL, .waiter = genrpc__thread_waiter(),
+                         .trailers = opts ? opts->trailers : NULL};
     if ((rc = call_and_wait(node, target, o, &p, timeout_ms, deadline, opts)) != GENRPC_OK) {
         if (st)
             *st = p.status;
@@ -368,14 +393,22 @@ genrpc_call_raw(genrpc_node *node, genrpc_target target, const char *module,
     int rc = check_blocking_call(node, reply_len ? reply : NULL, st);
     if (rc != GENRPC_OK)
         return rc;
+    if (opts && opts->trailers)
+        genrpc_metadata_clear(opts->trailers);
     int64_t timeout_ms = genrpc__call_timeout_ms(node, opts);
     int64_t deadline = genrpc__deadline_after_ms(timeout_ms);
+    genrpc__icpt_call *ic = NULL;
+    genrpc_call_opts icopts;
+    if (GENRPC__ICPT_ON(node, client_icpt) &&
+        (rc = genrpc__icpt_client_start(node, target.node, module, function, false, timeout_ms,
+                                        &opts, &icopts, &ic, st)) != GENRPC_OK)
+        return rc;
     rc = call_raw_once(node, target, module, function, request, len, reply, reply_len, opts,
                        timeout_ms, deadline, st);
     if (send_again(node, rc, deadline, function ? function : "a call", target.node))
         rc = call_raw_once(node, target, module, function, request, len, reply, reply_len, opts,
                            genrpc__ms_until(deadline), deadline, st);
-    return rc;
+    return ic ? icpt_done(ic, rc, st) : rc;
 }
 
 /* ---- cast ---------------------------------------------------------------- */
@@ -405,7 +438,7 @@ send_cast(genrpc_node *node, genrpc_target target, genrpc__out *o, genrpc_status
     /* Nobody waits for a cast: let the loop write them in batches (one
      * writev for many) instead of one system call each. Order is kept:
      * there is one queue per connection. */
-    genrpc__conn_send(conn, o, GENRPC__FLUSH_DEFER);
+    genrpc__conn_send(conn, genrpc__maybe_compress(conn, o), GENRPC__FLUSH_DEFER);
     genrpc__conn_unref(conn);
     return genrpc__ok(st);
 }
@@ -416,10 +449,17 @@ genrpc_cast(genrpc_node *node, genrpc_target target, const genrpc_module_desc *m
             const genrpc_call_opts *opts, genrpc_status *st)
 {
     genrpc__out *o;
-    int rc = genrpc__encode_request(node, GENRPC__K_CAST, module, fn, request, opts,
-                                    genrpc__cast_timeout_ms(opts), GENRPC__BORROW_WHILE_SENDING,
-                                    &o, st);
-    return rc == GENRPC_OK ? send_cast(node, target, o, st) : rc;
+    genrpc__icpt_call *ic;
+    genrpc_call_opts icopts;
+    int rc = genrpc__call_start(node, target, module, fn, true, genrpc__cast_timeout_ms(opts),
+                                &opts, &icopts, &ic, st);
+    if (rc != GENRPC_OK)
+        return rc;
+    rc = genrpc__encode_request(node, GENRPC__K_CAST, module, fn, request, opts,
+                                genrpc__cast_timeout_ms(opts), GENRPC__BORROW_WHILE_SENDING, &o,
+                                st);
+    rc = rc == GENRPC_OK ? send_cast(node, target, o, st) : rc;
+    return ic ? icpt_done(ic, rc, st) : rc;
 }
 
 int
@@ -428,7 +468,16 @@ genrpc_cast_raw(genrpc_node *node, genrpc_target target, const char *module,
                 const genrpc_call_opts *opts, genrpc_status *st)
 {
     genrpc__out *o;
-    int rc = encode_raw(node, GENRPC__K_CAST, module, function, request, len, opts,
-                        genrpc__cast_timeout_ms(opts), &o, st);
-    return rc == GENRPC_OK ? send_cast(node, target, o, st) : rc;
+    genrpc__icpt_call *ic = NULL;
+    genrpc_call_opts icopts;
+    int rc;
+    if (node && GENRPC__ICPT_ON(node, client_icpt) &&
+        (rc = genrpc__icpt_client_start(node, target.node, module, function, true,
+                                        genrpc__cast_timeout_ms(opts), &opts, &icopts, &ic,
+                                        st)) != GENRPC_OK)
+        return rc;
+    rc = encode_raw(node, GENRPC__K_CAST, module, function, request, len, opts,
+                    genrpc__cast_timeout_ms(opts), &o, st);
+    rc = rc == GENRPC_OK ? send_cast(node, target, o, st) : rc;
+    return ic ? icpt_done(ic, rc, st) : rc;
 }

@@ -64,9 +64,16 @@ int genrpc__call_async(genrpc_node *node, genrpc_target target, const genrpc_mod
  * offset 5, after prefix and kind): sends `o` (consumed) as a call whose
  * answer is REPLY or ERROR. fn NULL: the REPLY's payload is not decoded
  * (sbcast). timeout_ms as genrpc_call_opts.timeout_ms. */
+/* What a promise call may carry besides (NULL: nothing): where its
+ * trailers go, and its client interceptors' record (given up). */
+typedef struct genrpc__call_extra {
+    genrpc_metadata *trailers;
+    struct genrpc__icpt_call *icpt;
+} genrpc__call_extra;
 int genrpc__call_async_frame(genrpc_node *node, genrpc_target target,
                              const genrpc_function_desc *fn, genrpc__out *o, int64_t timeout_ms,
-                             genrpc_cancel_token *cancel, bool claimed, genrpc_promise **out,
+                             genrpc_cancel_token *cancel, bool claimed,
+                             const genrpc__call_extra *x, genrpc_promise **out,
                              genrpc_status *st);
 
 /* Loop (the node's shutdown): drops the expiry timers of completed

@@ -84,6 +84,7 @@ callback_run(genrpc__pending *p)
         genrpc__fail(&p->status, GENRPC_E_PROTOCOL, "cannot decode the %s reply",
                      p->fn->output->name);
     genrpc_status st = p->status;
+    genrpc__icpt_finish(&p->icpt, &st);
     if (p->thunk)
         p->thunk(p->user_cb, st.err, &st, reply, p->arg);
     else
@@ -150,7 +151,7 @@ cb_start_on_loop(genrpc_node *node, genrpc__pending *p, bool deferred)
      * reference after the send. */
     genrpc__conn *c = p->conn;
     genrpc__conn_ref(c);
-    genrpc__conn_send(c, out, GENRPC__FLUSH_DEFER);
+    genrpc__conn_send(c, p->lent_out ? out : genrpc__maybe_compress(c, out), GENRPC__FLUSH_DEFER);
     genrpc__conn_unref(c);
 }
 
@@ -174,19 +175,30 @@ genrpc_call_async_typed(genrpc_node *node, genrpc_target target,
     /* Off the loop the frame is sent later, by the loop: unless the caller
      * lends its request until the callback, the frame owns its bytes. */
     bool lend = opts && (opts->flags & GENRPC_CALL_LEND_REQUEST);
-    int64_t timeout_ms = genrpc__call_timeout_ms(node, opts);
-    int rc = genrpc__encode_request(node, GENRPC__K_CALL, module, fn, request, opts, timeout_ms,
+    int64_t timeout_ms = node ? genrpc__call_timeout_ms(node, opts) : 0;
+    genrpc__icpt_call *ic;
+    genrpc_call_opts icopts;
+    int rc = genrpc__call_start(node, target, module, fn, false, timeout_ms, &opts, &icopts, &ic,
+                                &st);
+    if (rc != GENRPC_OK)
+        return rc;
+    rc = genrpc__encode_request(node, GENRPC__K_CALL, module, fn, request, opts, timeout_ms,
                             lend                    ? GENRPC__BORROW_UNTIL_RELEASED
                             : genrpc__on_loop(&node->loop) ? GENRPC__BORROW_WHILE_SENDING
                                                     : GENRPC__BORROW_NOTHING,
                             &o, &st);
-    if (rc != GENRPC_OK)
+    if (rc != GENRPC_OK) {
+        genrpc__icpt_end(ic, &st);
         return rc;
+    }
     genrpc__pending *p = malloc(sizeof *p); /* not calloc: see server.c job_new */
     if (p)
         *p = (genrpc__pending){0};
     if (!p || (rc = genrpc__client_get(node, target, &p->conn, &st)) != GENRPC_OK) {
         genrpc__out_free(o);
+        if (!p)
+            genrpc__fail(&st, GENRPC_E_NOMEM, "no memory for a call");
+        genrpc__icpt_end(ic, &st);
         free(p);
         return p ? rc : GENRPC_E_NOMEM;
     }
@@ -198,6 +210,8 @@ genrpc_call_async_typed(genrpc_node *node, genrpc_target target,
         o->owner = p;
     }
     p->mode = GENRPC__CALLBACK;
+    p->trailers = opts ? opts->trailers : NULL;
+    p->icpt = ic;
     p->fn = fn;
     p->node = node;
     p->thunk = thunk;

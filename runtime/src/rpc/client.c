@@ -134,25 +134,46 @@ count_answer(genrpc__conn *c, const genrpc__pending *p)
     genrpc__hist_add1w(&genrpc__client_of(c)->round_trips, genrpc__ticks() - p->sent_ticks);
 }
 
+/* The answer's trailers, for a caller that asked (no memory: none). */
+static void
+take_trailers(genrpc__pending *p, genrpc__str md)
+{
+    if (p->trailers && md.len && genrpc__md_assign(p->trailers, md) != GENRPC_OK)
+        genrpc_metadata_clear(p->trailers);
+}
+
 static void
 on_reply(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len)
 {
     genrpc__reply_body r;
-    if (!genrpc__decode_reply(c->proto, body, len, &r) || (r.flags & GENRPC__F_COMPRESSED)) {
+    genrpc__chunk *plain = NULL; /* a COMPRESSED payload, decompressed */
+    size_t plain_len = 0;
+    if (!genrpc__decode_reply(c->proto, body, len, &r) ||
+        ((r.flags & GENRPC__F_COMPRESSED) &&
+         (!c->zstd || !genrpc__decompress(r.payload, r.payload_len, c->net->cfg->max_frame_size,
+                                          NULL, 0, &plain, &plain_len)))) {
         atomic_fetch_add(&c->net->protocol_errors, 1);
         genrpc__conn_close(c, GENRPC_E_PROTOCOL, "malformed REPLY");
         return;
     }
     genrpc__pending *p = genrpc__pending_take(c, r.req_id);
     if (!p) {
+        genrpc__chunk_unref(plain);
         atomic_fetch_add(&genrpc__node_of(c)->late_replies, 1);
         return;
     }
     count_answer(c, p);
-    genrpc__chunk_ref(chunk);
-    p->reply.chunk = chunk;
-    p->reply.data = r.payload;
-    p->reply.len = r.payload_len;
+    take_trailers(p, r.metadata);
+    if (plain) {
+        p->reply.chunk = plain;
+        p->reply.data = plain->data;
+        p->reply.len = plain_len;
+    } else {
+        genrpc__chunk_ref(chunk);
+        p->reply.chunk = chunk;
+        p->reply.data = r.payload;
+        p->reply.len = r.payload_len;
+    }
     genrpc__ok(&p->status);
     genrpc__pending_complete(p);
 }
@@ -173,6 +194,7 @@ on_error(genrpc__conn *c, const uint8_t *body, size_t len)
         return;
     }
     count_answer(c, p);
+    take_trailers(p, e.metadata);
     genrpc__fail(&p->status, e.err, "%.*s", (int)e.message.len, e.message.p);
     p->status.handler_code = e.handler_code;
     genrpc__pending_complete(p);

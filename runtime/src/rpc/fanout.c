@@ -236,6 +236,7 @@ multicall_send(genrpc__fanout *f, size_t i, int64_t timeout_ms, genrpc_promise *
     if (m->opts)
         o = *m->opts;
     o.timeout_ms = timeout_ms; /* what is left of the shared deadline */
+    o.trailers = NULL;         /* one set cannot hold n answers' trailers */
     genrpc__call_async(f->node, f->targets[i], m->module, m->fn, m->request, &o, true, p, s);
 }
 

@@ -27,6 +27,8 @@ struct genrpc_ctx {
     int64_t deadline_ms; /* coarse monotonic ms; 0: none */
     bool failed;
     int32_t code;
+    genrpc_metadata headers;  /* a view of the request's (v2) */
+    genrpc_metadata trailers; /* owned; added by the handler and server interceptors */
     char message[GENRPC_MESSAGE_MAX];
 };
 
@@ -97,6 +99,18 @@ genrpc_ctx_deadline_passed(const genrpc_ctx *ctx)
     return ctx->deadline_ms && genrpc__coarse_ms() >= ctx->deadline_ms;
 }
 
+const genrpc_metadata *
+genrpc_ctx_headers(const genrpc_ctx *ctx)
+{
+    return &ctx->headers;
+}
+
+int
+genrpc_ctx_add_trailer(genrpc_ctx *ctx, const char *key, const void *value, size_t len)
+{
+    return ctx ? genrpc_metadata_add(&ctx->trailers, key, value, len) : GENRPC_E_INVAL;
+}
+
 /* Reasons to stop, cheapest first. A cast has no caller waiting, so only
  * its deadline and the node stopping count. */
 bool
@@ -113,12 +127,23 @@ genrpc_ctx_cancelled(const genrpc_ctx *ctx)
 void
 genrpc__send_error(genrpc__conn *c, uint64_t req_id, const genrpc_status *st, genrpc__flush how)
 {
+    genrpc__send_error_md(c, req_id, st, how, (genrpc__str){0});
+}
+
+void
+genrpc__send_error_md(genrpc__conn *c, uint64_t req_id, const genrpc_status *st,
+                      genrpc__flush how, genrpc__str trailers)
+{
+    if (c->proto < 2)
+        trailers.len = 0;
     genrpc__error_body e = {.proto = c->proto,
                             .req_id = req_id,
                             .err = (uint16_t)st->err,
                             .handler_code = st->handler_code,
-                            .message = {st->message, strlen(st->message)}};
-    size_t cap = genrpc__error_frame_size(c->proto, e.message.len, 0);
+                            .message = {st->message, strlen(st->message)},
+                            .flags = trailers.len ? GENRPC__F_METADATA : 0,
+                            .metadata = trailers};
+    size_t cap = genrpc__error_frame_size(c->proto, e.message.len, trailers.len);
     genrpc__out *o = genrpc__out_new(cap);
     if (!o)
         return; /* the caller times out: nothing better to do without memory */
@@ -180,11 +205,12 @@ call_owns(void *ctx, const uint8_t *p, size_t len)
 /* Returns the scattered frame, or NULL when nothing is worth borrowing (or
  * no memory): the caller then copies as usual. */
 static genrpc__out *
-scatter_reply(genrpc__server_job *job, const ProtobufCMessage *reply, size_t size, genrpc__arena *a)
+scatter_reply(genrpc__server_job *job, const ProtobufCMessage *reply, size_t size, genrpc__arena *a,
+              genrpc__str md)
 {
     call_memory where = {a, &job->payload};
     uint8_t proto = job->conn->proto;
-    size_t hdr = GENRPC__LEN_PREFIX + genrpc__reply_hdr_size(proto, 0);
+    size_t hdr = GENRPC__LEN_PREFIX + genrpc__reply_hdr_size(proto, md.len);
     genrpc__out *o = genrpc__out_scatter(reply, hdr, size, call_owns, &where);
     call_mem *mem = o ? malloc(sizeof *mem) : NULL;
     if (!mem) {
@@ -192,7 +218,11 @@ scatter_reply(genrpc__server_job *job, const ProtobufCMessage *reply, size_t siz
             genrpc__out_free(o);
         return NULL;
     }
-    genrpc__reply_body r = {.proto = proto, .req_id = job->req_id, .payload_len = size};
+    genrpc__reply_body r = {.proto = proto,
+                            .req_id = job->req_id,
+                            .flags = md.len ? GENRPC__F_METADATA : 0,
+                            .metadata = md,
+                            .payload_len = size};
     genrpc__encode_reply_hdr(o->data, hdr, &r);
     /* The frame now owns the arena's blocks and a reference to the chunk. */
     mem->blocks = a->blocks;
@@ -206,28 +236,35 @@ scatter_reply(genrpc__server_job *job, const ProtobufCMessage *reply, size_t siz
 }
 
 static void
-send_reply(genrpc__server_job *job, const ProtobufCMessage *reply, genrpc__arena *a)
+send_reply(genrpc__server_job *job, const ProtobufCMessage *reply, genrpc__arena *a,
+           genrpc__str md)
 {
     genrpc__conn *c = job->conn;
     genrpc_node *node = genrpc__node_of(c);
     size_t size = protobuf_c_message_get_packed_size(reply);
-    genrpc__reply_body r = {.proto = c->proto, .req_id = job->req_id, .payload_len = size};
-    size_t total = GENRPC__LEN_PREFIX + genrpc__reply_hdr_size(r.proto, 0) + size;
+    if (c->proto < 2)
+        md.len = 0; /* version 1 has no trailers */
+    genrpc__reply_body r = {.proto = c->proto,
+                            .req_id = job->req_id,
+                            .flags = md.len ? GENRPC__F_METADATA : 0,
+                            .metadata = md,
+                            .payload_len = size};
+    size_t total = GENRPC__LEN_PREFIX + genrpc__reply_hdr_size(r.proto, md.len) + size;
     if (total - GENRPC__LEN_PREFIX > node->cfg.max_frame_size) {
         genrpc_status st;
         genrpc__fail(&st, GENRPC_E_HANDLER, "reply of %zu bytes exceeds max_frame_size %zu",
                      size, node->cfg.max_frame_size);
-        genrpc__send_error(c, job->req_id, &st, reply_flush_mode(node));
+        genrpc__send_error_md(c, job->req_id, &st, reply_flush_mode(node), md);
         return;
     }
-    genrpc__out *o = size >= GENRPC__BORROW_MIN ? scatter_reply(job, reply, size, a) : NULL;
+    genrpc__out *o = size >= GENRPC__BORROW_MIN ? scatter_reply(job, reply, size, a, md) : NULL;
     if (!o) {
         if (!(o = genrpc__out_new(total)))
             return;
         size_t hdr = genrpc__encode_reply_hdr(o->data, total, &r);
         protobuf_c_message_pack(reply, o->data + hdr);
     }
-    genrpc__conn_send(c, o, reply_flush_mode(node));
+    genrpc__conn_send(c, genrpc__maybe_compress(c, o), reply_flush_mode(node));
 }
 
 void
@@ -285,6 +322,34 @@ job_still_wanted(genrpc__server_job *job)
     return GENRPC_OK;
 }
 
+/* Server chain (not empty): the `before` hooks; false if one refused
+ * (answered). */
+static bool
+icpt_before(genrpc__server_job *job, genrpc_ctx *ctx, genrpc__icpt_call *ic)
+{
+    genrpc_node *node = ctx->node;
+    *ic = (genrpc__icpt_call){.chain = &node->server_icpt,
+                              .info = {.node = node,
+                                       .peer = job->conn->peer,
+                                       .module = job->reg->desc->name,
+                                       .version = job->reg->desc->version,
+                                       .function = job->fn->name,
+                                       .is_cast = job->is_cast,
+                                       .is_server = true,
+                                       .deadline = genrpc_ctx_deadline(ctx),
+                                       .headers = &ctx->headers}};
+    genrpc_status st;
+    if (genrpc__icpt_server_before(ic, &ctx->trailers, &st) == GENRPC_OK)
+        return true;
+    if (job->is_cast)
+        genrpc__answer_failure(job, &st);
+    else
+        genrpc__send_error_md(job->conn, job->req_id, &st, reply_flush_mode(node),
+                              genrpc__md_block(&ctx->trailers));
+    genrpc__icpt_server_after(ic, &st);
+    return false;
+}
+
 void
 genrpc__server_run_job(genrpc__job *base)
 {
@@ -294,6 +359,10 @@ genrpc__server_run_job(genrpc__job *base)
     genrpc__arena a;
     GENRPC__ARENA_INIT(&a);
     genrpc_status st;
+    genrpc_ctx ctx; /* by field: an initialiser would zero all of message[] */
+    ctx.trailers = (genrpc_metadata){0};
+    genrpc__icpt_call ic;
+    bool icpt = false;
     genrpc__backlog_started(job->conn);
     uint64_t t0 = genrpc__ticks(); /* statistics (rpc/stats.h): one instruction */
     bool ran = false;
@@ -301,6 +370,25 @@ genrpc__server_run_job(genrpc__job *base)
     if (err != GENRPC_OK)
         goto done;
     ran = true;
+
+    ctx.node = node;
+    ctx.conn = job->conn;
+    ctx.user = job->reg->user;
+    ctx.is_cast = job->is_cast;
+    ctx.arena = &a;
+    ctx.req_id = job->req_id;
+    ctx.deadline_ms = job->deadline_ms;
+    ctx.failed = false;
+    ctx.code = 0;
+    ctx.headers = genrpc__md_view(job->metadata);
+    ctx.message[0] = '\0';
+    if (GENRPC__ICPT_ON(node, server_icpt)) {
+        if (!icpt_before(job, &ctx, &ic)) {
+            ran = false; /* refused by an interceptor: counted as not run */
+            goto done;
+        }
+        icpt = true;
+    }
 
     /* Large byte fields stay in the read chunk (the job holds it until it
      * is done). req NULL: undecodable. */
@@ -312,26 +400,16 @@ genrpc__server_run_job(genrpc__job *base)
                      fn->input->name, job->reg->desc->name, fn->name);
         genrpc__answer_failure(job, &st);
         err = GENRPC_E_BADARGS;
-        goto done;
+        goto done_icpt;
     }
     protobuf_c_message_init(fn->output, reply);
 
-    genrpc_ctx ctx; /* by field: an initialiser would zero all of message[] */
-    ctx.node = node;
-    ctx.conn = job->conn;
-    ctx.user = job->reg->user;
-    ctx.is_cast = job->is_cast;
-    ctx.arena = &a;
-    ctx.req_id = job->req_id;
-    ctx.deadline_ms = job->deadline_ms;
-    ctx.failed = false;
-    ctx.code = 0;
-    ctx.message[0] = '\0';
     int64_t outer = genrpc__tl_deadline_ms;
     genrpc__tl_deadline_ms = job->deadline_ms; /* calls the handler makes inherit it */
     int rc = fn->invoke(job->reg->impl, req, reply, &ctx);
     genrpc__tl_deadline_ms = outer;
     atomic_fetch_add_explicit(&node->calls_served, 1, memory_order_relaxed);
+    genrpc__str md = genrpc__md_block(&ctx.trailers);
     if (rc != 0) {
         err = GENRPC_E_HANDLER;
         genrpc__fail(&st, GENRPC_E_HANDLER, "%s",
@@ -341,13 +419,21 @@ genrpc__server_run_job(genrpc__job *base)
             genrpc__log(&node->cfg, GENRPC_LOG_DEBUG, "cast %s:%s failed: %d %s",
                         job->reg->desc->name, fn->name, st.handler_code, st.message);
         else
-            genrpc__send_error(job->conn, job->req_id, &st, reply_flush_mode(node));
-    } else if (!job->is_cast) {
-        send_reply(job, reply, &a);
+            genrpc__send_error_md(job->conn, job->req_id, &st, reply_flush_mode(node), md);
+    } else {
+        if (icpt)
+            genrpc__ok(&st);
+        if (!job->is_cast)
+            send_reply(job, reply, &a, md);
     }
+done_icpt:
+    if (icpt)
+        genrpc__icpt_server_after(&ic, &st);
 done:
     genrpc__fn_stats_record(&job->reg->fn_stats[fn - job->reg->desc->functions], err, ran,
                             genrpc__ticks() - t0);
+    if (ctx.trailers.cap)
+        genrpc__md_release(&ctx.trailers);
     genrpc__arena_release(&a);
     if (!job->is_cast)
         genrpc__request_cancelled(job->conn, job->req_id, true); /* forget its CANCEL, if any */

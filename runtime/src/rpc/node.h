@@ -23,9 +23,11 @@
 #include "loop/runner.h"
 #include "net/conn.h"
 #include "net/net.h"
+#include "wire/compress.h"
 #include "wire/frame.h"
 #include "rpc/health.h"
 #include "rpc/stats.h"
+#include "rpc/intercept.h"
 
 /* node.c: its own copies of every string and array of the configuration
  * (cfg's pointers lead to them). */
@@ -65,6 +67,8 @@ struct genrpc_node {
                                     known one reads NOT_SERVING while net.draining */
 
     genrpc__stats stats;         /* rpc/stats.c: what is kept of each peer */
+    /* rpc/intercept.c: the interceptor chains (set before calls run) */
+    genrpc__icpt_chain client_icpt, server_icpt;
 
     /* rpc/: counters (relaxed atomics; net's own are in net) */
     atomic_uint_least64_t calls_served, casts_dropped, late_replies, reads_paused,
@@ -85,6 +89,43 @@ genrpc__node_proto(const genrpc_node *node)
 {
     int v = node->cfg.max_protocol_version;
     return v >= GENRPC__PROTO_MIN && v < GENRPC__PROTO_MAX ? (uint8_t)v : GENRPC__PROTO_MAX;
+}
+
+/* The frame to send on c in place of o (given up): compressed when c is
+ * ready with zstd agreed and o's payload is big enough (a frame queued
+ * before its connection is ready goes as it is). Inline: every call and
+ * reply asks, and without compression the answer is one load. */
+static inline genrpc__out *
+genrpc__maybe_compress(genrpc__conn *c, genrpc__out *o)
+{
+    if (atomic_load(&c->state) != GENRPC__READY || __builtin_expect(!c->zstd, 1) ||
+        o->total < c->net->cfg->compression_min_bytes)
+        return o;
+    genrpc__out *z = genrpc__out_compress(o, c->net->cfg->compression_min_bytes);
+    if (!z)
+        return o;
+    genrpc__out_free(o);
+    return z;
+}
+
+/* The start every typed call shares (call.c, promise.c, callback.c): the
+ * caller's trailers cleared, and the client interceptors run when there
+ * are any (on GENRPC_OK *opts may then point at `copy`, with the merged
+ * headers, and *ic is the record to end). Inline: without interceptors it
+ * is two tests. */
+static inline int
+genrpc__call_start(genrpc_node *node, genrpc_target target, const genrpc_module_desc *module,
+                   const genrpc_function_desc *fn, bool is_cast, int64_t timeout_ms,
+                   const genrpc_call_opts **opts, genrpc_call_opts *copy,
+                   genrpc__icpt_call **ic, genrpc_status *st)
+{
+    *ic = NULL;
+    if (*opts && (*opts)->trailers && !is_cast)
+        genrpc_metadata_clear((*opts)->trailers);
+    if (!node || !GENRPC__ICPT_ON(node, client_icpt))
+        return GENRPC_OK;
+    return genrpc__icpt_client_fn(node, target, module, fn, is_cast, timeout_ms, opts, copy, ic,
+                                  st);
 }
 
 /* handler.c: the deadline (coarse monotonic ms) of the request whose

@@ -69,6 +69,11 @@ typedef struct genrpc__pending {
     genrpc_cancel_token *cancel;
     genrpc__list cancel_link;
     genrpc_cancel_token *start_cancel; /* CALLBACK: the token, held until the start runs */
+    /* the caller's genrpc_call_opts.trailers (NULL: not wanted): the
+     * answer's trailers are copied there before completion */
+    genrpc_metadata *trailers;
+    /* PROMISE, CALLBACK: the client interceptors' record (NULL: none) */
+    struct genrpc__icpt_call *icpt;
 } genrpc__pending;
 
 /* Completes p with its result (already filled), by mode. Loop thread or

@@ -82,6 +82,7 @@ genrpc__promises_stop(genrpc_node *node)
 void
 genrpc__promise_complete(genrpc_promise *pr)
 {
+    genrpc__icpt_finish(&pr->p.icpt, &pr->p.status);
     pthread_mutex_lock(&pr->mu);
     pr->done = true;
     pthread_cond_broadcast(&pr->cond);
@@ -97,6 +98,7 @@ promise_unref(genrpc_promise *pr)
 {
     if (atomic_fetch_sub(&pr->refs, 1) != 1)
         return;
+    genrpc__icpt_finish(&pr->p.icpt, &pr->p.status); /* withdrawn, never completed */
     genrpc__slice_release(&pr->p.reply);
     pthread_mutex_destroy(&pr->mu);
     pthread_cond_destroy(&pr->cond);
@@ -121,19 +123,29 @@ genrpc__call_async(genrpc_node *node, genrpc_target target, const genrpc_module_
         return genrpc__fail(st, GENRPC_E_INVAL, "out is NULL");
     *out = NULL;
     genrpc__out *o;
-    int64_t timeout_ms = genrpc__call_timeout_ms(node, opts);
-    int rc = genrpc__encode_request(node, GENRPC__K_CALL, module, fn, request, opts, timeout_ms,
-                                    GENRPC__BORROW_WHILE_SENDING, &o, st);
+    int64_t timeout_ms = node ? genrpc__call_timeout_ms(node, opts) : 0;
+    genrpc__icpt_call *ic;
+    genrpc_call_opts icopts;
+    int rc = genrpc__call_start(node, target, module, fn, false, timeout_ms, &opts, &icopts, &ic,
+                                st);
     if (rc != GENRPC_OK)
         return rc;
+    rc = genrpc__encode_request(node, GENRPC__K_CALL, module, fn, request, opts, timeout_ms,
+                                GENRPC__BORROW_WHILE_SENDING, &o, st);
+    if (rc != GENRPC_OK) {
+        genrpc__icpt_end(ic, st ? st : &(genrpc_status){.err = rc});
+        return rc;
+    }
+    genrpc__call_extra x = {opts ? opts->trailers : NULL, ic};
     return genrpc__call_async_frame(node, target, fn, o, timeout_ms, opts ? opts->cancel : NULL,
-                                    claimed, out, st);
+                                    claimed, &x, out, st);
 }
 
 int
 genrpc__call_async_frame(genrpc_node *node, genrpc_target target, const genrpc_function_desc *fn,
                          genrpc__out *o, int64_t timeout_ms, genrpc_cancel_token *cancel,
-                         bool claimed, genrpc_promise **out, genrpc_status *st)
+                         bool claimed, const genrpc__call_extra *x, genrpc_promise **out,
+                         genrpc_status *st)
 {
     int rc;
     *out = NULL;
@@ -143,7 +155,13 @@ genrpc__call_async_frame(genrpc_node *node, genrpc_target target, const genrpc_f
         *pr = (genrpc_promise){0};
     if (!pr) {
         genrpc__out_free(o);
-        return genrpc__fail(st, GENRPC_E_NOMEM, "no memory for a promise");
+        genrpc__fail(st, GENRPC_E_NOMEM, "no memory for a promise");
+        genrpc__icpt_end(x ? x->icpt : NULL, st ? st : &(genrpc_status){.err = GENRPC_E_NOMEM});
+        return GENRPC_E_NOMEM;
+    }
+    if (x) {
+        pr->p.trailers = x->trailers;
+        pr->p.icpt = x->icpt;
     }
     pthread_mutex_init(&pr->mu, NULL);
     genrpc__cond_init_monotonic(&pr->cond);
@@ -175,7 +193,8 @@ genrpc__call_async_frame(genrpc_node *node, genrpc_target target, const genrpc_f
         return genrpc__ok(st);
     }
     pr->conn = conn; /* register_call's reference; the loop may complete pr from now on */
-    genrpc__conn_send(conn, o, genrpc__on_loop(&node->loop) ? GENRPC__FLUSH_DEFER : GENRPC__FLUSH_NOW);
+    genrpc__conn_send(conn, genrpc__maybe_compress(conn, o),
+                      genrpc__on_loop(&node->loop) ? GENRPC__FLUSH_DEFER : GENRPC__FLUSH_NOW);
     *out = pr;
     return genrpc__ok(st);
 }
@@ -207,6 +226,7 @@ promise_expire(genrpc_promise *pr)
     pthread_mutex_lock(&pr->mu);
     if (withdrawn) {
         genrpc__fail(&pr->p.status, GENRPC_E_TIMEOUT, "no reply within the call's timeout");
+        genrpc__icpt_finish(&pr->p.icpt, &pr->p.status);
         pr->done = true;
         atomic_fetch_sub(&pr->refs, 1); /* the in-flight reference; the user's remains */
     } else {

@@ -166,13 +166,46 @@ request_read(genrpc__conn *c, uint64_t req_id)
         a->max_req_id = req_id;
 }
 
+/* Loop: the job's payload and headers, in the read chunk (inline: every
+ * request's path), or decompressed into a chunk of their own (false: the
+ * frame is bad, close). */
+static bool server_payload_compressed(genrpc__conn *c, genrpc__str metadata,
+                                      const uint8_t *payload, size_t len, genrpc__server_job *job);
+
+static inline __attribute__((always_inline)) bool
+server_payload(genrpc__conn *c, genrpc__chunk *chunk, uint8_t flags, genrpc__str metadata,
+               const uint8_t *payload, size_t len, genrpc__server_job *job)
+{
+    if (__builtin_expect(flags & GENRPC__F_COMPRESSED, 0))
+        return server_payload_compressed(c, metadata, payload, len, job);
+    genrpc__chunk_ref(chunk);
+    job->payload = (genrpc__slice){chunk, payload, len};
+    job->metadata = metadata;
+    return true;
+}
+
+static bool
+server_payload_compressed(genrpc__conn *c, genrpc__str metadata, const uint8_t *payload,
+                          size_t len, genrpc__server_job *job)
+{
+    genrpc__chunk *plain;
+    size_t plain_len;
+    if (!genrpc__decompress(payload, len, c->net->cfg->max_frame_size,
+                            (const uint8_t *)metadata.p, metadata.len, &plain, &plain_len))
+        return false;
+    job->payload = (genrpc__slice){plain, plain->data + metadata.len, plain_len};
+    job->metadata = (genrpc__str){(const char *)plain->data, metadata.len};
+    return true;
+}
+
 /* On the loop: a CALL or CAST frame from an authenticated peer. */
 static void
 on_request(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len)
 {
     genrpc_node *node = genrpc__node_of(c);
     genrpc__request_hdr h;
-    if (!genrpc__decode_request(c->proto, body, len, &h) || (h.flags & GENRPC__F_COMPRESSED)) {
+    if (!genrpc__decode_request(c->proto, body, len, &h) ||
+        ((h.flags & GENRPC__F_COMPRESSED) && !c->zstd)) {
         atomic_fetch_add(&node->net.protocol_errors, 1);
         genrpc__conn_close(c, GENRPC_E_PROTOCOL, "malformed request");
         return;
@@ -192,9 +225,14 @@ on_request(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t le
         genrpc__answer_failure(&failed, &st);
         return;
     }
-    genrpc__chunk_ref(chunk);
-    job->payload = (genrpc__slice){chunk, h.payload, h.payload_len};
     job->reg = reg;
+    if (!server_payload(c, chunk, h.flags, h.metadata, h.payload, h.payload_len, job)) {
+        genrpc__server_job_free(job); /* its reference to reg too */
+        atomic_fetch_add(&node->net.protocol_errors, 1);
+        genrpc__conn_close(c, GENRPC_E_PROTOCOL, "compressed payload does not decompress within "
+                                                 "max_frame_size");
+        return;
+    }
     job->fn = fn;
     job->req_id = h.req_id;
     job->deadline_ms = request_deadline(h.timeout_ms);
@@ -254,7 +292,8 @@ on_bcast(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len)
 {
     genrpc_node *node = genrpc__node_of(c);
     genrpc__bcast_hdr h;
-    if (!genrpc__decode_bcast(c->proto, body, len, &h) || (h.flags & GENRPC__F_COMPRESSED)) {
+    if (!genrpc__decode_bcast(c->proto, body, len, &h) ||
+        ((h.flags & GENRPC__F_COMPRESSED) && !c->zstd)) {
         atomic_fetch_add(&node->net.protocol_errors, 1);
         genrpc__conn_close(c, GENRPC_E_PROTOCOL, "malformed broadcast");
         return;
@@ -286,9 +325,14 @@ on_bcast(genrpc__conn *c, genrpc__chunk *chunk, const uint8_t *body, size_t len)
             genrpc__send_error(c, h.req_id, &st, GENRPC__FLUSH_DEFER);
         return;
     }
-    genrpc__chunk_ref(chunk);
-    job->payload = (genrpc__slice){chunk, h.payload, h.payload_len};
     job->handler = hd;
+    if (!server_payload(c, chunk, h.flags, h.metadata, h.payload, h.payload_len, job)) {
+        genrpc__server_job_free(job);
+        atomic_fetch_add(&node->net.protocol_errors, 1);
+        genrpc__conn_close(c, GENRPC_E_PROTOCOL, "compressed payload does not decompress within "
+                                                 "max_frame_size");
+        return;
+    }
     job->req_id = h.req_id;
     job->deadline_ms = request_deadline(h.timeout_ms);
     job->is_cast = true;

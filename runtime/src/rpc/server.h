@@ -29,6 +29,7 @@ struct genrpc__server_job {
     genrpc__handler *handler;      /* broadcast jobs: reference (reg is NULL) */
     const genrpc_function_desc *fn;
     genrpc__slice payload;
+    genrpc__str metadata; /* v2 headers, in payload's chunk (empty: none) */
     uint64_t req_id;
     int64_t deadline_ms; /* coarse monotonic ms; 0: the caller gave none */
     bool is_cast;
@@ -111,6 +112,9 @@ void genrpc__backlog_started(genrpc__conn *c);
  * failed cast dropped and counted. */
 void genrpc__send_error(genrpc__conn *c, uint64_t req_id, const genrpc_status *st,
                         genrpc__flush how);
+/* ... with trailers (a checked block; empty: none; dropped over v1). */
+void genrpc__send_error_md(genrpc__conn *c, uint64_t req_id, const genrpc_status *st,
+                           genrpc__flush how, genrpc__str trailers);
 void genrpc__answer_failure(genrpc__server_job *job, genrpc_status *st);
 void genrpc__server_job_free(genrpc__server_job *job);
 /* A call or cast request's run (handler.c): decode, run, encode. */
