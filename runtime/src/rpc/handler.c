@@ -134,8 +134,7 @@ void
 genrpc__send_error_md(genrpc__conn *c, uint64_t req_id, const genrpc_status *st,
                       genrpc__flush how, genrpc__str trailers)
 {
-    if (c->proto < 2)
-        trailers.len = 0;
+    /* version 1 has no trailers: the sizes and the encoder leave them out */
     genrpc__error_body e = {.proto = c->proto,
                             .req_id = req_id,
                             .err = (uint16_t)st->err,
@@ -242,8 +241,7 @@ send_reply(genrpc__server_job *job, const ProtobufCMessage *reply, genrpc__arena
     genrpc__conn *c = job->conn;
     genrpc_node *node = genrpc__node_of(c);
     size_t size = protobuf_c_message_get_packed_size(reply);
-    if (c->proto < 2)
-        md.len = 0; /* version 1 has no trailers */
+    /* version 1 has no trailers: reply_hdr_size and the encoder leave them out */
     genrpc__reply_body r = {.proto = c->proto,
                             .req_id = job->req_id,
                             .flags = md.len ? GENRPC__F_METADATA : 0,

@@ -98,7 +98,7 @@ genrpc__node_proto(const genrpc_node *node)
 static inline genrpc__out *
 genrpc__maybe_compress(genrpc__conn *c, genrpc__out *o)
 {
-    if (atomic_load(&c->state) != GENRPC__READY || __builtin_expect(!c->zstd, 1) ||
+    if (__builtin_expect(!c->zstd, 1) || atomic_load(&c->state) != GENRPC__READY ||
         o->total < c->net->cfg->compression_min_bytes)
         return o;
     genrpc__out *z = genrpc__out_compress(o, c->net->cfg->compression_min_bytes);
