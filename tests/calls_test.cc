@@ -263,7 +263,7 @@ TEST_F(CallsLocal, ANestedCallInheritsWhatIsLeftOfTheDeadline) {
   Start();
   struct Case {
     int64_t via_timeout, max_expected;
-  } cases[] = {{0, 2000}, {60000, 2000}, {300, 300}};
+  } cases[] = {{0, 2000}, {60000, 2000}, {800, 800}};  // 800: shorter, with room for a loaded machine
   for (const Case &c : cases) {
     Calls__Probe req = Probe("outer");
     req.via = const_cast<char *>("third@127.0.0.1");
